@@ -1,0 +1,157 @@
+// The wire contract for results: what an agent sends and what the collector accepts.
+// Field names are the InfluxDB field names (snake_case); every number is stored as a float
+// so a field never changes type between writes.
+import { z } from 'zod';
+
+/** Outcome of one probe run. Failures are data, never exceptions. */
+export const RESULT_CODES = [
+  'ok', // measured as asked
+  'partial', // some attempts failed (loss > 0) but at least one answer came back
+  'timeout', // no answer within the time limit
+  'refused', // the peer answered with a refusal (TCP RST, ICMP port unreachable)
+  'unreachable', // no route, network down, host unreachable
+  'dns_error', // the name did not resolve
+  'tls_error', // TLS handshake or certificate failure
+  'http_error', // HTTP status >= 400
+  'reset', // the connection was reset mid-way
+  'unavailable', // the probe cannot run here (e.g. no ping binary)
+  'error', // anything else; `detail` says what
+] as const;
+export const ResultCode = z.enum(RESULT_CODES);
+export type ResultCode = z.infer<typeof ResultCode>;
+
+const ms = z.number().finite().min(0).max(3_600_000);
+const count = z.number().int().min(0).max(1_000_000);
+
+/** Id chosen by the agent when the result is created; unique per result (a UUID). */
+export const ResultId = z.string().regex(/^[0-9A-Za-z_-]{8,64}$/, 'id must be 8-64 characters of [0-9A-Za-z_-]');
+/** When it was measured: Unix epoch milliseconds, UTC. */
+export const MeasuredAt = z.number().int().min(Date.UTC(2020, 0, 1)).max(Date.UTC(2100, 0, 1));
+const Target = z.string().min(1).max(256);
+const Detail = z.string().max(500).optional();
+
+/** Latency figures shared by every round-trip probe (TCP connect, ICMP echo). See docs/data-model.md. */
+export const LatencyFields = z
+  .object({
+    sent: count,
+    received: count,
+    loss_pct: z.number().min(0).max(100),
+    rtt_min_ms: ms.optional(),
+    rtt_median_ms: ms.optional(),
+    rtt_mean_ms: ms.optional(),
+    rtt_p95_ms: ms.optional(),
+    rtt_max_ms: ms.optional(),
+    jitter_ms: ms.optional(),
+  })
+  .strict();
+export type LatencyFields = z.infer<typeof LatencyFields>;
+
+export const HttpFields = z
+  .object({
+    dns_ms: ms.optional(),
+    connect_ms: ms.optional(),
+    tls_ms: ms.optional(),
+    ttfb_ms: ms.optional(),
+    total_ms: ms.optional(),
+    status: z.number().int().min(0).max(999).optional(),
+    bytes: count.optional(),
+  })
+  .strict();
+export type HttpFields = z.infer<typeof HttpFields>;
+
+export const DnsFields = z
+  .object({
+    resolve_ms: ms.optional(),
+    answers: count,
+    server: z.string().max(100).optional(),
+  })
+  .strict();
+export type DnsFields = z.infer<typeof DnsFields>;
+
+export const AgentHealthFields = z
+  .object({
+    queue_depth: count,
+    queue_bytes: z.number().int().min(0),
+    oldest_unsent_age_s: z.number().min(0).optional(),
+    evicted_total: count,
+    skipped_corrupt_total: count,
+    rejected_total: count,
+    append_failed_total: count,
+    last_upload_at: z.number().int().min(0).optional(),
+    upload_failures: count,
+    uptime_s: z.number().min(0),
+    rss_mb: z.number().min(0),
+  })
+  .strict();
+export type AgentHealthFields = z.infer<typeof AgentHealthFields>;
+
+const shortText = z.string().max(200);
+export const DeviceFactsFields = z
+  .object({
+    agent_version: shortText,
+    node_version: shortText,
+    hostname: shortText,
+    os: shortText,
+    os_version: shortText,
+    arch: shortText,
+    cpu: shortText,
+    cpu_cores: count,
+    mem_total_mb: z.number().min(0),
+    mem_free_mb: z.number().min(0),
+    system_uptime_s: z.number().min(0),
+    iface: shortText.optional(),
+    iface_type: shortText.optional(),
+    ipv4: shortText.optional(),
+    ipv6: shortText.optional(),
+    mac: shortText.optional(),
+    wifi_ssid: shortText.optional(),
+    wifi_signal_dbm: z.number().min(-150).max(0).optional(),
+    wifi_quality_pct: z.number().min(0).max(100).optional(),
+  })
+  .strict();
+export type DeviceFactsFields = z.infer<typeof DeviceFactsFields>;
+
+function resultOf<P extends string, F extends z.ZodTypeAny>(probe: P, fields: F) {
+  return z
+    .object({
+      id: ResultId,
+      probe: z.literal(probe),
+      target: Target,
+      measuredAt: MeasuredAt,
+      code: ResultCode,
+      detail: Detail,
+      fields,
+    })
+    .strict();
+}
+
+export const TcpResult = resultOf('tcp', LatencyFields);
+export const IcmpResult = resultOf('icmp', LatencyFields);
+export const HttpResult = resultOf('http', HttpFields);
+export const DnsResult = resultOf('dns', DnsFields);
+export const AgentHealthResult = resultOf('agent_health', AgentHealthFields);
+export const DeviceFactsResult = resultOf('device_facts', DeviceFactsFields);
+
+export const Result = z.discriminatedUnion('probe', [
+  TcpResult,
+  IcmpResult,
+  HttpResult,
+  DnsResult,
+  AgentHealthResult,
+  DeviceFactsResult,
+]);
+export type Result = z.infer<typeof Result>;
+export type ProbeName = Result['probe'];
+
+/**
+ * Where each probe's results are stored: the InfluxDB measurement and the `method` tag.
+ * TCP and ICMP share `latency` so one panel can compare methods.
+ */
+export const STORAGE: Record<ProbeName, { measurement: string; method: string }> = {
+  tcp: { measurement: 'latency', method: 'tcp_connect' },
+  icmp: { measurement: 'latency', method: 'icmp_echo' },
+  http: { measurement: 'http', method: 'http_get' },
+  dns: { measurement: 'dns', method: 'dns_query' },
+  agent_health: { measurement: 'agent_health', method: 'self' },
+  device_facts: { measurement: 'device_facts', method: 'systeminformation' },
+};
