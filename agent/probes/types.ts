@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import type { ProbeName, Result } from '../../protocol/results.ts';
+
+export interface ProbeRunContext {
+  /** Aborted when the scheduler's per-run timeout expires or the agent stops; a probe returns promptly then. */
+  signal: AbortSignal;
+  /** Wall clock in epoch ms; injectable so tests can pin measuredAt. */
+  now(): number;
+}
+
+export interface DefaultTargetContext {
+  /** The collector's base URL from the agent identity (e.g. https://songcheck.laocai.edu.vn). */
+  collectorUrl?: string;
+}
+
+/**
+ * One kind of measurement. Like a Telegraf input: it measures and returns a result; a failure is a result
+ * with a code (timeout, refused, dns_error, ...), never a thrown error, and it never decides up or down.
+ */
+export interface Probe<Options = unknown> {
+  name: ProbeName;
+  description: string;
+  /** Schema of this probe's options block in the agent config, with defaults filled in. */
+  options: z.ZodType<Options>;
+  /** Targets used when the config names none. */
+  defaultTargets(ctx: DefaultTargetContext): string[];
+  /** Measures one target once. Resolves with a result whatever happens; never rejects. */
+  run(target: string, options: Options, ctx: ProbeRunContext): Promise<Result>;
+}
