@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ResultAck } from '../protocol/api.ts';
+import type { Result } from '../protocol/results.ts';
+import type { AgentConfig } from './config.ts';
+import { collectDeviceFacts } from './device-facts.ts';
+import { DurableQueue } from './durable-queue.ts';
+import type { Identity } from './identity.ts';
+import { dataFiles } from './paths.ts';
+import { getProbe } from './probes/registry.ts';
+import { Scheduler } from './scheduler.ts';
+import { Uploader } from './uploader.ts';
+import { AGENT_VERSION } from './version.ts';
+
+export interface AgentEvents {
+  queued: [Result];
+  acked: [Result[], ResultAck[]];
+  appendFailed: [Result, Error];
+}
+
+export interface AgentDeps {
+  dataDir: string;
+  config: AgentConfig;
+  identity: Identity;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The running agent: the scheduler fires probes, every result goes to the durable queue first, and the
+ * uploader drains the queue to the collector. Nothing here decides whether the site is up.
+ */
+export function createAgent(deps: AgentDeps) {
+  const { config, identity, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
+  const events = new EventEmitter<AgentEvents>();
+  const queue = DurableQueue.open<Result>({ dir: dataFiles(deps.dataDir).queue, maxBytes: config.queue.maxMegabytes * 2 ** 20 });
+  const collectorUrl = config.collectorUrl ?? identity.collectorUrl;
+  const uploader = new Uploader(queue, {
+    collectorUrl,
+    token: identity.token,
+    agentVersion: AGENT_VERSION,
+    batchSize: config.upload.batchSize,
+    intervalMs: config.upload.intervalSeconds * 1000,
+    timeoutMs: config.upload.timeoutSeconds * 1000,
+    backoffInitialMs: config.upload.backoffInitialSeconds * 1000,
+    backoffMaxMs: config.upload.backoffMaxSeconds * 1000,
+    now,
+    onAcked: (records, acks) => {
+      for (const ack of acks.filter((a) => a.status === 'rejected')) {
+        logger.warn({ id: ack.id, reason: ack.reason }, 'collector rejected a result; it is deleted');
+      }
+      events.emit('acked', records, acks);
+    },
+    onFailure: (f) => logger.warn({ kind: f.kind, retryAfterMs: f.retryAfterMs }, `upload failed: ${f.message}`),
+  });
+  const scheduler = new Scheduler({
+    events: {
+      onSkippedOverlap: (job) => logger.warn({ job }, 'previous run still going; this run is skipped'),
+      onError: (job, err) => logger.error({ job, err }, 'job failed'),
+    },
+  });
+
+  function record(result: Result): void {
+    try {
+      queue.append(result);
+    } catch (err) {
+      logger.error({ err, probe: result.probe }, 'could not write the result to the queue; it is lost');
+      events.emit('appendFailed', result, err as Error);
+      return;
+    }
+    logger.debug({ id: result.id, probe: result.probe, target: result.target, code: result.code }, 'result queued');
+    events.emit('queued', result);
+    uploader.kick();
+  }
+
+  async function runProbe(name: string, signal: AbortSignal): Promise<void> {
+    const schedule = config.probes[name]!;
+    const probe = getProbe(name);
+    const targets = schedule.targets?.length ? schedule.targets : probe.defaultTargets({ collectorUrl });
+    for (const target of targets) {
+      if (signal.aborted) break;
+      record(await probe.run(target, schedule.options, { signal, now }));
+    }
+  }
+
+  function healthResult(): Result {
+    const q = queue.stats();
+    const u = uploader.stats;
+    const at = now();
+    return {
+      id: randomUUID(),
+      probe: 'agent_health',
+      target: 'self',
+      measuredAt: at,
+      code: 'ok',
+      fields: {
+        queue_depth: q.depth,
+        queue_bytes: q.bytes,
+        ...(q.oldestPending ? { oldest_unsent_age_s: Math.max(0, (at - q.oldestPending.measuredAt) / 1000) } : {}),
+        evicted_total: q.evictedTotal,
+        skipped_corrupt_total: q.skippedCorruptTotal,
+        rejected_total: u.rejected,
+        append_failed_total: q.appendFailedTotal,
+        ...(u.lastUploadAt ? { last_upload_at: u.lastUploadAt } : {}),
+        upload_failures: u.failures,
+        uptime_s: Math.round((at - startedAt) / 1000),
+        rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+      },
+    };
+  }
+
+  async function recordDeviceFacts(): Promise<void> {
+    try {
+      record(await collectDeviceFacts(now));
+    } catch (err) {
+      logger.warn({ err }, 'could not read device facts');
+    }
+  }
+
+  for (const [name, schedule] of Object.entries(config.probes)) {
+    if (!schedule.enabled) continue;
+    scheduler.add({
+      name,
+      cron: schedule.schedule,
+      splayMs: schedule.splaySeconds * 1000,
+      timeoutMs: schedule.timeoutSeconds * 1000,
+      run: (signal) => runProbe(name, signal),
+    });
+  }
+  scheduler.add({ name: 'agent_health', cron: config.health.schedule, splayMs: 0, timeoutMs: 5_000, run: async () => record(healthResult()) });
+  scheduler.add({ name: 'device_facts', cron: config.deviceFacts.schedule, splayMs: 0, timeoutMs: 60_000, run: recordDeviceFacts });
+
+  const stopUploader = new AbortController();
+  let uploading: Promise<void> | undefined;
+
+  return {
+    events,
+    queue,
+    uploader,
+    scheduler,
+    collectorUrl,
+    start(): void {
+      logger.info({ site: identity.site.code, device: identity.deviceId, collector: collectorUrl, version: AGENT_VERSION }, 'agent started');
+      scheduler.start();
+      void scheduler.trigger('device_facts');
+      uploading = uploader.run(stopUploader.signal);
+    },
+    async stop(): Promise<void> {
+      await scheduler.stop();
+      stopUploader.abort();
+      await uploading;
+      queue.close();
+      logger.info('agent stopped');
+    },
+  };
+}
+export type Agent = ReturnType<typeof createAgent>;

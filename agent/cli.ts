@@ -1,0 +1,157 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { z } from 'zod';
+import type { Result } from '../protocol/results.ts';
+import { createAgent } from './agent.ts';
+import { ConfigError, loadAgentConfig, type AgentConfig } from './config.ts';
+import { EnrollError, enroll } from './enroll.ts';
+import { formatFigures, formatTable } from './format-result.ts';
+import { ensureDataDir, loadIdentity, NotEnrolledError } from './identity.ts';
+import { attachLiveTable } from './live-table.ts';
+import { dataFiles, defaultDataDir } from './paths.ts';
+import { getProbe, PROBES } from './probes/registry.ts';
+import { AGENT_VERSION } from './version.ts';
+
+const USAGE = `songcheck-agent ${AGENT_VERSION}: measures this school's Internet link and reports to the collector.
+
+  songcheck-agent enroll --collector URL --code CODE   enroll this computer with a site's code
+  songcheck-agent run [--config FILE] [--live]         run unattended (--live shows a table)
+  songcheck-agent measure PROBE [--target T] [--json]  run one probe now (${Object.keys(PROBES).join(', ')})
+
+  --data-dir DIR   where identity, queue and config live (default: $SONGCHECK_AGENT_DIR, the service's
+                   state directory, or ~/.songcheck)`;
+
+/** A mistake in how the agent was called: one line, exit code 2. */
+class UsageError extends Error {}
+
+const common = { 'data-dir': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === '--version' || command === 'version') {
+    console.log(AGENT_VERSION);
+    return 0;
+  }
+  if (command === 'enroll') return cmdEnroll(rest);
+  if (command === 'run') return cmdRun(rest);
+  if (command === 'measure') return cmdMeasure(rest);
+  throw new UsageError(`unknown command '${command}' (try: enroll, run, measure, help)`);
+}
+
+/** parseArgs throws on unknown or malformed flags; that is the caller's mistake, so it becomes a usage line. */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+}
+
+function check<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`--${String(issue.path[0] ?? '')}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+async function cmdEnroll(args: string[]): Promise<number> {
+  const { values } = asUsage(() => parseArgs({ args, options: { ...common, collector: { type: 'string' }, code: { type: 'string' } } }));
+  const v = check(
+    z.object({
+      collector: z.url({ message: 'give the collector URL, e.g. --collector https://songcheck.example.vn' }),
+      code: z.string({ message: 'give the enrollment code printed for this site, e.g. --code K7QM-3XTP-9HWD' }).min(4),
+    }),
+    values,
+  );
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  ensureDataDir(dataDir);
+  const identity = await enroll({ dataDir, collectorUrl: v.collector, code: v.code });
+  console.log(`enrolled as device ${identity.deviceId} of site ${identity.site.code} (${identity.site.name}); identity stored in ${dataDir}`);
+  console.log(`start measuring with: songcheck-agent run${values['data-dir'] ? ` --data-dir ${dataDir}` : ''}`);
+  return 0;
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { values } = asUsage(() => parseArgs({ args, options: { ...common, live: { type: 'boolean' } } }));
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const identity = loadIdentity(dataDir);
+  const config = withCollectorFromEnv(loadAgentConfig(values.config, dataFiles(dataDir).config));
+  // With the live table on the terminal, logs go to a file so they do not tear the table.
+  const logger = pino({ level: config.log.level, base: { agent: AGENT_VERSION } }, values.live ? pino.destination({ dest: dataFiles(dataDir).log, mkdir: true }) : undefined);
+  const agent = createAgent({ dataDir, config, identity, logger });
+  const detach = values.live ? attachLiveTable(agent) : () => {};
+  agent.start();
+  await new Promise<void>((resolve) => {
+    const shutdown = () => resolve();
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  detach();
+  await agent.stop();
+  return 0;
+}
+
+async function cmdMeasure(args: string[]): Promise<number> {
+  const { values, positionals } = asUsage(() =>
+    parseArgs({ args, allowPositionals: true, options: { ...common, target: { type: 'string', multiple: true }, json: { type: 'boolean' } } }),
+  );
+  const probeNames = Object.keys(PROBES) as [string, ...string[]];
+  const name = check(z.object({ probe: z.enum(probeNames, { message: `name a probe: ${probeNames.join(', ')}` }) }), { probe: positionals[0] }).probe;
+  const probe = getProbe(name);
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const config = loadAgentConfig(values.config, dataFiles(dataDir).config);
+  let targets = values.target ?? config.probes[name]?.targets ?? [];
+  if (targets.length === 0) {
+    const collectorUrl = config.collectorUrl ?? loadIdentityOrUndefined(dataDir)?.collectorUrl;
+    targets = probe.defaultTargets({ collectorUrl });
+    if (targets.length === 0) throw new UsageError(`probe '${name}' has no default target here: give one with --target`);
+  }
+  const options = config.probes[name]!.options;
+  const timeout = AbortSignal.timeout(config.probes[name]!.timeoutSeconds * 1000);
+  const results: Result[] = [];
+  for (const target of targets) results.push(await probe.run(target, options, { signal: timeout, now: Date.now }));
+  if (values.json) {
+    console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
+  } else {
+    console.log(formatTable([['PROBE', 'TARGET', 'CODE', 'FIGURES'], ...results.map((r) => [r.probe, r.target, r.code, formatFigures(r) + (r.detail ? `  (${r.detail})` : '')])]));
+  }
+  return results.every((r) => r.code === 'ok') ? 0 : 1;
+}
+
+/** SONGCHECK_COLLECTOR_URL points an enrolled agent elsewhere without editing files (a config file still wins). */
+function withCollectorFromEnv(config: AgentConfig): AgentConfig {
+  const fromEnv = process.env.SONGCHECK_COLLECTOR_URL;
+  if (!fromEnv || config.collectorUrl) return config;
+  if (!URL.canParse(fromEnv)) throw new ConfigError(`SONGCHECK_COLLECTOR_URL is not a URL: ${fromEnv}`);
+  return { ...config, collectorUrl: fromEnv };
+}
+
+function loadIdentityOrUndefined(dataDir: string) {
+  try {
+    return loadIdentity(dataDir);
+  } catch {
+    return undefined;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`songcheck-agent: ${err.message}`);
+      process.exit(2);
+    }
+    if (err instanceof ConfigError || err instanceof EnrollError || err instanceof NotEnrolledError) {
+      console.error(`songcheck-agent: ${err.message}`);
+      process.exit(1);
+    }
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { validate as validateCron } from 'node-cron';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { PROBES } from './probes/registry.ts';
+
+const cron = z
+  .string()
+  .refine((expr) => validateCron(expr), {
+    message: 'not a valid cron expression (5 or 6 fields: [second] minute hour day-of-month month day-of-week)',
+  });
+
+const ProbeSchedule = z
+  .object({
+    enabled: z.boolean().default(true),
+    schedule: cron,
+    /** Each run waits a random 0..splay seconds so a fleet on the same cron does not fire in the same second. */
+    splaySeconds: z.number().min(0).max(3600).default(60),
+    timeoutSeconds: z.number().positive().max(3600).default(60),
+    /** Empty or absent: the probe's default targets (the collector). */
+    targets: z.array(z.string().min(1).max(256)).max(20).optional(),
+    /** Checked against the probe's own options schema (see docs/agent.md). */
+    options: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type ProbeSchedule = z.infer<typeof ProbeSchedule>;
+
+const DEFAULT_PROBES: Record<string, z.input<typeof ProbeSchedule>> = {
+  tcp: { schedule: '0 */5 * * * *', splaySeconds: 120 },
+  http: { schedule: '30 */5 * * * *', splaySeconds: 120 },
+  dns: { schedule: '0 */15 * * * *', splaySeconds: 300 },
+  icmp: { schedule: '0 */15 * * * *', splaySeconds: 300 },
+};
+
+export const AgentConfig = z
+  .object({
+    /** Overrides the collector URL stored at enrollment (e.g. after the collector moved). */
+    collectorUrl: z.url().optional(),
+    upload: z
+      .object({
+        intervalSeconds: z.number().min(1).max(3600).default(60),
+        batchSize: z.number().int().min(1).max(500).default(200),
+        timeoutSeconds: z.number().min(1).max(600).default(30),
+        backoffInitialSeconds: z.number().min(0.1).max(3600).default(5),
+        backoffMaxSeconds: z.number().min(1).max(86_400).default(900),
+      })
+      .strict()
+      .prefault({}),
+    queue: z.object({ maxMegabytes: z.number().min(1).max(10_000).default(50) }).strict().prefault({}),
+    health: z.object({ schedule: cron.default('0 */5 * * * *') }).strict().prefault({}),
+    deviceFacts: z.object({ schedule: cron.default('0 15 3 * * *') }).strict().prefault({}),
+    probes: z
+      .record(z.string(), ProbeSchedule.partial({ schedule: true }))
+      .default({})
+      .transform((given, ctx) => mergeProbeDefaults(given, ctx)),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).strict().prefault({}),
+  })
+  .strict();
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+function mergeProbeDefaults(given: Record<string, Partial<ProbeSchedule>>, ctx: z.RefinementCtx): Record<string, ProbeSchedule> {
+  const out: Record<string, ProbeSchedule> = {};
+  for (const name of Object.keys(given)) {
+    if (!(name in PROBES)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `unknown probe '${name}' (known: ${Object.keys(PROBES).join(', ')})` });
+    }
+  }
+  for (const [name, probe] of Object.entries(PROBES)) {
+    const merged = ProbeSchedule.safeParse({ ...DEFAULT_PROBES[name], ...given[name] });
+    if (!merged.success) {
+      for (const issue of merged.error.issues) ctx.addIssue({ ...issue, path: [name, ...issue.path] } as z.core.$ZodRawIssue);
+      continue;
+    }
+    const options = probe.options.safeParse(merged.data.options);
+    if (!options.success) {
+      for (const issue of options.error.issues) {
+        ctx.addIssue({ ...issue, path: [name, 'options', ...issue.path] } as z.core.$ZodRawIssue);
+      }
+      continue;
+    }
+    out[name] = { ...merged.data, options: options.data as Record<string, unknown> };
+  }
+  return out;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses and validates config text; every problem is reported with its path so a person can fix the file. */
+export function parseAgentConfig(text: string, source = 'config'): AgentConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = AgentConfig.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** The config file when given or present; the defaults otherwise, so an enrolled agent needs no config at all. */
+export function loadAgentConfig(file: string | undefined, fallbackFile: string): AgentConfig {
+  const path = file ?? (existsSync(fallbackFile) ? fallbackFile : undefined);
+  if (path === undefined) return parseAgentConfig('{}', 'defaults');
+  if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist`);
+  return parseAgentConfig(readFileSync(path, 'utf8'), path);
+}

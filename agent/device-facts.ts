@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import si from 'systeminformation';
+import type { DeviceFactsFields, Result } from '../protocol/results.ts';
+import { AGENT_VERSION } from './version.ts';
+
+/**
+ * What the device and its link are: OS, CPU, memory, uptime, the default interface and, on Wi-Fi, the
+ * signal. Collected at start and daily. A fact systeminformation cannot read is left out, never guessed.
+ */
+export async function collectDeviceFacts(now: () => number = Date.now): Promise<Result> {
+  const measuredAt = now();
+  const [os, cpu, mem, iface] = await Promise.all([
+    si.osInfo(),
+    si.cpu(),
+    si.mem(),
+    si.networkInterfaces('default').then((i) => (Array.isArray(i) ? i[0] : i)).catch(() => undefined),
+  ]);
+  const fields: DeviceFactsFields = {
+    agent_version: AGENT_VERSION,
+    node_version: process.version,
+    hostname: clip(os.hostname),
+    os: clip(os.distro || os.platform),
+    os_version: clip(os.release),
+    arch: clip(os.arch),
+    cpu: clip(`${cpu.manufacturer} ${cpu.brand}`.trim()),
+    cpu_cores: cpu.cores,
+    mem_total_mb: round(mem.total / 2 ** 20),
+    mem_free_mb: round(mem.available / 2 ** 20),
+    system_uptime_s: Math.round(si.time().uptime),
+  };
+  if (iface) {
+    fields.iface = clip(iface.iface);
+    fields.iface_type = clip(iface.type || (iface.virtual ? 'virtual' : 'unknown'));
+    if (iface.ip4) fields.ipv4 = iface.ip4;
+    if (iface.ip6) fields.ipv6 = iface.ip6;
+    if (iface.mac) fields.mac = iface.mac;
+    if (iface.type === 'wireless') Object.assign(fields, await wifiFacts(iface.iface));
+  }
+  return { id: randomUUID(), probe: 'device_facts', target: 'self', measuredAt, code: 'ok', fields };
+}
+
+async function wifiFacts(ifaceName: string): Promise<Partial<DeviceFactsFields>> {
+  const conns = await si.wifiConnections().catch(() => []);
+  const conn = conns.find((c) => c.iface === ifaceName) ?? conns[0];
+  if (!conn) return {};
+  const out: Partial<DeviceFactsFields> = { wifi_ssid: clip(conn.ssid) };
+  if (Number.isFinite(conn.signalLevel) && conn.signalLevel < 0) out.wifi_signal_dbm = conn.signalLevel;
+  if (Number.isFinite(conn.quality) && conn.quality >= 0 && conn.quality <= 100) out.wifi_quality_pct = conn.quality;
+  return out;
+}
+
+const clip = (s: string | undefined) => (s ?? '').slice(0, 200);
+const round = (n: number) => Math.round(n * 10) / 10;

@@ -1,0 +1,30 @@
+import type { Result } from '../protocol/results.ts';
+
+/** One line of figures for people: the live table and `measure` without --json. */
+export function formatFigures(r: Result): string {
+  switch (r.probe) {
+    case 'tcp':
+    case 'icmp': {
+      const f = r.fields;
+      if (f.received === 0) return `lost ${f.sent}/${f.sent}`;
+      return `median ${ms(f.rtt_median_ms)}  p95 ${ms(f.rtt_p95_ms)}  jitter ${ms(f.jitter_ms)}  loss ${f.loss_pct}%`;
+    }
+    case 'http': {
+      const f = r.fields;
+      return `status ${f.status ?? '-'}  connect ${ms(f.connect_ms)}  first byte ${ms(f.ttfb_ms)}  total ${ms(f.total_ms)}`;
+    }
+    case 'dns':
+      return `resolved in ${ms(r.fields.resolve_ms)}  ${r.fields.answers} answer(s)`;
+    case 'agent_health':
+      return `queue ${r.fields.queue_depth} (${Math.round(r.fields.queue_bytes / 1024)} KiB)  evicted ${r.fields.evicted_total}  rss ${r.fields.rss_mb} MB`;
+    case 'device_facts':
+      return `${r.fields.os} ${r.fields.os_version}  ${r.fields.iface ?? '-'} (${r.fields.iface_type ?? '-'})  agent ${r.fields.agent_version}`;
+  }
+}
+
+const ms = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(1)} ms`);
+
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+}

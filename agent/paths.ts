@@ -1,0 +1,28 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Where the agent keeps its identity, queue and config. A service gets the platform's state directory
+ * (systemd's StateDirectory=, Windows' ProgramData) so it survives user profiles; a person running it by hand
+ * gets ~/.songcheck.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (env.SONGCHECK_AGENT_DIR) return env.SONGCHECK_AGENT_DIR;
+  if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
+  if (platform === 'win32' && runsAsWindowsService(env)) {
+    return join(env.ProgramData ?? 'C:\\ProgramData', 'songcheck');
+  }
+  return join(homedir(), '.songcheck');
+}
+
+/** Windows services run as LocalSystem, whose profile lives under ...\systemprofile. */
+function runsAsWindowsService(env: NodeJS.ProcessEnv): boolean {
+  return /\\systemprofile$/i.test(env.USERPROFILE ?? '');
+}
+
+export const dataFiles = (dir: string) => ({
+  identity: join(dir, 'identity.json'),
+  config: join(dir, 'config.yaml'),
+  queue: join(dir, 'queue'),
+  log: join(dir, 'agent.log'),
+});

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import type { ResultCode } from '../../../protocol/results.ts';
+import { abortCode } from '../errors.ts';
+import { latencyStats, type Attempt } from '../latency-stats.ts';
+import { overallCode, summariseFailures, type Failure } from '../outcome.ts';
+import { resolveHost } from '../resolve.ts';
+import { guarded, makeResult } from '../result.ts';
+import { sleep } from '../sleep.ts';
+import { collectorEndpoint, formatHostPort, parseHostPort } from '../target.ts';
+import type { Probe } from '../types.ts';
+import { connectOnce } from './connect.ts';
+
+export const TcpOptions = z
+  .object({
+    count: z.number().int().min(1).max(100).default(5),
+    /** Pause between the starts of consecutive attempts. */
+    intervalMs: z.number().int().min(0).max(60_000).default(200),
+    /** Per attempt; also bounds the one name resolution before the attempts. */
+    timeoutMs: z.number().int().min(1).max(60_000).default(3000),
+  })
+  .strict()
+  .prefault({});
+export type TcpOptions = z.infer<typeof TcpOptions>;
+
+export const tcpProbe: Probe<TcpOptions> = {
+  name: 'tcp',
+  description: 'TCP connect latency to host:port: needs no privileges and parses no text (the primary latency method)',
+  options: TcpOptions,
+
+  defaultTargets({ collectorUrl }) {
+    const c = collectorEndpoint(collectorUrl);
+    return c ? [formatHostPort(c.host, c.port)] : [];
+  },
+
+  run(target, rawOptions, ctx) {
+    return guarded('tcp', target, ctx, latencyStats([]), async (measuredAt) => {
+      const done = (code: ResultCode, attempts: Attempt[], detail?: string) =>
+        makeResult('tcp', target, measuredAt, code, latencyStats(attempts), detail);
+      const options = TcpOptions.parse(rawOptions);
+      const hp = parseHostPort(target);
+      if ('error' in hp) return done('error', [], hp.error);
+
+      const resolved = await resolveHost(hp.host, options.timeoutMs, ctx.signal);
+      if (!('address' in resolved)) {
+        return done(ctx.signal.aborted ? abortCode(ctx.signal) : resolved.code, [], resolved.detail);
+      }
+
+      const attempts: Attempt[] = [];
+      const failures: Failure[] = [];
+      for (let i = 0; i < options.count && !ctx.signal.aborted; i++) {
+        const started = performance.now();
+        const o = await connectOnce(resolved.address, hp.port, options.timeoutMs, ctx.signal);
+        // An attempt cut short by the abort proves nothing either way, so it is not counted.
+        if ('aborted' in o) break;
+        if (o.ok) attempts.push(o.rttMs);
+        else {
+          attempts.push(null);
+          failures.push(o);
+        }
+        if (i < options.count - 1) await sleep(options.intervalMs - (performance.now() - started), ctx.signal);
+      }
+
+      const received = attempts.filter((a) => a !== null).length;
+      const stopped = attempts.length < options.count ? `stopped after ${attempts.length} of ${options.count} attempts` : undefined;
+      const code = attempts.length === 0 ? abortCode(ctx.signal) : overallCode(attempts.length, received, failures);
+      const detail = [summariseFailures(failures), stopped].filter(Boolean).join('; ');
+      return done(code, attempts, detail || undefined);
+    });
+  },
+};

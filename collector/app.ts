@@ -1,0 +1,51 @@
+// The collector's HTTP API as a Hono app. Built from its dependencies so tests drive it with
+// `app.request()` and no network, and server.ts only adds a socket around it.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { API_PREFIX } from '../protocol/api.ts';
+import type { AppDeps, AppEnv } from './app-types.ts';
+import { ApiError, errorResponse } from './http-errors.ts';
+import { accessLog } from './middleware/access-log.ts';
+import { enrollRoutes } from './routes/enroll.ts';
+import { healthRoutes } from './routes/health.ts';
+import { measurementRoutes } from './routes/measurements.ts';
+
+export type { AppDeps, AppEnv } from './app-types.ts';
+
+/** A full batch (500 results) is about 250 KiB of JSON; 1 MiB leaves room without inviting abuse. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createApp(deps: AppDeps) {
+  const full = { ...deps, clock: deps.clock ?? Date.now };
+  const app = new Hono<AppEnv>();
+
+  // Ids from a proxy or agent are kept if they are short and plain, so one id follows a request end to end.
+  app.use(requestId({ limitLength: 128, generator: () => crypto.randomUUID() }));
+  app.use(accessLog(deps.logger));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorResponse(c, 413, 'payload_too_large', 'request body is larger than 1 MiB; send fewer results per batch'),
+    }),
+  );
+
+  app.route('/', healthRoutes(full));
+  app.route(API_PREFIX, enrollRoutes(full));
+  app.route(API_PREFIX, measurementRoutes(full));
+
+  app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return errorResponse(c, error.status, error.code, error.message, error.headers);
+    if (error instanceof HTTPException && error.status === 413) {
+      return errorResponse(c, 413, 'payload_too_large', 'request body is larger than 1 MiB; send fewer results per batch');
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return errorResponse(c, error.status as 400, 'bad_request', error.message || 'bad request');
+    }
+    deps.logger.error({ requestId: c.get('requestId'), err: error }, 'unhandled error');
+    return errorResponse(c, 500, 'internal_error', 'internal error; the collector log has details under this request id');
+  });
+  return app;
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, loadRegistryConfig, redactConfig } from './config.ts';
+
+const base = { SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086/', SONGCHECK_ADMIN_TOKEN: 'a'.repeat(16) };
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('fills defaults and trims the trailing slash of the InfluxDB URL', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      logLevel: 'info',
+      influx: { url: 'http://127.0.0.1:8086', database: 'songcheck', timeoutMs: 10_000 },
+    });
+    expect(c.dataDir).toMatch(/\/\.data\/collector$/);
+    expect(c.influx.token).toBeUndefined();
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      ...base,
+      SONGCHECK_HOST: '0.0.0.0',
+      SONGCHECK_PORT: '0',
+      SONGCHECK_INFLUX_DB: 'sc',
+      SONGCHECK_INFLUX_USER: 'u',
+      SONGCHECK_INFLUX_PASSWORD: 'p',
+      SONGCHECK_INFLUX_RP: 'autogen',
+      SONGCHECK_INFLUX_TIMEOUT_MS: '2500',
+      SONGCHECK_DATA_DIR: '/tmp/x',
+      SONGCHECK_LOG_LEVEL: 'debug',
+      SONGCHECK_PUBLIC_URL: 'https://songcheck.example.vn',
+    });
+    expect(c).toMatchObject({ host: '0.0.0.0', port: 0, dataDir: '/tmp/x', logLevel: 'debug', publicUrl: 'https://songcheck.example.vn' });
+    expect(c.influx).toEqual({ url: 'http://127.0.0.1:8086', database: 'sc', username: 'u', password: 'p', retentionPolicy: 'autogen', timeoutMs: 2500, token: undefined });
+  });
+
+  it('lists one line per bad variable, each naming the variable', () => {
+    expect(
+      problems({
+        SONGCHECK_PORT: '80a',
+        SONGCHECK_INFLUX_URL: 'localhost:8086',
+        SONGCHECK_ADMIN_TOKEN: 'short',
+        SONGCHECK_LOG_LEVEL: 'loud',
+        SONGCHECK_INFLUX_TIMEOUT_MS: '-1',
+      }),
+    ).toEqual([
+      'SONGCHECK_PORT: must be an integer between 0 and 65535',
+      'SONGCHECK_INFLUX_URL: must be an http:// or https:// URL',
+      'SONGCHECK_INFLUX_TIMEOUT_MS: must be an integer between 100 and 600000',
+      'SONGCHECK_ADMIN_TOKEN: must be at least 16 characters',
+      'SONGCHECK_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+  });
+
+  it('requires the InfluxDB URL and the admin token, treating empty values as unset', () => {
+    expect(problems({ SONGCHECK_INFLUX_URL: '', SONGCHECK_INFLUX_RP: '' })).toEqual([
+      'SONGCHECK_INFLUX_URL: required (e.g. http://127.0.0.1:8086)',
+      'SONGCHECK_ADMIN_TOKEN: required (at least 16 characters)',
+    ]);
+  });
+
+  it('refuses a token together with a user/password, and half a user/password', () => {
+    expect(problems({ ...base, SONGCHECK_INFLUX_TOKEN: 't', SONGCHECK_INFLUX_USER: 'u', SONGCHECK_INFLUX_PASSWORD: 'p' })).toEqual([
+      'SONGCHECK_INFLUX_TOKEN: set either a token or SONGCHECK_INFLUX_USER/PASSWORD, not both',
+    ]);
+    expect(problems({ ...base, SONGCHECK_INFLUX_USER: 'u' })).toEqual(['SONGCHECK_INFLUX_PASSWORD: required when SONGCHECK_INFLUX_USER is set']);
+  });
+
+  it('refuses credentials inside the InfluxDB URL (it is shown in /healthz)', () => {
+    expect(problems({ ...base, SONGCHECK_INFLUX_URL: 'http://admin:secret@127.0.0.1:8086' })[0]).toMatch(/^SONGCHECK_INFLUX_URL: must not contain credentials/);
+  });
+
+  it('never puts a secret in the error message or the loggable form', () => {
+    const secret = 'super-secret-password';
+    let message = '';
+    try {
+      loadConfig({ ...base, SONGCHECK_INFLUX_USER: 'u', SONGCHECK_INFLUX_PASSWORD: secret, SONGCHECK_INFLUX_TOKEN: secret });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toContain(secret);
+    const c = loadConfig({ ...base, SONGCHECK_INFLUX_TOKEN: secret });
+    expect(JSON.stringify(redactConfig(c))).not.toContain(secret);
+    expect(JSON.stringify(redactConfig(c))).not.toContain(base.SONGCHECK_ADMIN_TOKEN);
+  });
+});
+
+describe('loadRegistryConfig', () => {
+  it('needs neither InfluxDB nor the admin token', () => {
+    expect(loadRegistryConfig({ SONGCHECK_DATA_DIR: '/tmp/reg' })).toEqual({ dataDir: '/tmp/reg', publicUrl: undefined });
+  });
+});

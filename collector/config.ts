@@ -1,0 +1,149 @@
+// Collector configuration, read once from the environment at start-up. Every bad variable is reported
+// at once, one line each, so an operator fixes a deployment in one pass instead of one restart per typo.
+import path from 'node:path';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface InfluxConfig {
+  url: string;
+  database: string;
+  /** InfluxDB 2.x/3.x token used through the v1-compatible API; sent as `Authorization: Token ...`. */
+  token?: string;
+  /** InfluxDB 1.x credentials; sent as HTTP Basic auth so they never appear in a URL or a log line. */
+  username?: string;
+  password?: string;
+  retentionPolicy?: string;
+  timeoutMs: number;
+}
+
+export interface RegistryConfig {
+  /** Absolute; holds registry.sqlite. */
+  dataDir: string;
+  publicUrl?: string;
+}
+
+export interface CollectorConfig extends RegistryConfig {
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  adminToken: string;
+  influx: InfluxConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// Compose files often write `VAR=` to mean "unset"; treat an empty value as absent rather than invalid.
+const opt = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL')
+  .refine((v) => !URL.canParse(v) || (!new URL(v).username && !new URL(v).password), {
+    message: 'must not contain credentials; use SONGCHECK_INFLUX_TOKEN or SONGCHECK_INFLUX_USER/PASSWORD',
+  })
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be an integer between ${min} and ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be an integer between ${min} and ${max}`);
+
+// Database and retention policy names end up inside InfluxQL and URLs; keep them to a plain charset.
+const name = z.string().trim().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'must be 1-200 characters of [A-Za-z0-9_.-]');
+
+const registryShape = {
+  SONGCHECK_DATA_DIR: opt(z.string()),
+  SONGCHECK_PUBLIC_URL: opt(httpUrl),
+};
+
+const serveShape = {
+  ...registryShape,
+  SONGCHECK_HOST: opt(z.string().trim().min(1, 'must not be blank')),
+  SONGCHECK_PORT: opt(intIn(0, 65535)),
+  SONGCHECK_INFLUX_URL: opt(httpUrl),
+  SONGCHECK_INFLUX_DB: opt(name),
+  SONGCHECK_INFLUX_TOKEN: opt(z.string()),
+  SONGCHECK_INFLUX_USER: opt(z.string()),
+  SONGCHECK_INFLUX_PASSWORD: opt(z.string()),
+  SONGCHECK_INFLUX_RP: opt(name),
+  SONGCHECK_INFLUX_TIMEOUT_MS: opt(intIn(100, 600_000)),
+  SONGCHECK_ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
+  SONGCHECK_LOG_LEVEL: opt(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
+};
+
+function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, crossChecks?: (has: (name: string) => boolean) => string[]) {
+  const result = z.object(shape).safeParse(env);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((i) => `${String(i.path[0])}: ${i.code === 'invalid_type' ? 'must be a string' : i.message}`);
+  // Checks across variables only need to know which are set, so they run even when a value is bad:
+  // the operator sees every problem in one pass.
+  if (crossChecks) problems.push(...crossChecks((name) => env[name] !== undefined && env[name] !== ''));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return (result as { data: z.infer<z.ZodObject<S>> }).data;
+}
+
+function resolveDataDir(dir: string | undefined): string {
+  return path.resolve(dir ?? './.data/collector');
+}
+
+/** What the registry commands of the CLI need: no InfluxDB, no admin token. */
+export function loadRegistryConfig(env: NodeJS.ProcessEnv = process.env): RegistryConfig {
+  const v = parseEnv(registryShape, env);
+  return { dataDir: resolveDataDir(v.SONGCHECK_DATA_DIR), publicUrl: v.SONGCHECK_PUBLIC_URL };
+}
+
+/** Full configuration for `serve`. Throws ConfigError listing each problem as `SONGCHECK_X: reason`. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfig {
+  const v = parseEnv(serveShape, env, (has) => {
+    const problems: string[] = [];
+    if (!has('SONGCHECK_INFLUX_URL')) problems.push('SONGCHECK_INFLUX_URL: required (e.g. http://127.0.0.1:8086)');
+    if (!has('SONGCHECK_ADMIN_TOKEN')) problems.push('SONGCHECK_ADMIN_TOKEN: required (at least 16 characters)');
+    const hasUser = has('SONGCHECK_INFLUX_USER');
+    const hasPassword = has('SONGCHECK_INFLUX_PASSWORD');
+    if (has('SONGCHECK_INFLUX_TOKEN') && (hasUser || hasPassword)) {
+      problems.push('SONGCHECK_INFLUX_TOKEN: set either a token or SONGCHECK_INFLUX_USER/PASSWORD, not both');
+    }
+    if (hasUser && !hasPassword) problems.push('SONGCHECK_INFLUX_PASSWORD: required when SONGCHECK_INFLUX_USER is set');
+    if (hasPassword && !hasUser) problems.push('SONGCHECK_INFLUX_USER: required when SONGCHECK_INFLUX_PASSWORD is set');
+    return problems;
+  });
+  return {
+    host: v.SONGCHECK_HOST ?? '127.0.0.1',
+    port: v.SONGCHECK_PORT ?? 8080,
+    publicUrl: v.SONGCHECK_PUBLIC_URL,
+    dataDir: resolveDataDir(v.SONGCHECK_DATA_DIR),
+    adminToken: v.SONGCHECK_ADMIN_TOKEN!,
+    logLevel: v.SONGCHECK_LOG_LEVEL ?? 'info',
+    influx: {
+      url: v.SONGCHECK_INFLUX_URL!,
+      database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',
+      token: v.SONGCHECK_INFLUX_TOKEN,
+      username: v.SONGCHECK_INFLUX_USER,
+      password: v.SONGCHECK_INFLUX_PASSWORD,
+      retentionPolicy: v.SONGCHECK_INFLUX_RP,
+      timeoutMs: v.SONGCHECK_INFLUX_TIMEOUT_MS ?? 10_000,
+    },
+  };
+}
+
+/** The configuration as it may be logged: secrets replaced by a marker that says whether one is set. */
+export function redactConfig(config: CollectorConfig): Record<string, unknown> {
+  const mark = (s: string | undefined) => (s === undefined ? undefined : '[redacted]');
+  return {
+    ...config,
+    adminToken: mark(config.adminToken),
+    influx: { ...config.influx, token: mark(config.influx.token), password: mark(config.influx.password) },
+  };
+}

@@ -1,0 +1,44 @@
+// One error shape for every failure: { error: { code, message, requestId } }. Codes are stable (agents
+// and scripts branch on them); messages are for people; the request id finds the matching log line.
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ErrorBody } from '../protocol/api.ts';
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'not_found'
+  | 'payload_too_large'
+  | 'influx_unavailable'
+  | 'enrollment_code_invalid'
+  | 'enrollment_code_expired'
+  | 'enrollment_code_used_up'
+  | 'internal_error';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function errorResponse(c: Context, status: ContentfulStatusCode, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  const body: ErrorBody = { error: { code, message, requestId: c.get('requestId') as string | undefined } };
+  return c.json(body, status, headers);
+}
+
+/** Reads the body as JSON; a broken body is the client's error (400), not ours (500). */
+export async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') throw new ApiError(400, 'bad_request', 'request body is empty; expected a JSON object');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ApiError(400, 'bad_request', `request body is not valid JSON: ${(error as Error).message}`);
+  }
+}

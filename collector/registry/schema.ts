@@ -1,0 +1,76 @@
+// Opens the registry database and brings its schema up to date. Migrations are numbered by their position
+// and tracked in `PRAGMA user_version`, so an upgraded collector migrates an old file in place.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE sites (
+     code TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     commune TEXT,
+     province TEXT,
+     operator TEXT,
+     link_type TEXT,
+     latitude REAL,
+     longitude REAL,
+     students INTEGER,
+     "groups" TEXT NOT NULL DEFAULT '[]',
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE enrollment_codes (
+     code_hash TEXT PRIMARY KEY,
+     site_code TEXT NOT NULL REFERENCES sites(code),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     uses_left INTEGER NOT NULL
+   );
+   CREATE TABLE devices (
+     id TEXT PRIMARY KEY,
+     site_code TEXT NOT NULL REFERENCES sites(code),
+     token_hash TEXT NOT NULL UNIQUE,
+     enrolled_at INTEGER NOT NULL,
+     last_seen_at INTEGER,
+     agent_version TEXT,
+     platform TEXT,
+     hostname TEXT,
+     fingerprint TEXT,
+     revoked_at INTEGER
+   );
+   CREATE INDEX devices_site ON devices(site_code);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+export const REGISTRY_FILE = 'registry.sqlite';
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`registry schema version ${current} is newer than this collector (${SCHEMA_VERSION}); upgrade the collector`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    // Each step and its version bump commit together, so a crash never leaves a half-migrated file.
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** Opens (creating if needed) `<dataDir>/registry.sqlite` in WAL mode and migrates it. */
+export function openDatabase(dataDir: string): Database.Database {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(path.join(dataDir, REGISTRY_FILE));
+  // WAL lets /healthz and token lookups read while an enrollment writes; busy_timeout covers a CLI
+  // command writing at the same moment as the running collector.
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  try {
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}

@@ -1,0 +1,55 @@
+// POST /api/v1/measurements: acknowledges results only after InfluxDB answered 2xx (the delivery contract).
+import { Hono } from 'hono';
+import { MeasurementBatch } from '../../protocol/api.ts';
+import type { AppDeps, AppEnv } from '../app-types.ts';
+import { ApiError, readJson } from '../http-errors.ts';
+import { RetryableWriteError } from '../influx/errors.ts';
+import type { DeviceIdentity } from '../influx/points.ts';
+import { ingest } from '../ingest.ts';
+import { deviceAuth } from '../middleware/device-auth.ts';
+import { formatIssuesLine } from '../validation.ts';
+
+/** Base delay before an agent retries after a 503; the jitter spreads a fleet's retries apart. */
+const RETRY_AFTER_S = 30;
+const RETRY_JITTER_S = 15;
+
+export function measurementRoutes(deps: AppDeps & { clock: () => number }) {
+  const { registry, writer, logger, clock } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.post('/measurements', deviceAuth(registry), async (c) => {
+    const envelope = MeasurementBatch.safeParse(await readJson(c));
+    if (!envelope.success) throw new ApiError(400, 'bad_request', `invalid batch: ${formatIssuesLine(envelope.error)}`);
+    const { device, site } = c.get('device');
+    const now = clock();
+    // Seen even if InfluxDB is down: "the site is silent" must stay distinct from "we could not store".
+    registry.touchDevice(device.id, now, envelope.data.agentVersion);
+    const identity: DeviceIdentity = {
+      deviceId: device.id,
+      site: { code: site.code, commune: site.commune, operator: site.operator, linkType: site.linkType },
+    };
+    const log = logger.child({ requestId: c.get('requestId'), device: device.id, site: site.code });
+    try {
+      const response = await ingest(writer, envelope.data.results, identity, now);
+      if (response.rejected > 0) {
+        const sample = response.results.filter((r) => r.status === 'rejected').slice(0, 3);
+        log.warn({ stored: response.stored, rejected: response.rejected, sample }, 'results rejected');
+      } else {
+        log.debug({ stored: response.stored }, 'results stored');
+      }
+      return c.json(response, 200);
+    } catch (error) {
+      if (!(error instanceof RetryableWriteError)) throw error;
+      if (error.misconfigured) {
+        log.error({ err: error.message, status: error.statusCode }, 'InfluxDB refused the collector: check SONGCHECK_INFLUX_* (credentials, database); agents keep their data meanwhile');
+      } else {
+        log.warn({ err: error.message }, 'InfluxDB unavailable; batch not acknowledged');
+      }
+      const retryAfter = String(RETRY_AFTER_S + Math.floor(Math.random() * (RETRY_JITTER_S + 1)));
+      throw new ApiError(503, 'influx_unavailable', 'measurement storage is unavailable; keep the results and retry later', {
+        'retry-after': retryAfter,
+      });
+    }
+  });
+  return app;
+}

@@ -1,0 +1,92 @@
+// Puts the Hono app on a socket: opens the registry, connects InfluxDB, listens, and shuts down cleanly
+// (stop accepting, let in-flight requests finish so no acknowledgement is lost, then close SQLite).
+import type { Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { createApp } from './app.ts';
+import { type CollectorConfig, redactConfig } from './config.ts';
+import { createInfluxWriter } from './influx/writer.ts';
+import { createLogger } from './logger.ts';
+import { Registry } from './registry/registry.ts';
+import { COLLECTOR_VERSION } from './version.ts';
+
+export interface RunningCollector {
+  /** Base URL the server listens on (with the real port when configured with port 0). */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** How long close() waits for in-flight requests before cutting connections. */
+  shutdownGraceMs?: number;
+}
+
+export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  logger.info({ config: redactConfig(config), version: COLLECTOR_VERSION }, 'starting collector');
+  const registry = Registry.open(config.dataDir);
+  const writer = createInfluxWriter(config.influx, { logger });
+  // Not fatal: InfluxDB may come up after the collector; agents get 503s until it does.
+  await writer.ensureDatabase();
+  const app = createApp({ registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken });
+
+  let closing: Promise<void> | undefined;
+  let server: Server;
+  const port = await new Promise<number>((resolve, reject) => {
+    server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => resolve(info.port)) as Server;
+    server.once('error', reject);
+    // A keep-alive connection that finishes its last request during shutdown would otherwise hold
+    // close() open until the client's idle timeout; drop each one as soon as it goes idle.
+    server.on('request', (_req, res: ServerResponse) => {
+      res.once('finish', () => {
+        if (closing) setImmediate(() => server.closeIdleConnections());
+      });
+    });
+  }).catch((error: unknown) => {
+    registry.close();
+    throw error;
+  });
+  // A wildcard bind is reachable on loopback; report that, since "0.0.0.0" is not an address to call.
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, publicUrl: config.publicUrl }, 'collector listening');
+
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      timer.unref();
+      // close() stops accepting and resolves once every in-flight request has been answered.
+      server.close(() => {
+        clearTimeout(timer);
+        registry.close();
+        logger.info('collector stopped');
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+  return { url, port, close };
+}
+
+/** SIGTERM/SIGINT → graceful close, then exit. A second signal exits at once. */
+export function closeOnSignals(collector: RunningCollector, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    collector.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,49 @@
+// Builds a collector app for tests: a registry in a temporary directory with one site and one enrolled
+// device, a writer pointed at the given InfluxDB, and a logger whose lines the test can read.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp } from './app.ts';
+import { createInfluxWriter, type InfluxWriter } from './influx/writer.ts';
+import { createLogger } from './logger.ts';
+import { Registry } from './registry/registry.ts';
+import type { SiteInput } from './registry/site.ts';
+
+export const TEST_SITE: SiteInput = { code: 'LC-001', name: 'Điểm trường Bản Xèo', commune: 'Bản Xèo', operator: 'viettel', linkType: '4g' };
+
+export interface TestCollector {
+  app: ReturnType<typeof createApp>;
+  registry: Registry;
+  writer: InfluxWriter;
+  deviceId: string;
+  token: string;
+  logs: string[];
+  /** Headers for an authenticated JSON request. */
+  auth(extra?: Record<string, string>): Record<string, string>;
+  cleanup(): void;
+}
+
+export function createTestCollector(opts: { influxUrl: string; db: string; clock?: () => number; timeoutMs?: number }): TestCollector {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-collector-test-'));
+  const registry = Registry.open(dir, { now: opts.clock });
+  registry.addSite(TEST_SITE);
+  const { code } = registry.createEnrollmentCode(TEST_SITE.code);
+  const { deviceId, token } = registry.enroll(code, { hostname: 'PC-01' });
+  const logs: string[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void logs.push(line) });
+  const writer = createInfluxWriter({ url: opts.influxUrl, database: opts.db, timeoutMs: opts.timeoutMs ?? 5000 });
+  const app = createApp({ registry, writer, logger, clock: opts.clock, version: '0.0.0-test', adminToken: 'test-admin-token-0123' });
+  return {
+    app,
+    registry,
+    writer,
+    deviceId,
+    token,
+    logs,
+    auth: (extra = {}) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json', ...extra }),
+    cleanup() {
+      registry.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

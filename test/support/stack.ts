@@ -1,0 +1,121 @@
+// The whole system as separate real processes, for end-to-end and fault tests: the collector's and the
+// agent's own bins, a real InfluxDB, files in a temporary directory.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AGENT_BIN, COLLECTOR_BIN, freePort, runNode, spawnNode, type Tracked } from './processes.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** Agent config for tests: probes every couple of seconds against the collector, fast retries. */
+export const FAST_AGENT_CONFIG = `
+upload: { intervalSeconds: 1, backoffInitialSeconds: 0.5, backoffMaxSeconds: 2, timeoutSeconds: 5 }
+health: { schedule: "*/5 * * * * *" }
+deviceFacts: { schedule: "0 0 3 * * *" }
+probes:
+  tcp: { schedule: "* * * * * *", splaySeconds: 0, timeoutSeconds: 3, options: { count: 2, intervalMs: 20 } }
+  http: { schedule: "*/2 * * * * *", splaySeconds: 0, timeoutSeconds: 3 }
+  dns: { enabled: false }
+  icmp: { enabled: false }
+log: { level: debug }
+`;
+
+/** An agent that only delivers what its queue holds (it still records its device facts at start). */
+export const DRAIN_CONFIG = `
+upload: { intervalSeconds: 1, backoffInitialSeconds: 0.5, backoffMaxSeconds: 2 }
+health: { schedule: "0 0 3 1 1 *" }
+probes: { tcp: { enabled: false }, http: { enabled: false }, dns: { enabled: false }, icmp: { enabled: false } }
+log: { level: debug }
+`;
+
+export interface Stack {
+  root: string;
+  collectorUrl: string;
+  siteCode: string;
+  collector?: Tracked;
+  startCollector(): Promise<Tracked>;
+  stopCollector(signal?: NodeJS.Signals): Promise<void>;
+  enrollAgent(name: string): Promise<string>;
+  startAgent(dataDir: string, config?: string): Tracked;
+  cleanup(): void;
+}
+
+export async function createStack(opts: { influxUrl: string; db: string; siteCode?: string; siteArgs?: string[] }): Promise<Stack> {
+  const root = mkdtempSync(join(tmpdir(), 'songcheck-stack-'));
+  const port = await freePort();
+  const siteCode = opts.siteCode ?? 'E2E-001';
+  const env = {
+    SONGCHECK_HOST: '127.0.0.1',
+    SONGCHECK_PORT: String(port),
+    SONGCHECK_INFLUX_URL: opts.influxUrl,
+    SONGCHECK_INFLUX_DB: opts.db,
+    SONGCHECK_DATA_DIR: join(root, 'collector'),
+    SONGCHECK_ADMIN_TOKEN: ADMIN_TOKEN,
+    SONGCHECK_LOG_LEVEL: 'warn',
+  };
+  const collectorCli = async (...args: string[]) => {
+    const r = await runNode(COLLECTOR_BIN, args, env);
+    if (r.code !== 0) throw new Error(`songcheck-collector ${args.join(' ')} failed (${r.code}):\n${r.output}`);
+    return r.output;
+  };
+  await collectorCli('sites', 'add', '--code', siteCode, '--name', 'Điểm trường Thử nghiệm', ...(opts.siteArgs ?? ['--commune', 'Bản Xèo', '--operator', 'viettel', '--link-type', '4g']));
+  const stack: Stack = {
+    root,
+    siteCode,
+    collectorUrl: `http://127.0.0.1:${port}`,
+    async startCollector() {
+      const c = spawnNode(COLLECTOR_BIN, ['serve'], env);
+      stack.collector = c;
+      await waitForHealth(stack.collectorUrl, c);
+      return c;
+    },
+    async stopCollector(signal = 'SIGTERM') {
+      await stack.collector?.kill(signal);
+      stack.collector = undefined;
+    },
+    async enrollAgent(name) {
+      const out = await collectorCli('enroll-code', '--site', siteCode);
+      const code = /\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b/.exec(out)?.[0];
+      if (!code) throw new Error(`no enrollment code in:\n${out}`);
+      const dataDir = join(root, name);
+      mkdirSync(dataDir, { recursive: true });
+      const r = await runNode(AGENT_BIN, ['enroll', '--collector', stack.collectorUrl, '--code', code, '--data-dir', dataDir]);
+      if (r.code !== 0) throw new Error(`agent enroll failed (${r.code}):\n${r.output}`);
+      return dataDir;
+    },
+    startAgent(dataDir, config = FAST_AGENT_CONFIG) {
+      const file = join(dataDir, 'test-config.yaml');
+      writeFileSync(file, config);
+      return spawnNode(AGENT_BIN, ['run', '--data-dir', dataDir, '--config', file]);
+    },
+    cleanup() {
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+async function waitForHealth(url: string, proc: Tracked): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.proc.exitCode !== null) throw new Error(`collector exited:\n${proc.lines.join('\n')}`);
+    const ok = await fetch(`${url}/healthz`).then((r) => r.status > 0, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`collector did not answer /healthz within 30 s:\n${proc.lines.join('\n')}`);
+}
+
+/** Result ids the agent wrote to its queue, from its debug log ("result queued" is logged after append returns). */
+export function queuedIds(agent: Tracked): string[] {
+  const ids: string[] = [];
+  for (const line of agent.lines) {
+    if (!line.includes('"result queued"')) continue;
+    try {
+      ids.push((JSON.parse(line) as { id: string }).id);
+    } catch {
+      // a line torn by SIGKILL: it proves nothing either way
+    }
+  }
+  return ids;
+}
