@@ -71,7 +71,7 @@ export function createAgent(deps: AgentDeps) {
       events.emit('appendFailed', result, err as Error);
       return;
     }
-    logger.debug({ id: result.id, probe: result.probe, target: result.target, code: result.code }, 'result queued');
+    logger.debug({ id: result.id, probe: result.probe, target: result.target, code: result.code, measuredAt: result.measuredAt }, 'result queued');
     events.emit('queued', result);
     uploader.kick();
   }

@@ -18,7 +18,7 @@ const ProbeSchedule = z
     splaySeconds: z.number().min(0).max(3600).default(60),
     timeoutSeconds: z.number().positive().max(3600).default(60),
     /** Empty or absent: the probe's default targets (the collector). */
-    targets: z.array(z.string().min(1).max(256)).max(20).optional(),
+    targets: z.array(z.string().min(1).max(200)).max(20).optional(),
     /** Checked against the probe's own options schema (see docs/agent.md). */
     options: z.record(z.string(), z.unknown()).default({}),
   })

@@ -89,7 +89,7 @@ function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, cro
     : result.error.issues.map((i) => `${String(i.path[0])}: ${i.code === 'invalid_type' ? 'must be a string' : i.message}`);
   // Checks across variables only need to know which are set, so they run even when a value is bad:
   // the operator sees every problem in one pass.
-  if (crossChecks) problems.push(...crossChecks((name) => env[name] !== undefined && env[name] !== ''));
+  if (crossChecks) problems.push(...crossChecks((key) => env[key] !== undefined && env[key] !== ''));
   if (problems.length > 0) throw new ConfigError(problems);
   return (result as { data: z.infer<z.ZodObject<S>> }).data;
 }

@@ -27,7 +27,8 @@ const count = z.number().int().min(0).max(1_000_000);
 export const ResultId = z.string().regex(/^[0-9A-Za-z_-]{8,64}$/, 'id must be 8-64 characters of [0-9A-Za-z_-]');
 /** When it was measured: Unix epoch milliseconds, UTC. */
 export const MeasuredAt = z.number().int().min(Date.UTC(2020, 0, 1)).max(Date.UTC(2100, 0, 1));
-const Target = z.string().min(1).max(256);
+// Tag values are capped at 200 characters; a longer target could share a series with another.
+const Target = z.string().min(1).max(200);
 const Detail = z.string().max(500).optional();
 
 /** Latency figures shared by every round-trip probe (TCP connect, ICMP echo). See docs/data-model.md. */

@@ -1,0 +1,65 @@
+// Agent footprint: resident memory and CPU of an idle enrolled agent with the default schedule (no config
+// file), sampled over several minutes, against a bare Node process measured in the same run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AGENT_BIN, enrollmentCode, mb, median, runBin, startBenchStack, treeCpuSeconds, treeRssBytes } from './harness.ts';
+
+export interface FootprintResult {
+  seconds: number;
+  agentRssMedianMb: number;
+  agentRssMaxMb: number;
+  agentCpuPct: number;
+  bareNodeRssMb: number;
+  ratio: number;
+  resultsDelivered: number;
+}
+
+export async function benchAgentFootprint(seconds = Number(process.env.BENCH_FOOTPRINT_SECONDS ?? 180)): Promise<FootprintResult> {
+  const stack = await startBenchStack(['bench_footprint']);
+  const children: ChildProcess[] = [];
+  try {
+    await stack.cli('sites', 'add', '--code', 'BENCH-1', '--name', 'Bench site');
+    const code = enrollmentCode(await stack.cli('enroll-code', '--site', 'BENCH-1'));
+    const agentDir = join(stack.dir, 'agent');
+    mkdirSync(agentDir, { recursive: true });
+    await runBin(AGENT_BIN, ['enroll', '--collector', stack.collectorUrl, '--code', code, '--data-dir', agentDir], {});
+
+    const agent = spawn(process.execPath, [AGENT_BIN, 'run', '--data-dir', agentDir], { stdio: 'ignore' });
+    // The reference: Node itself, doing nothing but keeping its event loop alive.
+    const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    children.push(agent, bare);
+
+    const warmupS = Math.min(20, seconds / 4);
+    await sleep(warmupS * 1000);
+    const cpu0 = treeCpuSeconds(agent.pid!);
+    const t0 = Date.now();
+    const agentRss: number[] = [];
+    const bareRss: number[] = [];
+    while (Date.now() - t0 < (seconds - warmupS) * 1000) {
+      agentRss.push(treeRssBytes(agent.pid!));
+      bareRss.push(treeRssBytes(bare.pid!));
+      await sleep(2000);
+    }
+    const cpuPct = ((treeCpuSeconds(agent.pid!) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
+    const delivered = await fetch(`${stack.influx.url}/query?db=bench_footprint&q=${encodeURIComponent('SELECT count(result_id) FROM /.*/')}`)
+      .then((r) => r.json() as Promise<{ results: { series?: { values: [number, number][] }[] }[] }>)
+      .then((b) => (b.results[0]?.series ?? []).reduce((s, x) => s + (x.values[0]?.[1] ?? 0), 0));
+    const result = {
+      seconds,
+      agentRssMedianMb: mb(median(agentRss)),
+      agentRssMaxMb: mb(Math.max(...agentRss)),
+      agentCpuPct: Math.round(cpuPct * 100) / 100,
+      bareNodeRssMb: mb(median(bareRss)),
+      ratio: Math.round((median(agentRss) / median(bareRss)) * 100) / 100,
+      resultsDelivered: delivered,
+    };
+    return result;
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await sleep(500);
+    await stack.stop();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
