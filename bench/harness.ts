@@ -44,7 +44,7 @@ export async function startBenchStack(databases: string[]): Promise<BenchStack> 
     SONGCHECK_LOG_LEVEL: 'warn',
   };
   const collectorUrl = `http://127.0.0.1:${port}`;
-  const collector = spawn(process.execPath, [COLLECTOR_BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const collector = spawn(process.execPath, [...(process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ') ?? []), COLLECTOR_BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 300; i++) {
     if (await fetch(`${collectorUrl}/healthz`).then(() => true, () => false)) break;
     await new Promise((r) => setTimeout(r, 100));

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Result } from '../protocol/results.ts';
 import { resultToPoint, toLine } from '../collector/influx/points.ts';
-import { enrollmentCode, startBenchStack } from './harness.ts';
+import { enrollmentCode, startBenchStack, treeCpuSeconds } from './harness.ts';
 
 export interface IngestResult {
   devices: number;
@@ -15,6 +15,8 @@ export interface IngestResult {
   ratio: number;
   storedViaCollector: number;
   storedDirect: number;
+  /** CPU time per result in microseconds, by process, in each phase. */
+  cpuUs: { direct: { influx: number; client: number }; collector: { influx: number; collector: number; client: number } };
 }
 
 export async function benchIngest(opts = { devices: 20, batchesPerDevice: 25, batchSize: 200, concurrency: 8 }): Promise<IngestResult> {
@@ -49,16 +51,25 @@ export async function benchIngest(opts = { devices: 20, batchesPerDevice: 25, ba
     );
     const collectorBodies = batches.map((b) => ({ token: b.device.token, body: JSON.stringify({ results: b.results }) }));
 
+    const cpu = () => ({ collector: treeCpuSeconds(stack.collector.pid!), influx: treeCpuSeconds(stack.influx.pid!), bench: process.cpuUsage() });
+    const c0 = cpu();
     const direct = await timed(directBodies.length, opts.concurrency, async (i) => {
       const res = await fetch(`${stack.influx.url}/write?db=bench_direct&precision=ms`, { method: 'POST', body: directBodies[i] });
       if (res.status !== 204) throw new Error(`direct write ${res.status}: ${await res.text()}`);
     });
+    const c1 = cpu();
     const viaCollector = await timed(collectorBodies.length, opts.concurrency, async (i) => {
       const { token, body } = collectorBodies[i]!;
       const res = await fetch(`${stack.collectorUrl}/api/v1/measurements`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
       if (res.status !== 200) throw new Error(`collector ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
     });
+    const c2 = cpu();
+    const perResult = (a: number, b: number) => Math.round(((b - a) * 1e6) / (opts.devices * opts.batchesPerDevice * opts.batchSize) * 10) / 10;
+    const cpuUs = {
+      direct: { influx: perResult(c0.influx, c1.influx), client: perResult((c0.bench.user + c0.bench.system) / 1e6, (c1.bench.user + c1.bench.system) / 1e6) },
+      collector: { influx: perResult(c1.influx, c2.influx), collector: perResult(c1.collector, c2.collector), client: perResult((c1.bench.user + c1.bench.system) / 1e6, (c2.bench.user + c2.bench.system) / 1e6) },
+    };
     const count = async (db: string) => {
       const r = await fetch(`${stack.influx.url}/query?db=${db}&q=${encodeURIComponent('SELECT count(result_id) FROM latency')}`);
       const body = (await r.json()) as { results: { series?: { values: [number, number][] }[] }[] };
@@ -75,6 +86,7 @@ export async function benchIngest(opts = { devices: 20, batchesPerDevice: 25, ba
       ratio: Math.round((direct / viaCollector) * 1000) / 1000,
       storedViaCollector: await count('bench_collector'),
       storedDirect: await count('bench_direct'),
+      cpuUs,
     };
   } finally {
     await stack.stop();

@@ -26,6 +26,8 @@ const sections: Section[] = [
         `| direct line protocol to /write (reference) | ${r.directPerSecond} | ${r.storedDirect} |`,
         `| through the collector (auth, validation, conversion, ack) | ${r.collectorPerSecond} | ${r.storedViaCollector} |`,
         '',
+        `CPU per result: direct phase influxd ${r.cpuUs.direct.influx} µs, sender ${r.cpuUs.direct.client} µs; collector phase influxd ${r.cpuUs.collector.influx} µs, collector ${r.cpuUs.collector.collector} µs, sender ${r.cpuUs.collector.client} µs.`,
+        '',
         `**Ratio collector / direct: ${r.ratio}** (goal ≥ 0.70: ${r.ratio >= 0.7 ? 'met' : 'NOT met'}).`,
       ].join('\n');
     },

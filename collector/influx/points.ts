@@ -32,17 +32,31 @@ function tag(point: Point, name: string, value: string | undefined): void {
   if (clean !== undefined) point.tag(name, clean);
 }
 
+// One identity serves a whole batch; its tags are normalised once, not once per result.
+const identityTagCache = new WeakMap<DeviceIdentity, [string, string | undefined][]>();
+
+function identityTags(identity: DeviceIdentity): [string, string | undefined][] {
+  let tags = identityTagCache.get(identity);
+  if (!tags) {
+    tags = [
+      ['site', identity.site.code],
+      ['device', identity.deviceId],
+      ['commune', identity.site.commune],
+      ['operator', identity.site.operator],
+      ['link_type', identity.site.linkType],
+    ].map(([k, v]) => [k!, normalizeTagValue(v)] as [string, string | undefined]);
+    identityTagCache.set(identity, tags);
+  }
+  return tags;
+}
+
 export function resultToPoint(result: Result, identity: DeviceIdentity): Point {
   const storage = STORAGE[result.probe];
   const point = new Point(storage.measurement);
-  tag(point, 'site', identity.site.code);
-  tag(point, 'device', identity.deviceId);
+  for (const [name, value] of identityTags(identity)) if (value !== undefined) point.tag(name, value);
   tag(point, 'target', result.target);
   tag(point, 'code', result.code);
   tag(point, 'method', storage.method);
-  tag(point, 'commune', identity.site.commune);
-  tag(point, 'operator', identity.site.operator);
-  tag(point, 'link_type', identity.site.linkType);
 
   for (const [name, value] of Object.entries(result.fields as Record<string, unknown>)) {
     // Always float: a field written once as an integer and once as a float would be a type conflict.

@@ -76,8 +76,15 @@ function deviceFromRow(r: DeviceRow): Device {
   return d;
 }
 
+/** How stale a device's stored last-seen time may get; presence finer than this comes from heartbeats. */
+const TOUCH_INTERVAL_MS = 60_000;
+
 export class Registry {
   private readonly now: () => number;
+  // Compiling SQL costs more than running these lookups; every statement is compiled once per connection.
+  private readonly statements = new Map<string, Database.Statement>();
+  // Each UPDATE is a commit (an fsync in WAL mode), so a device's last-seen time is written at most once a minute.
+  private readonly lastTouched = new Map<string, { at: number; agentVersion?: string }>();
 
   constructor(
     private readonly db: Database.Database,
@@ -90,6 +97,15 @@ export class Registry {
     return new Registry(openDatabase(dataDir), options);
   }
 
+  private sql(source: string): Database.Statement {
+    let stmt = this.statements.get(source);
+    if (!stmt) {
+      stmt = this.db.prepare(source);
+      this.statements.set(source, stmt);
+    }
+    return stmt;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -99,8 +115,7 @@ export class Registry {
     if (!parsed.success) throw new RegistryError('invalid_site', formatIssuesLine(parsed.error));
     const s = parsed.data;
     if (this.getSite(s.code)) throw new RegistryError('site_exists', `site ${s.code} already exists`);
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO sites (code, name, commune, province, operator, link_type, latitude, longitude, students, "groups", created_at)
          VALUES (@code, @name, @commune, @province, @operator, @linkType, @latitude, @longitude, @students, @groups, @createdAt)`,
       )
@@ -121,12 +136,12 @@ export class Registry {
   }
 
   getSite(code: string): Site | undefined {
-    const row = this.db.prepare('SELECT * FROM sites WHERE code = ?').get(code) as SiteRow | undefined;
+    const row = this.sql('SELECT * FROM sites WHERE code = ?').get(code) as SiteRow | undefined;
     return row ? siteFromRow(row) : undefined;
   }
 
   listSites(): Site[] {
-    return (this.db.prepare('SELECT * FROM sites ORDER BY code').all() as SiteRow[]).map(siteFromRow);
+    return (this.sql('SELECT * FROM sites ORDER BY code').all() as SiteRow[]).map(siteFromRow);
   }
 
   /** Returns the plaintext code; only its hash is stored, so this is the one chance to read it. */
@@ -141,8 +156,7 @@ export class Registry {
     const code = newEnrollmentCode();
     const createdAt = this.now();
     const expiresAt = createdAt + Math.round(ttlDays * DAY_MS);
-    this.db
-      .prepare('INSERT INTO enrollment_codes (code_hash, site_code, created_at, expires_at, uses_left) VALUES (?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO enrollment_codes (code_hash, site_code, created_at, expires_at, uses_left) VALUES (?, ?, ?, ?, ?)')
       .run(hashEnrollmentCode(code), siteCode, createdAt, expiresAt, uses);
     return { code, expiresAt };
   }
@@ -153,18 +167,16 @@ export class Registry {
     // IMMEDIATE takes the write lock before reading uses_left, so two agents (or two collectors sharing
     // the file) racing for the last use cannot both win it.
     const run = this.db.transaction(() => {
-      const row = this.db
-        .prepare('SELECT site_code, expires_at, uses_left FROM enrollment_codes WHERE code_hash = ?')
+      const row = this.sql('SELECT site_code, expires_at, uses_left FROM enrollment_codes WHERE code_hash = ?')
         .get(codeHash) as { site_code: string; expires_at: number; uses_left: number } | undefined;
       if (!row) throw new EnrollmentError('invalid');
       const now = this.now();
       if (row.expires_at <= now) throw new EnrollmentError('expired');
       if (row.uses_left <= 0) throw new EnrollmentError('used_up');
-      this.db.prepare('UPDATE enrollment_codes SET uses_left = uses_left - 1 WHERE code_hash = ?').run(codeHash);
+      this.sql('UPDATE enrollment_codes SET uses_left = uses_left - 1 WHERE code_hash = ?').run(codeHash);
       const deviceId = newDeviceId();
       const token = newDeviceToken();
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO devices (id, site_code, token_hash, enrolled_at, last_seen_at, agent_version, platform, hostname, fingerprint)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -177,8 +189,7 @@ export class Registry {
 
   /** The device and its site for a bearer token, or null for an unknown or revoked token. */
   authenticateDevice(token: string): AuthenticatedDevice | null {
-    const row = this.db
-      .prepare('SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL')
+    const row = this.sql('SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL')
       .get(sha256Hex(token)) as DeviceRow | undefined;
     if (!row) return null;
     const site = this.getSite(row.site_code);
@@ -186,18 +197,20 @@ export class Registry {
   }
 
   touchDevice(deviceId: string, lastSeenAt: number, agentVersion?: string): void {
-    this.db
-      .prepare('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?), agent_version = COALESCE(?, agent_version) WHERE id = ?')
+    const last = this.lastTouched.get(deviceId);
+    if (last && lastSeenAt - last.at < TOUCH_INTERVAL_MS && (agentVersion === undefined || agentVersion === last.agentVersion)) return;
+    this.lastTouched.set(deviceId, { at: lastSeenAt, agentVersion });
+    this.sql('UPDATE devices SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?), agent_version = COALESCE(?, agent_version) WHERE id = ?')
       .run(lastSeenAt, agentVersion ?? null, deviceId);
   }
 
   revokeDevice(deviceId: string): boolean {
-    return this.db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), deviceId).changes > 0;
+    return this.sql('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), deviceId).changes > 0;
   }
 
   counts(): { sites: number; devices: number } {
-    const sites = (this.db.prepare('SELECT COUNT(*) AS n FROM sites').get() as { n: number }).n;
-    const devices = (this.db.prepare('SELECT COUNT(*) AS n FROM devices WHERE revoked_at IS NULL').get() as { n: number }).n;
+    const sites = (this.sql('SELECT COUNT(*) AS n FROM sites').get() as { n: number }).n;
+    const devices = (this.sql('SELECT COUNT(*) AS n FROM devices WHERE revoked_at IS NULL').get() as { n: number }).n;
     return { sites, devices };
   }
 }
