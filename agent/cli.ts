@@ -10,6 +10,7 @@ import { ensureDataDir, loadIdentity, NotEnrolledError } from './identity.ts';
 import { attachLiveTable } from './live-table.ts';
 import { dataFiles, defaultDataDir } from './paths.ts';
 import { getProbe, PROBES } from './probes/registry.ts';
+import { acquireRunLock, RunLockError } from './run-lock.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const USAGE = `songcheck-agent ${AGENT_VERSION}: measures this school's Internet link and reports to the collector.
@@ -81,6 +82,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const { values } = asUsage(() => parseArgs({ args, options: { ...common, live: { type: 'boolean' } } }));
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const identity = loadIdentity(dataDir);
+  const releaseLock = acquireRunLock(dataDir);
   const config = withCollectorFromEnv(loadAgentConfig(values.config, dataFiles(dataDir).config));
   // With the live table on the terminal, logs go to a file so they do not tear the table.
   const logger = pino({ level: config.log.level, base: { agent: AGENT_VERSION } }, values.live ? pino.destination({ dest: dataFiles(dataDir).log, mkdir: true }) : undefined);
@@ -94,6 +96,7 @@ async function cmdRun(args: string[]): Promise<number> {
   });
   detach();
   await agent.stop();
+  releaseLock();
   return 0;
 }
 
@@ -147,7 +150,7 @@ main(process.argv.slice(2)).then(
       console.error(`songcheck-agent: ${err.message}`);
       process.exit(2);
     }
-    if (err instanceof ConfigError || err instanceof EnrollError || err instanceof NotEnrolledError) {
+    if (err instanceof ConfigError || err instanceof EnrollError || err instanceof NotEnrolledError || err instanceof RunLockError) {
       console.error(`songcheck-agent: ${err.message}`);
       process.exit(1);
     }

@@ -1,8 +1,11 @@
 // Agent footprint: resident memory and CPU of an idle enrolled agent with the default schedule (no config
-// file), sampled over several minutes, against a bare Node process measured in the same run.
+// file), sampled over several minutes, against a bare Node process measured in the same run. The agent runs
+// as it is installed at a school: the one-file build under plain node. The development entry point (tsx
+// compiling TypeScript in a loader thread) is measured beside it for comparison.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildAgent } from '../scripts/build-agent.ts';
 import { AGENT_BIN, enrollmentCode, mb, median, runBin, startBenchStack, treeCpuSeconds, treeRssBytes } from './harness.ts';
 
 export interface FootprintResult {
@@ -10,6 +13,7 @@ export interface FootprintResult {
   agentRssMedianMb: number;
   agentRssMaxMb: number;
   agentCpuPct: number;
+  devEntryRssMb: number;
   bareNodeRssMb: number;
   ratio: number;
   resultsDelivered: number;
@@ -25,10 +29,16 @@ export async function benchAgentFootprint(seconds = Number(process.env.BENCH_FOO
     mkdirSync(agentDir, { recursive: true });
     await runBin(AGENT_BIN, ['enroll', '--collector', stack.collectorUrl, '--code', code, '--data-dir', agentDir], {});
 
-    const agent = spawn(process.execPath, [AGENT_BIN, 'run', '--data-dir', agentDir], { stdio: 'ignore' });
+    const bundle = await buildAgent(join(stack.dir, 'songcheck-agent.mjs'));
+    const agent = spawn(process.execPath, [bundle, 'run', '--data-dir', agentDir], { stdio: 'ignore' });
+    // Same identity, its own data directory, so the two agents do not share a queue.
+    const devDir = join(stack.dir, 'agent-dev');
+    mkdirSync(devDir, { recursive: true });
+    copyFileSync(join(agentDir, 'identity.json'), join(devDir, 'identity.json'));
+    const dev = spawn(process.execPath, [AGENT_BIN, 'run', '--data-dir', devDir], { stdio: 'ignore' });
     // The reference: Node itself, doing nothing but keeping its event loop alive.
     const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    children.push(agent, bare);
+    children.push(agent, bare, dev);
 
     const warmupS = Math.min(20, seconds / 4);
     await sleep(warmupS * 1000);
@@ -36,9 +46,11 @@ export async function benchAgentFootprint(seconds = Number(process.env.BENCH_FOO
     const t0 = Date.now();
     const agentRss: number[] = [];
     const bareRss: number[] = [];
+    const devRss: number[] = [];
     while (Date.now() - t0 < (seconds - warmupS) * 1000) {
       agentRss.push(treeRssBytes(agent.pid!));
       bareRss.push(treeRssBytes(bare.pid!));
+      devRss.push(treeRssBytes(dev.pid!));
       await sleep(2000);
     }
     const cpuPct = ((treeCpuSeconds(agent.pid!) - cpu0) / ((Date.now() - t0) / 1000)) * 100;
@@ -51,6 +63,7 @@ export async function benchAgentFootprint(seconds = Number(process.env.BENCH_FOO
       agentRssMaxMb: mb(Math.max(...agentRss)),
       agentCpuPct: Math.round(cpuPct * 100) / 100,
       bareNodeRssMb: mb(median(bareRss)),
+      devEntryRssMb: mb(median(devRss)),
       ratio: Math.round((median(agentRss) / median(bareRss)) * 100) / 100,
       resultsDelivered: delivered,
     };

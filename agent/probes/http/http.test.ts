@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
 import { closedPort, ctxWith, PINNED_NOW } from '../test-support.ts';
 import { httpProbe, HttpOptions } from './index.ts';
@@ -140,10 +141,9 @@ describe('http probe', () => {
   });
 });
 
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-if (!hasOpenssl) console.warn('openssl is missing: the HTTPS cases of the http probe are skipped');
+await ensureCommand('openssl', 'openssl');
 
-describe.skipIf(!hasOpenssl)('http probe over TLS (self-signed certificate made with openssl)', () => {
+describe('http probe over TLS (self-signed certificate made with openssl)', () => {
   let dir: string;
   let server: HttpsServer;
   let base: string;

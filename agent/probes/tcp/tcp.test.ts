@@ -1,7 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
 import { closedPort, ctxWith, listen, PINNED_NOW } from '../test-support.ts';
 import { tcpProbe, TcpOptions } from './index.ts';
@@ -98,9 +99,9 @@ describe('tcp probe', () => {
   });
 });
 
-const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
+await ensureCommand('python3', 'python3-minimal');
 
-describe.skipIf(!hasPython)('tcp probe timeout (needs python3 for a listener that never accepts)', () => {
+describe('tcp probe timeout (python3 gives a listener that never accepts)', () => {
   // Node accepts every connection itself, so the listener is a python socket with backlog 0 that never calls
   // accept(): once one connection waits in its queue, Linux drops further SYNs and connects go unanswered.
   let child: ChildProcess;
