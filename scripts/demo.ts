@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort, startInfluxd } from './influxd-server.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const data = join(root, '.data', 'demo');
+// SONGCHECK_DEMO_DIR moves the demo's data elsewhere (the demo's own test uses a temporary directory).
+const data = process.env.SONGCHECK_DEMO_DIR ?? join(root, '.data', 'demo');
 const collectorBin = join(root, 'bin', 'songcheck-collector.js');
 const agentBin = join(root, 'bin', 'songcheck-agent.js');
 const SITE = 'DEMO-001';
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
     for (const c of children.reverse()) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await influx.stop();
-    say('stopped; data kept in .data/demo');
+    say(`stopped; data kept in ${data}`);
     process.exit(code);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -77,7 +78,6 @@ async function main(): Promise<void> {
     if (enrolled.code !== 0) throw new Error(`agent enrollment failed:\n${enrolled.out}`);
     say(enrolled.out.trim().split('\n')[0]!);
   } else {
-    // The collector's port changes between runs; the stored identity keeps the old URL, so override it.
     say(`agent already enrolled (${agentDir})`);
   }
   say(`see the points: curl -G '${influx.url}/query' --data-urlencode db=songcheck --data-urlencode "q=SELECT * FROM latency ORDER BY time DESC LIMIT 5"`);
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const agent = spawn(
     process.execPath,
     [agentBin, 'run', '--live', '--data-dir', agentDir, '--config', join(root, 'scripts', 'demo-agent.yaml')],
+    // The collector's port changes between runs while the stored identity keeps the first URL.
     { env: { ...process.env, SONGCHECK_COLLECTOR_URL: collectorUrl }, stdio: 'inherit' },
   );
   children.push(agent);
