@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname, platform, release } from 'node:os';
 import si from 'systeminformation';
 import { EnrollResponse, ErrorBody } from '../protocol/api.ts';
+import { postJson, type HttpResponse } from './http-client.ts';
 import { saveIdentity, type Identity } from './identity.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -11,28 +12,31 @@ export class EnrollError extends Error {}
  * Exchanges a site's enrollment code for this device's identity and stores it. The hardware fingerprint is
  * only a hint for the collector to flag cloned images; the identity is the id the collector hands out.
  */
-export async function enroll(opts: { dataDir: string; collectorUrl: string; code: string; fetchImpl?: typeof fetch }): Promise<Identity> {
-  const fetchImpl = opts.fetchImpl ?? fetch;
-  let res: Response;
+export async function enroll(opts: { dataDir: string; collectorUrl: string; code: string }): Promise<Identity> {
+  let res: HttpResponse;
   try {
-    res = await fetchImpl(new URL('/api/v1/enroll', opts.collectorUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+    res = await postJson(
+      new URL('/api/v1/enroll', opts.collectorUrl),
+      JSON.stringify({
         code: opts.code,
         hostname: hostname().slice(0, 200),
         platform: `${platform()} ${release()}`.slice(0, 100),
         agentVersion: AGENT_VERSION,
         fingerprint: await hardwareFingerprint(),
       }),
-      signal: AbortSignal.timeout(30_000),
-    });
+      { signal: AbortSignal.timeout(30_000) },
+    );
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    const cause = (err as { code?: string }).code ?? (err as Error).message;
     throw new EnrollError(`cannot reach the collector at ${opts.collectorUrl} (${cause}): check the URL and this computer's connection`);
   }
-  const body: unknown = await res.json().catch(() => undefined);
-  if (!res.ok) {
+  let body: unknown;
+  try {
+    body = JSON.parse(res.text);
+  } catch {
+    body = undefined;
+  }
+  if (res.status < 200 || res.status > 299) {
     const err = ErrorBody.safeParse(body);
     throw new EnrollError(err.success ? `enrollment refused: ${err.data.error.message}` : `enrollment failed: collector answered ${res.status}`);
   }

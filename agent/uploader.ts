@@ -1,5 +1,6 @@
 import { MeasurementBatchResponse, type ResultAck } from '../protocol/api.ts';
 import type { Result } from '../protocol/results.ts';
+import { postJson, type HttpResponse, type PostJson } from './http-client.ts';
 import { sleep } from './scheduler.ts';
 
 /** The part of the durable queue the uploader needs: read from the head, delete only what was acknowledged. */
@@ -20,7 +21,7 @@ export interface UploaderOptions {
   random?: () => number;
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  fetch?: typeof fetch;
+  post?: PostJson;
   onAcked?(records: Result[], acks: ResultAck[]): void;
   onFailure?(failure: UploadFailure): void;
 }
@@ -50,13 +51,13 @@ export class Uploader<P> {
   readonly stats: UploaderStats = { stored: 0, rejected: 0, attempts: 0, failures: 0, consecutiveFailures: 0 };
   private batchSize: number;
   private wake?: () => void;
-  private readonly opts: Required<Pick<UploaderOptions, 'random' | 'now' | 'sleep' | 'fetch'>> & UploaderOptions;
+  private readonly opts: Required<Pick<UploaderOptions, 'random' | 'now' | 'sleep' | 'post'>> & UploaderOptions;
 
   constructor(
     private readonly queue: PendingResults<P>,
     options: UploaderOptions,
   ) {
-    this.opts = { random: Math.random, now: Date.now, sleep, fetch: globalThis.fetch, ...options };
+    this.opts = { random: Math.random, now: Date.now, sleep, post: postJson, ...options };
     this.batchSize = options.batchSize;
   }
 
@@ -98,21 +99,20 @@ export class Uploader<P> {
 
   private async deliver(records: Result[], next: P, signal: AbortSignal): Promise<UploadFailure | undefined> {
     this.stats.attempts++;
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await this.opts.fetch(new URL('/api/v1/measurements', this.opts.collectorUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.opts.token}` },
-        body: JSON.stringify({ agentVersion: this.opts.agentVersion, sentAt: this.opts.now(), results: records }),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.timeoutMs)]),
-      });
+      res = await this.opts.post(
+        new URL('/api/v1/measurements', this.opts.collectorUrl),
+        JSON.stringify({ agentVersion: this.opts.agentVersion, sentAt: this.opts.now(), results: records }),
+        { headers: { authorization: `Bearer ${this.opts.token}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.timeoutMs)]) },
+      );
     } catch (err) {
       return { kind: 'retryable', message: `collector unreachable: ${describe(err)}` };
     }
-    const body = await res.text().catch(() => '');
+    const body = res.text;
     if (res.status === 200) return this.settle(records, next, body);
     if (res.status === 413) return this.tooLarge(records, next);
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.opts.now());
+    const retryAfterMs = parseRetryAfter(res.header('retry-after') ?? null, this.opts.now());
     if (res.status === 401 || res.status === 403) {
       // Keep everything: a re-enrolled or un-revoked device can still deliver it.
       return { kind: 'needs_operator', message: `collector refused this device's token (${res.status}): re-enroll the agent`, retryAfterMs };
@@ -181,7 +181,7 @@ export function parseRetryAfter(header: string | null, now: number): number | un
 }
 
 function describe(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError') return 'timed out';
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  const e = err as { name?: string; code?: string; message?: string; cause?: { name?: string; code?: string } };
+  if (e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError') return 'timed out';
+  return e.code ?? e.cause?.code ?? e.message ?? String(err);
 }
