@@ -102,6 +102,7 @@ export function createAgent(deps: AgentDeps) {
         ...(q.oldestPending ? { oldest_unsent_age_s: Math.max(0, (at - q.oldestPending.measuredAt) / 1000) } : {}),
         evicted_total: q.evictedTotal,
         skipped_corrupt_total: q.skippedCorruptTotal,
+        torn_tail_dropped_total: q.tornTailDroppedTotal,
         rejected_total: u.rejected,
         append_failed_total: q.appendFailedTotal,
         ...(u.lastUploadAt ? { last_upload_at: u.lastUploadAt } : {}),
@@ -144,6 +145,9 @@ export function createAgent(deps: AgentDeps) {
     collectorUrl,
     start(): void {
       logger.info({ site: identity.site.code, device: identity.deviceId, collector: collectorUrl, version: AGENT_VERSION }, 'agent started');
+      const { cursor, tornTailDropped, newlyCorrupt } = queue.recovery;
+      // A missing cursor is a new queue; a corrupt or stale one, or a cut tail, means the disk or a crash damaged it.
+      if (cursor === 'corrupt' || cursor === 'stale' || tornTailDropped || newlyCorrupt) logger.warn({ recovery: queue.recovery }, 'the result queue was repaired at start');
       scheduler.start();
       void scheduler.trigger('device_facts');
       uploading = uploader.run(stopUploader.signal);

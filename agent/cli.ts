@@ -108,7 +108,7 @@ async function cmdMeasure(args: string[]): Promise<number> {
   const name = check(z.object({ probe: z.enum(probeNames, { message: `name a probe: ${probeNames.join(', ')}` }) }), { probe: positionals[0] }).probe;
   const probe = getProbe(name);
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const config = loadAgentConfig(values.config, dataFiles(dataDir).config);
+  const config = withCollectorFromEnv(loadAgentConfig(values.config, dataFiles(dataDir).config));
   let targets = values.target ?? config.probes[name]?.targets ?? [];
   if (targets.length === 0) {
     const collectorUrl = config.collectorUrl ?? loadIdentityOrUndefined(dataDir)?.collectorUrl;

@@ -76,6 +76,7 @@ export const AgentHealthFields = z
     oldest_unsent_age_s: z.number().min(0).optional(),
     evicted_total: count,
     skipped_corrupt_total: count,
+    torn_tail_dropped_total: count.optional(),
     rejected_total: count,
     append_failed_total: count,
     last_upload_at: z.number().int().min(0).optional(),

@@ -17,7 +17,7 @@ export function makeResult<P extends ProbeName>(
   const r = {
     id: randomUUID(),
     probe,
-    target: clip(target, 256) || '-',
+    target: clip(target, 200) || '-', // the protocol's limit: a tag value the collector accepts
     measuredAt,
     code,
     fields,
