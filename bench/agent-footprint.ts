@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildAgent } from '../scripts/build-agent.ts';
+import { AGENT_NODE_FLAGS, buildAgent } from '../scripts/build-agent.ts';
 import { AGENT_BIN, enrollmentCode, mb, median, runBin, startBenchStack, treeCpuSeconds, treeRssBytes } from './harness.ts';
 
 export interface FootprintResult {
@@ -30,7 +30,7 @@ export async function benchAgentFootprint(seconds = Number(process.env.BENCH_FOO
     await runBin(AGENT_BIN, ['enroll', '--collector', stack.collectorUrl, '--code', code, '--data-dir', agentDir], {});
 
     const bundle = await buildAgent(join(stack.dir, 'songcheck-agent.mjs'));
-    const agent = spawn(process.execPath, [bundle, 'run', '--data-dir', agentDir], { stdio: 'ignore' });
+    const agent = spawn(process.execPath, [...AGENT_NODE_FLAGS, bundle, 'run', '--data-dir', agentDir], { stdio: 'ignore' });
     // Same identity, its own data directory, so the two agents do not share a queue.
     const devDir = join(stack.dir, 'agent-dev');
     mkdirSync(devDir, { recursive: true });

@@ -44,7 +44,7 @@ const sections: Section[] = [
         '| process | RSS median (MB) | RSS max (MB) | CPU |',
         '| --- | ---: | ---: | ---: |',
         `| bare \`node -e 'setInterval(...)'\` (reference) | ${r.bareNodeRssMb} | | |`,
-        `| songcheck-agent run, one-file build (\`node dist/songcheck-agent.mjs run\`) | ${r.agentRssMedianMb} | ${r.agentRssMaxMb} | ${r.agentCpuPct} % |`,
+        `| songcheck-agent run, one-file build (\`dist/songcheck-agent.mjs run\`, i.e. node --max-semi-space-size=1) | ${r.agentRssMedianMb} | ${r.agentRssMaxMb} | ${r.agentCpuPct} % |`,
         `| development entry (\`bin/songcheck-agent.js run\`, TypeScript through tsx) | ${r.devEntryRssMb} | | |`,
         '',
         `**Ratio agent / bare node RSS: ${r.ratio}**; idle RSS goal ≤ 60 MB: ${r.agentRssMaxMb <= 60 ? 'met' : 'NOT met'}.`,

@@ -35,8 +35,9 @@ export interface Stack {
   collector?: Tracked;
   startCollector(): Promise<Tracked>;
   stopCollector(signal?: NodeJS.Signals): Promise<void>;
-  enrollAgent(name: string): Promise<string>;
-  startAgent(dataDir: string, config?: string): Tracked;
+  /** `agent` is the script to run: the development bin by default, or a one-file build. */
+  enrollAgent(name: string, agent?: string): Promise<string>;
+  startAgent(dataDir: string, config?: string, agent?: string): Tracked;
   cleanup(): void;
 }
 
@@ -73,20 +74,20 @@ export async function createStack(opts: { influxUrl: string; db: string; siteCod
       await stack.collector?.kill(signal);
       stack.collector = undefined;
     },
-    async enrollAgent(name) {
+    async enrollAgent(name, agent = AGENT_BIN) {
       const out = await collectorCli('enroll-code', '--site', siteCode);
       const code = /\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b/.exec(out)?.[0];
       if (!code) throw new Error(`no enrollment code in:\n${out}`);
       const dataDir = join(root, name);
       mkdirSync(dataDir, { recursive: true });
-      const r = await runNode(AGENT_BIN, ['enroll', '--collector', stack.collectorUrl, '--code', code, '--data-dir', dataDir]);
+      const r = await runNode(agent, ['enroll', '--collector', stack.collectorUrl, '--code', code, '--data-dir', dataDir]);
       if (r.code !== 0) throw new Error(`agent enroll failed (${r.code}):\n${r.output}`);
       return dataDir;
     },
-    startAgent(dataDir, config = FAST_AGENT_CONFIG) {
+    startAgent(dataDir, config = FAST_AGENT_CONFIG, agent = AGENT_BIN) {
       const file = join(dataDir, 'test-config.yaml');
       writeFileSync(file, config);
-      return spawnNode(AGENT_BIN, ['run', '--data-dir', dataDir, '--config', file]);
+      return spawnNode(agent, ['run', '--data-dir', dataDir, '--config', file]);
     },
     cleanup() {
       rmSync(root, { recursive: true, force: true });
