@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Scheduler, sleep } from './scheduler.ts';
+import { sleep as abortableSleep } from './abortable-sleep.ts';
+import { Scheduler } from './scheduler.ts';
+
+const sleep = (ms: number) => abortableSleep(ms, new AbortController().signal);
 
 let scheduler: Scheduler | undefined;
 afterEach(async () => {

@@ -1,4 +1,5 @@
 import { createTask, type ScheduledTask } from 'node-cron';
+import { sleep } from './abortable-sleep.ts';
 
 export interface Job {
   name: string;
@@ -81,17 +82,4 @@ export class Scheduler {
     for (const entry of this.jobs.values()) await entry.task?.destroy();
     await Promise.allSettled([...this.jobs.values()].map((e) => e.running));
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,7 +1,7 @@
 import { MeasurementBatchResponse, type ResultAck } from '../protocol/api.ts';
 import type { Result } from '../protocol/results.ts';
 import { postJson, type HttpResponse, type PostJson } from './http-client.ts';
-import { sleep } from './scheduler.ts';
+import { sleep } from './abortable-sleep.ts';
 
 /** The part of the durable queue the uploader needs: read from the head, delete only what was acknowledged. */
 export interface PendingResults<P> {
