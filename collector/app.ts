@@ -1,13 +1,13 @@
 // The collector's HTTP API as a Hono app. Built from its dependencies so tests drive it with
 // `app.request()` and no network, and server.ts only adds a socket around it.
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
 import type { AppDeps, AppEnv } from './app-types.ts';
 import { ApiError, errorResponse } from './http-errors.ts';
 import { accessLog } from './middleware/access-log.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
 import { enrollRoutes } from './routes/enroll.ts';
 import { healthRoutes } from './routes/health.ts';
 import { measurementRoutes } from './routes/measurements.ts';
@@ -24,12 +24,7 @@ export function createApp(deps: AppDeps) {
   // Ids from a proxy or agent are kept if they are short and plain, so one id follows a request end to end.
   app.use(requestId({ limitLength: 128, generator: () => crypto.randomUUID() }));
   app.use(accessLog(deps.logger));
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, 413, 'payload_too_large', 'request body is larger than 1 MiB; send fewer results per batch'),
-    }),
-  );
+  app.use(bodyLimit(MAX_BODY_BYTES, (c) => errorResponse(c, 413, 'payload_too_large', 'request body is larger than 1 MiB; send fewer results per batch')));
 
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));

@@ -119,4 +119,27 @@ describe('songcheck-collector serve', () => {
       await proc.kill('SIGKILL');
     }
   });
+
+  it('with SONGCHECK_WORKERS=2 serves from two processes and stops them all on SIGTERM', async () => {
+    const port = await freePort();
+    const proc = spawnNode(COLLECTOR_BIN, ['serve'], {
+      SONGCHECK_DATA_DIR: dataDir,
+      SONGCHECK_PORT: String(port),
+      SONGCHECK_INFLUX_URL: inject('influxUrl'),
+      SONGCHECK_INFLUX_DB: uniqueTestDb('collector_workers'),
+      SONGCHECK_ADMIN_TOKEN: 'admin-token-0123456789',
+      SONGCHECK_WORKERS: '2',
+    });
+    try {
+      await proc.waitForLine(/"collector listening"/);
+      const listening = () => proc.lines.filter((l) => l.includes('"collector listening"')).length;
+      for (let i = 0; i < 100 && listening() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(listening()).toBe(2);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(await proc.kill('SIGTERM')).toBe(0);
+      expect(proc.lines.filter((l) => l.includes('"collector stopped"'))).toHaveLength(2);
+    } finally {
+      await proc.kill('SIGKILL');
+    }
+  });
 });

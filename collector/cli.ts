@@ -9,6 +9,7 @@ import { Registry, RegistryError } from './registry/registry.ts';
 import { LINK_TYPES, SiteCode, type SiteInput } from './registry/site.ts';
 import { closeOnSignals, startCollector } from './server.ts';
 import { formatIssues } from './validation.ts';
+import { isWorker, runPrimary, workerSignals } from './workers.ts';
 
 const HELP = `songcheck-collector <command> [options]
 
@@ -129,8 +130,9 @@ async function serveCommand(args: string[]): Promise<void> {
   parse(args, {}, z.object({}));
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && !isWorker()) return runPrimary(config.workers, config.dataDir, logger);
   const collector = await startCollector(config, { logger });
-  closeOnSignals(collector, logger);
+  closeOnSignals(collector, logger, isWorker() ? workerSignals() : undefined);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       port: 8080,
       logLevel: 'info',
+      workers: 1,
       influx: { url: 'http://127.0.0.1:8086', database: 'songcheck', timeoutMs: 10_000 },
     });
     expect(c.dataDir).toMatch(/\/\.data\/collector$/);
@@ -39,8 +40,9 @@ describe('loadConfig', () => {
       SONGCHECK_DATA_DIR: '/tmp/x',
       SONGCHECK_LOG_LEVEL: 'debug',
       SONGCHECK_PUBLIC_URL: 'https://songcheck.example.vn',
+      SONGCHECK_WORKERS: '2',
     });
-    expect(c).toMatchObject({ host: '0.0.0.0', port: 0, dataDir: '/tmp/x', logLevel: 'debug', publicUrl: 'https://songcheck.example.vn' });
+    expect(c).toMatchObject({ host: '0.0.0.0', port: 0, dataDir: '/tmp/x', logLevel: 'debug', publicUrl: 'https://songcheck.example.vn', workers: 2 });
     expect(c.influx).toEqual({ url: 'http://127.0.0.1:8086', database: 'sc', username: 'u', password: 'p', retentionPolicy: 'autogen', timeoutMs: 2500, token: undefined });
   });
 

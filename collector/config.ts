@@ -28,6 +28,8 @@ export interface CollectorConfig extends RegistryConfig {
   host: string;
   port: number;
   logLevel: LogLevel;
+  /** Collector processes sharing the port (node:cluster); 1 = this process serves alone. */
+  workers: number;
   adminToken: string;
   influx: InfluxConfig;
 }
@@ -79,6 +81,7 @@ const serveShape = {
   SONGCHECK_INFLUX_RP: opt(name),
   SONGCHECK_INFLUX_TIMEOUT_MS: opt(intIn(100, 600_000)),
   SONGCHECK_ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
+  SONGCHECK_WORKERS: opt(intIn(1, 64)),
   SONGCHECK_LOG_LEVEL: opt(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
 };
 
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     dataDir: resolveDataDir(v.SONGCHECK_DATA_DIR),
     adminToken: v.SONGCHECK_ADMIN_TOKEN!,
     logLevel: v.SONGCHECK_LOG_LEVEL ?? 'info',
+    workers: v.SONGCHECK_WORKERS ?? 1,
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
       database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',

@@ -26,6 +26,7 @@ function config(influxUrl: string): CollectorConfig {
     dataDir,
     adminToken: 'test-admin-token-0123',
     logLevel: 'silent',
+    workers: 1,
     influx: { url: influxUrl, database: uniqueTestDb('collector_server'), timeoutMs: 5000 },
   };
 }

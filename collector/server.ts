@@ -72,8 +72,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   return { url, port, close };
 }
 
-/** SIGTERM/SIGINT → graceful close, then exit. A second signal exits at once. */
-export function closeOnSignals(collector: RunningCollector, logger: Logger): void {
+/** SIGTERM/SIGINT (or the given signals) → graceful close, then exit. A second signal exits at once. */
+export function closeOnSignals(collector: RunningCollector, logger: Logger, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);
@@ -87,6 +87,5 @@ export function closeOnSignals(collector: RunningCollector, logger: Logger): voi
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const signal of signals) process.on(signal, onSignal);
 }

@@ -2,7 +2,7 @@
 // commune, operator, link type) come from the registry identity, never from the body, so an agent cannot
 // write into another site's series. Measurement, tags and timestamp are fully determined by the result,
 // so a retried write lands on the same point and overwrites it instead of duplicating.
-import { Point, dateToProtocolTimestamp } from '@influxdata/influxdb-client';
+import { Point, type PointSettings, dateToProtocolTimestamp } from '@influxdata/influxdb-client';
 import { type Result, STORAGE } from '../../protocol/results.ts';
 
 export interface DeviceIdentity {
@@ -27,38 +27,56 @@ export function normalizeTagValue(value: string | undefined): string | undefined
   return clean === '' ? undefined : clean;
 }
 
-function tag(point: Point, name: string, value: string | undefined): void {
-  const clean = normalizeTagValue(value);
-  if (clean !== undefined) point.tag(name, clean);
+// One identity serves a whole batch: its tags are normalised once, not once per result, and so are the
+// target and code values, which a batch repeats many times (capped, in case one identity outlives a batch).
+interface BatchTags {
+  identity: [string, string][];
+  values: Map<string, string | undefined>;
 }
+const MAX_CACHED_VALUES = 256;
+const batchTagCache = new WeakMap<DeviceIdentity, BatchTags>();
 
-// One identity serves a whole batch; its tags are normalised once, not once per result.
-const identityTagCache = new WeakMap<DeviceIdentity, [string, string | undefined][]>();
-
-function identityTags(identity: DeviceIdentity): [string, string | undefined][] {
-  let tags = identityTagCache.get(identity);
+function batchTags(identity: DeviceIdentity): BatchTags {
+  let tags = batchTagCache.get(identity);
   if (!tags) {
-    tags = [
+    const pairs: [string, string | undefined][] = [
       ['site', identity.site.code],
       ['device', identity.deviceId],
       ['commune', identity.site.commune],
       ['operator', identity.site.operator],
       ['link_type', identity.site.linkType],
-    ].map(([k, v]) => [k!, normalizeTagValue(v)] as [string, string | undefined]);
-    identityTagCache.set(identity, tags);
+    ];
+    tags = { identity: [], values: new Map() };
+    for (const [name, value] of pairs) {
+      const clean = normalizeTagValue(value);
+      if (clean !== undefined) tags.identity.push([name, clean]);
+    }
+    batchTagCache.set(identity, tags);
   }
   return tags;
+}
+
+function tag(point: Point, tags: BatchTags, name: string, value: string): void {
+  let clean = tags.values.get(value);
+  if (clean === undefined && !tags.values.has(value)) {
+    clean = normalizeTagValue(value);
+    if (tags.values.size < MAX_CACHED_VALUES) tags.values.set(value, clean);
+  }
+  if (clean !== undefined) point.tag(name, clean);
 }
 
 export function resultToPoint(result: Result, identity: DeviceIdentity): Point {
   const storage = STORAGE[result.probe];
   const point = new Point(storage.measurement);
-  for (const [name, value] of identityTags(identity)) if (value !== undefined) point.tag(name, value);
-  tag(point, 'target', result.target);
-  tag(point, 'code', result.code);
-  tag(point, 'method', storage.method);
+  const tags = batchTags(identity);
+  for (const [name, value] of tags.identity) point.tag(name, value);
+  tag(point, tags, 'target', result.target);
+  tag(point, tags, 'code', result.code);
+  point.tag('method', storage.method);
 
-  for (const [name, value] of Object.entries(result.fields as Record<string, unknown>)) {
+  const fields = result.fields as Record<string, unknown>;
+  for (const name in fields) {
+    const value = fields[name];
     // Always float: a field written once as an integer and once as a float would be a type conflict.
     if (typeof value === 'number') point.floatField(name, value);
     else if (typeof value === 'string') point.stringField(name, value);
@@ -66,15 +84,19 @@ export function resultToPoint(result: Result, identity: DeviceIdentity): Point {
   }
   point.stringField('result_id', result.id);
   if (result.detail !== undefined) point.stringField('detail', result.detail);
-  point.timestamp(new Date(result.measuredAt));
+  // Epoch ms as a number: the write uses precision=ms, so no Date is needed.
+  point.timestamp(result.measuredAt);
   return point;
 }
 
+// Built once: a settings object (and its closure) per line showed up in profiles of large batches.
+const MS_PRECISION: PointSettings = {
+  convertTime: (t) => (t instanceof Date ? dateToProtocolTimestamp.ms(t) : t === undefined ? undefined : String(t)),
+};
+
 /** Line protocol with a millisecond timestamp, matching `precision=ms` on the write. */
 export function toLine(point: Point): string {
-  const line = point.toLineProtocol({
-    convertTime: (t) => (t instanceof Date ? dateToProtocolTimestamp.ms(t) : t === undefined ? undefined : String(t)),
-  });
+  const line = point.toLineProtocol(MS_PRECISION);
   if (line === undefined) throw new Error('point has no measurement or no fields');
   return line;
 }
