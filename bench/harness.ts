@@ -30,7 +30,7 @@ export function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv): Pro
   });
 }
 
-export async function startBenchStack(databases: string[]): Promise<BenchStack> {
+export async function startBenchStack(databases: string[], collectorEnv: NodeJS.ProcessEnv = {}): Promise<BenchStack> {
   const dir = mkdtempSync(join(tmpdir(), 'songcheck-bench-'));
   const influx = await startInfluxd({ databases });
   const port = await freePort();
@@ -42,6 +42,7 @@ export async function startBenchStack(databases: string[]): Promise<BenchStack> 
     SONGCHECK_DATA_DIR: join(dir, 'collector'),
     SONGCHECK_ADMIN_TOKEN: 'bench-admin-token-0123456789',
     SONGCHECK_LOG_LEVEL: 'warn',
+    ...collectorEnv,
   };
   const collectorUrl = `http://127.0.0.1:${port}`;
   const collector = spawn(process.execPath, [...(process.env.BENCH_COLLECTOR_NODE_ARGS?.split(' ') ?? []), COLLECTOR_BIN, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });

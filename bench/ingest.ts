@@ -6,6 +6,7 @@ import { resultToPoint, toLine } from '../collector/influx/points.ts';
 import { enrollmentCode, startBenchStack, treeCpuSeconds } from './harness.ts';
 
 export interface IngestResult {
+  workers: number;
   devices: number;
   batchSize: number;
   results: number;
@@ -19,8 +20,8 @@ export interface IngestResult {
   cpuUs: { direct: { influx: number; client: number }; collector: { influx: number; collector: number; client: number } };
 }
 
-export async function benchIngest(opts = { devices: 20, batchesPerDevice: 25, batchSize: 200, concurrency: 8 }): Promise<IngestResult> {
-  const stack = await startBenchStack(['bench_collector', 'bench_direct']);
+export async function benchIngest(workers = 1, opts = { devices: 20, batchesPerDevice: 25, batchSize: 200, concurrency: 8 }): Promise<IngestResult> {
+  const stack = await startBenchStack(['bench_collector', 'bench_direct'], { SONGCHECK_WORKERS: String(workers) });
   try {
     await stack.cli('sites', 'add', '--code', 'INGEST-1', '--name', 'Ingest site', '--commune', 'Bản Xèo', '--operator', 'viettel', '--link-type', '4g');
     const code = enrollmentCode(await stack.cli('enroll-code', '--site', 'INGEST-1', '--uses', String(opts.devices)));
@@ -77,6 +78,7 @@ export async function benchIngest(opts = { devices: 20, batchesPerDevice: 25, ba
     };
     const results = batches.length * opts.batchSize;
     return {
+      workers,
       devices: opts.devices,
       batchSize: opts.batchSize,
       results,
