@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ResultAck } from '../protocol/api.ts';
 import type { Result } from '../protocol/results.ts';
 import type { AgentConfig } from './config.ts';
-import { collectDeviceFacts } from './device-facts.ts';
+import { collectDeviceFactsInChild } from './device-facts.ts';
 import { DurableQueue } from './durable-queue.ts';
 import type { Identity } from './identity.ts';
 import { dataFiles } from './paths.ts';
@@ -115,7 +115,7 @@ export function createAgent(deps: AgentDeps) {
 
   async function recordDeviceFacts(): Promise<void> {
     try {
-      record(await collectDeviceFacts(now));
+      record(await collectDeviceFactsInChild(55_000));
     } catch (err) {
       logger.warn({ err }, 'could not read device facts');
     }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Result } from '../protocol/results.ts';
 import { createAgent } from './agent.ts';
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.ts';
+import { collectDeviceFacts } from './device-facts.ts';
 import { EnrollError, enroll } from './enroll.ts';
 import { formatFigures, formatTable } from './format-result.ts';
 import { ensureDataDir, loadIdentity, NotEnrolledError } from './identity.ts';
@@ -40,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'enroll') return cmdEnroll(rest);
   if (command === 'run') return cmdRun(rest);
   if (command === 'measure') return cmdMeasure(rest);
+  // Internal: the running agent reads device facts through this in a child process (see device-facts.ts).
+  if (command === 'facts') return cmdFacts();
   throw new UsageError(`unknown command '${command}' (try: enroll, run, measure, help)`);
 }
 
@@ -133,6 +136,11 @@ function withCollectorFromEnv(config: AgentConfig): AgentConfig {
   if (!fromEnv || config.collectorUrl) return config;
   if (!URL.canParse(fromEnv)) throw new ConfigError(`SONGCHECK_COLLECTOR_URL is not a URL: ${fromEnv}`);
   return { ...config, collectorUrl: fromEnv };
+}
+
+async function cmdFacts(): Promise<number> {
+  console.log(JSON.stringify(await collectDeviceFacts()));
+  return 0;
 }
 
 function loadIdentityOrUndefined(dataDir: string) {

@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import si from 'systeminformation';
-import type { DeviceFactsFields, Result } from '../protocol/results.ts';
+import type { Systeminformation } from 'systeminformation';
+import { Result, type DeviceFactsFields } from '../protocol/results.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /**
@@ -9,6 +10,7 @@ import { AGENT_VERSION } from './version.ts';
  */
 export async function collectDeviceFacts(now: () => number = Date.now): Promise<Result> {
   const measuredAt = now();
+  const { default: si } = await import('systeminformation');
   const [os, cpu, mem, iface] = await Promise.all([
     si.osInfo(),
     si.cpu(),
@@ -40,7 +42,8 @@ export async function collectDeviceFacts(now: () => number = Date.now): Promise<
 }
 
 async function wifiFacts(ifaceName: string): Promise<Partial<DeviceFactsFields>> {
-  const conns = await si.wifiConnections().catch(() => []);
+  const { default: si } = await import('systeminformation');
+  const conns: Systeminformation.WifiConnectionData[] = await si.wifiConnections().catch(() => []);
   const conn = conns.find((c) => c.iface === ifaceName) ?? conns[0];
   if (!conn) return {};
   const out: Partial<DeviceFactsFields> = { wifi_ssid: clip(conn.ssid) };
@@ -51,3 +54,21 @@ async function wifiFacts(ifaceName: string): Promise<Partial<DeviceFactsFields>>
 
 const clip = (s: string | undefined) => (s ?? '').slice(0, 200);
 const round = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * Runs `songcheck-agent facts` in a short-lived child and returns its result. systeminformation stays out of
+ * the long-running agent (about 5 MB resident there, for a daily reading), and a command of the OS that
+ * hangs cannot stall the agent: the child is killed at the timeout.
+ */
+export function collectDeviceFactsInChild(timeoutMs: number, script = process.argv[1]!): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [...process.execArgv, script, 'facts'], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout) => {
+      if (err) return reject(new Error(`device facts: ${err.message.split('\n')[0]}`));
+      try {
+        resolve(Result.parse(JSON.parse(stdout)));
+      } catch (parseErr) {
+        reject(new Error(`device facts: unreadable output (${(parseErr as Error).message.split('\n')[0]})`));
+      }
+    });
+  });
+}

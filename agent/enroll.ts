@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { hostname, platform, release } from 'node:os';
-import si from 'systeminformation';
 import { EnrollResponse, ErrorBody } from '../protocol/api.ts';
 import { postJson, type HttpResponse } from './http-client.ts';
 import { saveIdentity, type Identity } from './identity.ts';
@@ -55,6 +54,7 @@ export async function enroll(opts: { dataDir: string; collectorUrl: string; code
 
 async function hardwareFingerprint(): Promise<string | undefined> {
   try {
+    const { default: si } = await import('systeminformation');
     const [uuid, ifaces] = await Promise.all([si.uuid(), si.networkInterfaces()]);
     const macs = (Array.isArray(ifaces) ? ifaces : [ifaces])
       .filter((i) => !i.internal && i.mac && i.mac !== '00:00:00:00:00:00')
