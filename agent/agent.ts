@@ -10,6 +10,7 @@ import type { Identity } from './identity.ts';
 import { dataFiles } from './paths.ts';
 import { getProbe } from './probes/registry.ts';
 import { Scheduler } from './scheduler.ts';
+import { throughputGate } from './throughput-plan.ts';
 import { Uploader } from './uploader.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -82,7 +83,10 @@ export function createAgent(deps: AgentDeps) {
     const targets = schedule.targets?.length ? schedule.targets : probe.defaultTargets({ collectorUrl });
     for (const target of targets) {
       if (signal.aborted) break;
-      record(await probe.run(target, schedule.options, { signal, now }));
+      const ctx = { signal, now, deviceToken: identity.token, dataDir: deps.dataDir, collectorUrl };
+      // A throughput test makes one result per direction.
+      const results = probe.runMany ? await probe.runMany(target, schedule.options, ctx) : [await probe.run(target, schedule.options, ctx)];
+      for (const result of results) record(result);
     }
   }
 
@@ -128,7 +132,8 @@ export function createAgent(deps: AgentDeps) {
       cron: schedule.schedule,
       splayMs: schedule.splaySeconds * 1000,
       timeoutMs: schedule.timeoutSeconds * 1000,
-      run: (signal) => runProbe(name, signal),
+      // Throughput runs at the random school-hours slots of its plan; its cron only asks the plan each minute.
+      run: name === 'throughput' ? throughputGate(schedule.options, now, (signal) => runProbe(name, signal)) : (signal) => runProbe(name, signal),
     });
   }
   scheduler.add({ name: 'agent_health', cron: config.health.schedule, splayMs: 0, timeoutMs: 5_000, run: async () => record(healthResult()) });

@@ -19,6 +19,7 @@ const USAGE = `songcheck-agent ${AGENT_VERSION}: measures this school's Internet
   songcheck-agent enroll --collector URL --code CODE   enroll this computer with a site's code
   songcheck-agent run [--config FILE] [--live]         run unattended (--live shows a table)
   songcheck-agent measure PROBE [--target T] [--json]  run one probe now (${Object.keys(PROBES).join(', ')})
+  songcheck-agent measure throughput [--method ndt7|http] [--target URL|mlab] [--json]
 
   --data-dir DIR   where identity, queue and config live (default: $SONGCHECK_AGENT_DIR, the service's
                    state directory, or ~/.songcheck)`;
@@ -105,7 +106,7 @@ async function cmdRun(args: string[]): Promise<number> {
 
 async function cmdMeasure(args: string[]): Promise<number> {
   const { values, positionals } = asUsage(() =>
-    parseArgs({ args, allowPositionals: true, options: { ...common, target: { type: 'string', multiple: true }, json: { type: 'boolean' } } }),
+    parseArgs({ args, allowPositionals: true, options: { ...common, target: { type: 'string', multiple: true }, json: { type: 'boolean' }, method: { type: 'string' } } }),
   );
   const probeNames = Object.keys(PROBES) as [string, ...string[]];
   const name = check(z.object({ probe: z.enum(probeNames, { message: `name a probe: ${probeNames.join(', ')}` }) }), { probe: positionals[0] }).probe;
@@ -118,10 +119,19 @@ async function cmdMeasure(args: string[]): Promise<number> {
     targets = probe.defaultTargets({ collectorUrl });
     if (targets.length === 0) throw new UsageError(`probe '${name}' has no default target here: give one with --target`);
   }
-  const options = config.probes[name]!.options;
+  let options = config.probes[name]!.options;
+  if (values.method !== undefined) {
+    if (name !== 'throughput') throw new UsageError('--method is for throughput only');
+    options = { ...options, method: check(z.object({ method: z.enum(['ndt7', 'http'], { message: 'ndt7 or http' }) }), { method: values.method }).method };
+  }
   const timeout = AbortSignal.timeout(config.probes[name]!.timeoutSeconds * 1000);
   const results: Result[] = [];
-  for (const target of targets) results.push(await probe.run(target, options, { signal: timeout, now: Date.now }));
+  const identity = loadIdentityOrUndefined(dataDir);
+  // A throughput test shows its progress on a terminal (stderr, so --json output stays clean).
+  const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`\r\x1b[K${line}`) : undefined;
+  const ctx = { signal: timeout, now: Date.now, dataDir, collectorUrl: config.collectorUrl ?? identity?.collectorUrl, ...(identity ? { deviceToken: identity.token } : {}), ...(progress ? { progress } : {}) };
+  for (const target of targets) results.push(...(probe.runMany ? await probe.runMany(target, options, ctx) : [await probe.run(target, options, ctx)]));
+  if (progress) process.stderr.write('\r\x1b[K');
   if (values.json) {
     console.log(JSON.stringify(results.length === 1 ? results[0] : results, null, 2));
   } else {

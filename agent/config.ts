@@ -30,6 +30,8 @@ const DEFAULT_PROBES: Record<string, z.input<typeof ProbeSchedule>> = {
   http: { schedule: '30 */5 * * * *', splaySeconds: 120 },
   dns: { schedule: '0 */15 * * * *', splaySeconds: 300 },
   icmp: { schedule: '0 */15 * * * *', splaySeconds: 300 },
+  // The cron only asks the school-hours plan (options.schedule) each minute whether a test is due.
+  throughput: { schedule: '0 * * * * *', splaySeconds: 0, timeoutSeconds: 300 },
 };
 
 export const AgentConfig = z

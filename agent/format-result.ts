@@ -19,6 +19,12 @@ export function formatFigures(r: Result): string {
       return `queue ${r.fields.queue_depth} (${Math.round(r.fields.queue_bytes / 1024)} KiB)  evicted ${r.fields.evicted_total}  rss ${r.fields.rss_mb} MB`;
     case 'device_facts':
       return `${r.fields.os} ${r.fields.os_version}  ${r.fields.iface ?? '-'} (${r.fields.iface_type ?? '-'})  agent ${r.fields.agent_version}`;
+    case 'throughput': {
+      const f = r.fields;
+      const rate = f.mbps === undefined ? '-' : `${f.mbps.toFixed(2)} Mbit/s`;
+      const loaded = f.loaded_rtt_median_ms === undefined ? '' : `  loaded RTT ${ms(f.loaded_rtt_median_ms)} (idle ${ms(f.idle_rtt_ms)}, RPM ${f.rpm ?? '-'})`;
+      return `${r.direction} ${rate}  ${r.method} x${f.streams}  ${(f.bytes / 1e6).toFixed(1)} MB in ${(f.duration_ms / 1000).toFixed(1)} s (${f.stop_reason})${loaded}`;
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import { bodyLimit } from './middleware/body-limit.ts';
 import { enrollRoutes } from './routes/enroll.ts';
 import { healthRoutes } from './routes/health.ts';
 import { measurementRoutes } from './routes/measurements.ts';
+import { throughputRoutes } from './throughput/routes.ts';
 
 export type { AppDeps, AppEnv } from './app-types.ts';
 
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
+  if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

@@ -1,6 +1,6 @@
 // Puts the Hono app on a socket: opens the registry, connects InfluxDB, listens, and shuts down cleanly
 // (stop accepting, let in-flight requests finish so no acknowledgement is lost, then close SQLite).
-import type { Server, ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -9,6 +9,7 @@ import { type CollectorConfig, redactConfig } from './config.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
 import { Registry } from './registry/registry.ts';
+import { createThroughputService } from './throughput/service.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 
 export interface RunningCollector {
@@ -31,12 +32,27 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   const writer = createInfluxWriter(config.influx, { logger });
   // Not fatal: InfluxDB may come up after the collector; agents get 503s until it does.
   await writer.ensureDatabase();
-  const app = createApp({ registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken });
+  // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
+  const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
+  const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken });
 
   let closing: Promise<void> | undefined;
   let server: Server;
   const port = await new Promise<number>((resolve, reject) => {
-    server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => resolve(info.port)) as Server;
+    server = serve(
+      {
+        fetch: app.fetch,
+        hostname: config.host,
+        port: config.port,
+        // The throughput streams take their requests before Hono; everything else goes to the app.
+        createServer: ((options: object, listener: (req: never, res: never) => void) =>
+          createServer(options, (req, res) => throughput.handleRequest(req, res) || listener(req as never, res as never))) as typeof createServer,
+      },
+      (info: AddressInfo) => resolve(info.port),
+    ) as Server;
+    server.on('upgrade', (req, socket, head: Buffer) => {
+      if (!throughput.handleUpgrade(req, socket, head)) socket.destroy();
+    });
     server.once('error', reject);
     // A keep-alive connection that finishes its last request during shutdown would otherwise hold
     // close() open until the client's idle timeout; drop each one as soon as it goes idle.
@@ -46,6 +62,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
       });
     });
   }).catch((error: unknown) => {
+    throughput.close();
     registry.close();
     throw error;
   });
@@ -56,6 +73,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
 
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
+      // Open ndt7 tests are cut (they would hold the close for up to 15 s); HTTP streams end with their connections.
+      throughput.close();
       const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
       timer.unref();
       // close() stops accepting and resolves once every in-flight request has been answered.

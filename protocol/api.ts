@@ -1,6 +1,7 @@
 // Request and response bodies of the collector's HTTP API, shared by agent and collector.
 import { z } from 'zod';
 import { ResultId } from './results.ts';
+import { ThroughputHealth } from './throughput.ts';
 
 export const API_PREFIX = '/api/v1';
 export const MAX_RESULTS_PER_BATCH = 500;
@@ -62,5 +63,7 @@ export const HealthResponse = z.object({
   uptimeS: z.number(),
   influx: z.object({ ok: z.boolean(), url: z.string(), latencyMs: z.number().optional(), error: z.string().optional() }),
   registry: z.object({ ok: z.boolean(), sites: z.number().int(), devices: z.number().int() }),
+  /** ndt7 and HTTP throughput tests: running (all collector processes), and this process's counters. */
+  throughput: ThroughputHealth.optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -1,2 +1,3 @@
 export * from './results.ts';
 export * from './api.ts';
+export * from './throughput.ts';

@@ -83,6 +83,8 @@ export const AgentHealthFields = z
     upload_failures: count,
     uptime_s: z.number().min(0),
     rss_mb: z.number().min(0),
+    /** Older than the version the collector recommends; absent when no recommendation is known. */
+    behind_recommended: z.boolean().optional(),
   })
   .strict();
 export type AgentHealthFields = z.infer<typeof AgentHealthFields>;
@@ -109,9 +111,65 @@ export const DeviceFactsFields = z
     wifi_ssid: shortText.optional(),
     wifi_signal_dbm: z.number().min(-150).max(0).optional(),
     wifi_quality_pct: z.number().min(0).max(100).optional(),
+    // Cellular modem through ModemManager (Linux); absent elsewhere. See agent/modem/.
+    modem_operator: shortText.optional(),
+    /** The current access technology, simplified: 2g, 3g, 4g or 5g (5g also for LTE+NR). */
+    modem_access_tech: shortText.optional(),
+    /** ModemManager's 0-100 signal quality (a coarse figure every modem gives). */
+    modem_signal_pct: z.number().min(0).max(100).optional(),
+    modem_rssi_dbm: z.number().min(-150).max(0).optional(),
+    modem_rsrp_dbm: z.number().min(-160).max(0).optional(),
+    modem_rsrq_db: z.number().min(-40).max(20).optional(),
+    modem_sinr_db: z.number().min(-30).max(50).optional(),
+    modem_cell_id: shortText.optional(),
   })
   .strict();
 export type DeviceFactsFields = z.infer<typeof DeviceFactsFields>;
+
+/** Throughput engines: the `method` tag of a `throughput` point. */
+export const THROUGHPUT_METHODS = ['ndt7', 'http_multistream'] as const;
+export type ThroughputMethod = (typeof THROUGHPUT_METHODS)[number];
+export const THROUGHPUT_DIRECTIONS = ['download', 'upload'] as const;
+export type ThroughputDirection = (typeof THROUGHPUT_DIRECTIONS)[number];
+/** Why a transfer ended: see docs/throughput.md. */
+export const STOP_REASONS = ['stable', 'time_limit', 'byte_cap', 'server_closed', 'failed', 'not_started'] as const;
+
+const bytes = z.number().int().min(0).max(1e13);
+const mbps = z.number().finite().min(0).max(100_000);
+
+/**
+ * One direction of one throughput test (a test makes one result per direction). Rates are goodput in
+ * Mbit/s (10^6 bit/s) of application payload, measured at the receiver after the warm-up. See docs/throughput.md.
+ */
+export const ThroughputFields = z
+  .object({
+    /** Steady-state rate after the warm-up; absent when the test moved too little to say. */
+    mbps: mbps.optional(),
+    /** What the server measured (ndt7 AppInfo over the same test); absent for http or without server figures. */
+    server_mbps: mbps.optional(),
+    /** Application payload moved in this direction, warm-up included. */
+    bytes,
+    /** Bytes charged to the data budget (socket bytes both ways plus an allowance for TCP/IP headers). */
+    budget_bytes: bytes,
+    duration_ms: ms,
+    warmup_ms: ms,
+    streams: z.number().int().min(1).max(64),
+    /** The host (and port) that served the test: a string field, not a tag (M-Lab hosts are many). */
+    server: z.string().max(200),
+    stopped_early: z.boolean(),
+    stop_reason: z.enum(STOP_REASONS),
+    byte_cap: bytes,
+    idle_rtt_ms: ms.optional(),
+    loaded_rtt_median_ms: ms.optional(),
+    loaded_rtt_p95_ms: ms.optional(),
+    loaded_rtt_samples: count.optional(),
+    /** Responsiveness under load: 60000 / loaded_rtt_median_ms. */
+    rpm: z.number().finite().min(0).max(1e9).optional(),
+    budget_used_bytes: bytes.optional(),
+    budget_left_bytes: bytes.optional(),
+  })
+  .strict();
+export type ThroughputFields = z.infer<typeof ThroughputFields>;
 
 function resultOf<P extends string, F extends z.ZodTypeAny>(probe: P, fields: F) {
   return z
@@ -134,6 +192,12 @@ export const DnsResult = resultOf('dns', DnsFields);
 export const AgentHealthResult = resultOf('agent_health', AgentHealthFields);
 export const DeviceFactsResult = resultOf('device_facts', DeviceFactsFields);
 
+/** Throughput carries its method and direction at the top level: both become tags (see storageOf). */
+export const ThroughputResult = resultOf('throughput', ThroughputFields).extend({
+  method: z.enum(THROUGHPUT_METHODS),
+  direction: z.enum(THROUGHPUT_DIRECTIONS),
+});
+
 export const Result = z.discriminatedUnion('probe', [
   TcpResult,
   IcmpResult,
@@ -141,6 +205,7 @@ export const Result = z.discriminatedUnion('probe', [
   DnsResult,
   AgentHealthResult,
   DeviceFactsResult,
+  ThroughputResult,
 ]);
 export type Result = z.infer<typeof Result>;
 export type ProbeName = Result['probe'];
@@ -156,4 +221,14 @@ export const STORAGE: Record<ProbeName, { measurement: string; method: string }>
   dns: { measurement: 'dns', method: 'dns_query' },
   agent_health: { measurement: 'agent_health', method: 'self' },
   device_facts: { measurement: 'device_facts', method: 'systeminformation' },
+  // The method of a throughput result is its own `method` (ndt7 or http_multistream); this is the fallback.
+  throughput: { measurement: 'throughput', method: 'ndt7' },
 };
+
+/** Measurement, method tag and any extra tags of one result: throughput adds its `direction`. */
+export function storageOf(result: Result): { measurement: string; method: string; tags?: [string, string][] } {
+  if (result.probe === 'throughput') {
+    return { measurement: 'throughput', method: result.method, tags: [['direction', result.direction]] };
+  }
+  return STORAGE[result.probe];
+}

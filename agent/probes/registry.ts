@@ -3,6 +3,7 @@ import { dnsProbe } from './dns/index.ts';
 import { httpProbe } from './http/index.ts';
 import { icmpProbe } from './icmp/index.ts';
 import { tcpProbe } from './tcp/index.ts';
+import { throughputProbe } from './throughput/index.ts';
 import type { Probe } from './types.ts';
 
 export const PROBES: Readonly<Record<string, Probe<unknown>>> = Object.freeze({
@@ -10,6 +11,7 @@ export const PROBES: Readonly<Record<string, Probe<unknown>>> = Object.freeze({
   http: httpProbe,
   dns: dnsProbe,
   icmp: icmpProbe,
+  throughput: throughputProbe as Probe<unknown>,
 });
 
 /** The probe registered under `name`; throws for an unknown name (config validation names the known ones). */

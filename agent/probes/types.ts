@@ -6,6 +6,14 @@ export interface ProbeRunContext {
   signal: AbortSignal;
   /** Wall clock in epoch ms; injectable so tests can pin measuredAt. */
   now(): number;
+  /** The collector's base URL (it arbitrates throughput tests between the devices of a site). */
+  collectorUrl?: string;
+  /** The enrolled agent's device token, for probes that test against the collector (throughput). */
+  deviceToken?: string;
+  /** The agent's data directory, for probes that keep state on disk (the throughput data budget). */
+  dataDir?: string;
+  /** Progress of a long probe, for people watching (`measure throughput` on a terminal). */
+  progress?(line: string): void;
 }
 
 export interface DefaultTargetContext {
@@ -26,4 +34,6 @@ export interface Probe<Options = unknown> {
   defaultTargets(ctx: DefaultTargetContext): string[];
   /** Measures one target once. Resolves with a result whatever happens; never rejects. */
   run(target: string, options: Options, ctx: ProbeRunContext): Promise<Result>;
+  /** For probes that make several results per run (throughput: one per direction); run() is then the first. */
+  runMany?(target: string, options: Options, ctx: ProbeRunContext): Promise<Result[]>;
 }

@@ -3,7 +3,7 @@
 // write into another site's series. Measurement, tags and timestamp are fully determined by the result,
 // so a retried write lands on the same point and overwrites it instead of duplicating.
 import { Point, type PointSettings, dateToProtocolTimestamp } from '@influxdata/influxdb-client';
-import { type Result, STORAGE } from '../../protocol/results.ts';
+import { type Result, storageOf } from '../../protocol/results.ts';
 
 export interface DeviceIdentity {
   deviceId: string;
@@ -66,13 +66,14 @@ function tag(point: Point, tags: BatchTags, name: string, value: string): void {
 }
 
 export function resultToPoint(result: Result, identity: DeviceIdentity): Point {
-  const storage = STORAGE[result.probe];
+  const storage = storageOf(result);
   const point = new Point(storage.measurement);
   const tags = batchTags(identity);
   for (const [name, value] of tags.identity) point.tag(name, value);
   tag(point, tags, 'target', result.target);
   tag(point, tags, 'code', result.code);
   point.tag('method', storage.method);
+  if (storage.tags) for (const [name, value] of storage.tags) point.tag(name, value);
 
   const fields = result.fields as Record<string, unknown>;
   for (const name in fields) {

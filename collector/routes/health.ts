@@ -23,6 +23,7 @@ export function healthRoutes(deps: AppDeps & { clock: () => number }) {
       uptimeS: Math.max(0, Math.round((clock() - startedAt) / 1000)),
       influx: { ok: ping.ok, url: writer.url, latencyMs: ping.latencyMs, ...(ping.error ? { error: ping.error } : {}) },
       registry: reg,
+      ...(deps.throughput ? { throughput: deps.throughput.stats.health() } : {}),
     };
     c.header('cache-control', 'no-store');
     return c.json(body, ok ? 200 : 503);

@@ -1,0 +1,116 @@
+// Steady-state rate of one transfer, from the receiver's cumulative byte count over time, and the rule that
+// ends a test early once more data would not change the figure. See docs/throughput.md ("Adaptive length").
+
+export interface EstimatorOptions {
+  /** Discarded from the start: TCP slow start and any token-bucket burst. */
+  warmupMs: number;
+  /** Steady-state time needed before the test may stop early. */
+  minSteadyMs: number;
+  /** The estimate counts as stable when it moved less than this (percent) over the last second ... */
+  tolerancePct: number;
+}
+
+export interface Estimate {
+  /** Steady-state rate in Mbit/s (10^6 bit/s), or undefined before any steady-state data. */
+  mbps?: number;
+  /** Time since the first byte, ms. */
+  elapsedMs: number;
+  /** Bytes counted since the first byte. */
+  bytes: number;
+  /** Steady-state time behind the estimate, ms. */
+  steadyMs: number;
+}
+
+/** (time in ms on any monotonic clock, cumulative bytes) */
+type Sample = [number, number];
+
+const toMbps = (bytes: number, ms: number) => (bytes * 8) / (ms * 1000);
+
+export class RateEstimator {
+  private readonly samples: Sample[] = [];
+  private warm?: Sample;
+
+  constructor(readonly options: EstimatorOptions) {}
+
+  /** A cumulative count at time t; samples must come in time order (a step back in time is ignored). */
+  add(t: number, bytes: number): void {
+    const last = this.samples.at(-1);
+    if (last && (t < last[0] || bytes < last[1])) return;
+    if (last && t === last[0]) {
+      last[1] = bytes;
+    } else {
+      this.samples.push([t, bytes]);
+      if (this.samples.length > 20_000) this.samples.splice(1, 10_000); // bounded: keep the first and the recent half
+    }
+    const first = this.samples[0]!;
+    if (!this.warm && t - first[0] >= this.options.warmupMs) this.warm = this.valueAt(first[0] + this.options.warmupMs);
+  }
+
+  get started(): boolean {
+    return this.samples.length > 0;
+  }
+
+  /** The cumulative count at time t (linear between samples). */
+  private valueAt(t: number): Sample {
+    const s = this.samples;
+    let lo = 0;
+    let hi = s.length - 1;
+    if (t <= s[0]![0]) return [t, s[0]![1]];
+    if (t >= s[hi]![0]) return [t, s[hi]![1]];
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid]![0] <= t) lo = mid;
+      else hi = mid;
+    }
+    const [t0, b0] = s[lo]!;
+    const [t1, b1] = s[hi]!;
+    return [t, b0 + ((b1 - b0) * (t - t0)) / (t1 - t0)];
+  }
+
+  /** Steady-state rate between the end of the warm-up and time t (default: the last sample). */
+  private rateAt(t?: number): number | undefined {
+    const last = this.samples.at(-1);
+    if (!this.warm || !last) return undefined;
+    const end = this.valueAt(t ?? last[0]);
+    const ms = end[0] - this.warm[0];
+    return ms > 0 ? toMbps(end[1] - this.warm[1], ms) : undefined;
+  }
+
+  estimate(): Estimate {
+    const first = this.samples[0];
+    const last = this.samples.at(-1);
+    if (!first || !last) return { elapsedMs: 0, bytes: 0, steadyMs: 0 };
+    const mbps = this.rateAt();
+    return {
+      ...(mbps !== undefined ? { mbps } : {}),
+      elapsedMs: last[0] - first[0],
+      bytes: last[1] - first[1],
+      steadyMs: this.warm ? last[0] - this.warm[0] : 0,
+    };
+  }
+
+  /**
+   * Stable when: at least minSteadyMs of steady state; the estimate moved less than tolerancePct over the
+   * last second and less than half of it over the last half second; and the rate of that last second alone
+   * is within 4 × tolerancePct of the estimate (so a rate still climbing or falling does not pass).
+   */
+  stable(): boolean {
+    const last = this.samples.at(-1);
+    if (!this.warm || !last) return false;
+    const { minSteadyMs, tolerancePct } = this.options;
+    if (last[0] - this.warm[0] < Math.max(minSteadyMs, 1000)) return false;
+    const now = this.rateAt()!;
+    if (!(now > 0)) return false;
+    const before1s = this.rateAt(last[0] - 1000);
+    const before500 = this.rateAt(last[0] - 500);
+    if (before1s === undefined || before500 === undefined) return false;
+    const a = this.valueAt(last[0] - 1000);
+    const recent = toMbps(last[1] - a[1], 1000);
+    const tol = tolerancePct / 100;
+    return (
+      Math.abs(now - before1s) / now <= tol &&
+      Math.abs(now - before500) / now <= tol / 2 &&
+      Math.abs(recent - now) / now <= 4 * tol
+    );
+  }
+}

@@ -1,0 +1,87 @@
+// Who may run a throughput test: an enrolled device, by its device token or by a short-lived test token the
+// collector issued to it. Both travel as `Authorization: Bearer …` or, for WebSocket clients that cannot set
+// headers (browsers), as the `access_token` query parameter, like M-Lab's ndt7 servers.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Registry } from '../registry/registry.ts';
+
+export interface TestCaller {
+  deviceId: string;
+  siteCode: string;
+  /** How the caller proved itself. */
+  via: 'device_token' | 'test_token';
+}
+
+const TEST_TOKEN_PREFIX = 'sct1.';
+// Device tokens are 43 base64url characters and test tokens under 200; anything longer is not ours.
+const MAX_CREDENTIAL_LENGTH = 512;
+export const TEST_TOKEN_TTL_MS = 5 * 60_000;
+
+/**
+ * Test tokens are HMAC-SHA256 signed, so every collector process (and every collector behind one load
+ * balancer with the same admin token) accepts them without shared state. The key is derived from the
+ * admin token, never the admin token itself.
+ */
+export class TestTokens {
+  private readonly key: Buffer;
+
+  constructor(
+    secret: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.key = createHash('sha256').update('songcheck ndt7 test token v1\0').update(secret).digest();
+  }
+
+  issue(caller: { deviceId: string; siteCode: string }, ttlMs = TEST_TOKEN_TTL_MS): { token: string; expiresAt: number } {
+    const expiresAt = this.now() + ttlMs;
+    const body = Buffer.from(JSON.stringify({ d: caller.deviceId, s: caller.siteCode, e: expiresAt })).toString('base64url');
+    return { token: `${TEST_TOKEN_PREFIX}${body}.${this.sign(body)}`, expiresAt };
+  }
+
+  verify(token: string): { deviceId: string; siteCode: string } | undefined {
+    if (!token.startsWith(TEST_TOKEN_PREFIX)) return undefined;
+    const [body, sig] = token.slice(TEST_TOKEN_PREFIX.length).split('.');
+    if (!body || !sig) return undefined;
+    const expected = Buffer.from(this.sign(body));
+    const given = Buffer.from(sig);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    try {
+      const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { d?: unknown; s?: unknown; e?: unknown };
+      if (typeof claims.d !== 'string' || typeof claims.s !== 'string' || typeof claims.e !== 'number') return undefined;
+      if (claims.e <= this.now()) return undefined;
+      return { deviceId: claims.d, siteCode: claims.s };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private sign(body: string): string {
+    return createHmac('sha256', this.key).update(body).digest('base64url');
+  }
+}
+
+/** The credential of a request: the bearer header first, else the `access_token` query parameter. */
+export function credentialOf(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  const token = match?.[1] ?? url.searchParams.get('access_token') ?? undefined;
+  if (!token || token.length > MAX_CREDENTIAL_LENGTH) return undefined;
+  return token;
+}
+
+export type Authenticate = (credential: string) => TestCaller | undefined;
+
+/**
+ * Device tokens are checked against the registry (a revoked device is refused at once). A test token is
+ * checked by its signature and expiry only, so a device revoked after asking for one can still start tests
+ * for at most TEST_TOKEN_TTL_MS.
+ */
+export function authenticator(registry: Pick<Registry, 'authenticateDevice'>, tokens: TestTokens): Authenticate {
+  return (credential) => {
+    const test = tokens.verify(credential);
+    if (test) return { ...test, via: 'test_token' };
+    if (credential.startsWith(TEST_TOKEN_PREFIX)) return undefined;
+    const auth = registry.authenticateDevice(credential);
+    return auth ? { deviceId: auth.device.id, siteCode: auth.site.code, via: 'device_token' } : undefined;
+  };
+}

@@ -1,0 +1,133 @@
+// The collector's throughput service: an ndt7 server (WebSocket) and the multi-stream HTTP endpoints,
+// behind one admission step (who may test, and how many tests at once). The streaming endpoints are
+// served at the node:http level, before Hono: they move megabytes and must not pass the JSON body limit
+// or web-stream adapters. The small JSON endpoints (test token, site lease) are Hono routes (routes.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { API_PREFIX } from '../../protocol/api.ts';
+import type { Registry } from '../registry/registry.ts';
+import { createNdt7Server, NDT7_PATHS } from '../ndt7/server.ts';
+import { authenticator, credentialOf, TestTokens, type Authenticate, type TestCaller } from './auth.ts';
+import { handleHttpDownload, handleHttpUpload } from './http-streams.ts';
+import { ThroughputStats } from './stats.ts';
+import { ThroughputStore, type TestKind } from './store.ts';
+
+export interface ThroughputLimits {
+  /** ndt7 tests running at once, across collector processes. */
+  ndt7MaxConcurrent: number;
+  /** Multi-stream HTTP streams running at once, across collector processes. */
+  httpMaxStreams: number;
+  /** How long a test waits for a free slot before it is refused. */
+  queueWaitMs: number;
+  /** Largest download one HTTP stream may ask for, and largest upload it may send. */
+  httpMaxBytes: number;
+  /** Hard time limit of one HTTP stream. */
+  httpMaxMs: number;
+}
+
+export const DEFAULT_THROUGHPUT_LIMITS: ThroughputLimits = {
+  ndt7MaxConcurrent: 8,
+  httpMaxStreams: 32,
+  queueWaitMs: 5_000,
+  httpMaxBytes: 200 * 1024 * 1024,
+  httpMaxMs: 30_000,
+};
+
+export interface ThroughputDeps {
+  registry: Pick<Registry, 'authenticateDevice'>;
+  dataDir: string;
+  /** Key material for test tokens (the admin token; a derived key is used). */
+  secret: string;
+  logger: Logger;
+  limits?: Partial<ThroughputLimits>;
+  now?: () => number;
+}
+
+export type Admission = { slot: string } | { status: 401 | 503; code: string; message: string; retryAfterS?: number };
+
+export type ThroughputService = ReturnType<typeof createThroughputService>;
+
+export function createThroughputService(deps: ThroughputDeps) {
+  const now = deps.now ?? Date.now;
+  const limits: ThroughputLimits = { ...DEFAULT_THROUGHPUT_LIMITS, ...deps.limits };
+  const store = ThroughputStore.open(deps.dataDir, now);
+  const stats = new ThroughputStats(store, { ndt7: limits.ndt7MaxConcurrent, http: limits.httpMaxStreams });
+  const tokens = new TestTokens(deps.secret, now);
+  const authenticate: Authenticate = authenticator(deps.registry, tokens);
+  const logger = deps.logger.child({ component: 'throughput' });
+
+  /** Authenticates and takes a slot, waiting up to queueWaitMs for one (polling the shared store). */
+  async function admit(req: IncomingMessage, url: URL, kind: TestKind, gone: AbortSignal): Promise<Admission & { caller?: TestCaller }> {
+    const credential = credentialOf(req, url);
+    const caller = credential ? authenticate(credential) : undefined;
+    if (!caller) {
+      return { status: 401, code: 'unauthorized', message: 'send a device token or a test token as "Authorization: Bearer …" or as ?access_token=' };
+    }
+    const family = kind.startsWith('ndt7') ? stats.ndt7 : stats.http;
+    const max = kind.startsWith('ndt7') ? limits.ndt7MaxConcurrent : limits.httpMaxStreams;
+    // A slot outlives the test's hard limit a little, so a crashed process frees it on its own.
+    const ttl = kind.startsWith('ndt7') ? 20_000 : limits.httpMaxMs + 5_000;
+    let slot = store.tryStartTest(kind, caller.deviceId, max, ttl);
+    if (!slot) {
+      family.queued++;
+      const deadline = now() + limits.queueWaitMs;
+      try {
+        for (let i = 0; i < 1000 && !slot && !gone.aborted && now() < deadline; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          slot = store.tryStartTest(kind, caller.deviceId, max, ttl);
+        }
+      } finally {
+        family.queued--;
+      }
+    }
+    if (!slot) {
+      family.refused++;
+      return { status: 503, code: 'too_many_tests', message: `${max} tests are already running on this server; try again later`, retryAfterS: 15 + Math.floor(Math.random() * 30) };
+    }
+    return { slot, caller };
+  }
+
+  const ndt7 = createNdt7Server({ admit, store, stats, logger, now });
+
+  return {
+    store,
+    stats,
+    tokens,
+    authenticate,
+    limits,
+    /** Serves the streaming HTTP endpoints; false for any other request (Hono takes it). */
+    handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+      const path = (req.url ?? '').split('?')[0];
+      if (path === `${API_PREFIX}/throughput/download` && req.method === 'GET') {
+        void handleHttpDownload(req, res, { admit, store, stats, limits, logger });
+        return true;
+      }
+      if (path === `${API_PREFIX}/throughput/upload` && req.method === 'POST') {
+        void handleHttpUpload(req, res, { admit, store, stats, limits, logger, now });
+        return true;
+      }
+      return false;
+    },
+    /** Takes WebSocket upgrades for the ndt7 paths; false for any other path. */
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      if (!NDT7_PATHS.has(path)) return false;
+      void ndt7.upgrade(req, socket, head);
+      return true;
+    },
+    close(): void {
+      ndt7.close();
+      store.close();
+    },
+  };
+}
+
+/** An HTTP answer written straight to a socket (for refused WebSocket upgrades). */
+export function rejectUpgrade(socket: Duplex, status: number, reason: string, body: object, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\nCache-Control: no-store\r\n${extra}\r\n${text}`,
+  );
+}

@@ -1,0 +1,31 @@
+// Bodies of the throughput API (test tokens, site leases, health figures), shared by agent and collector.
+import { z } from 'zod';
+
+/** POST /api/v1/ndt7/token: a short-lived credential for an ndt7 client that cannot send headers. */
+export const Ndt7TokenResponse = z.object({
+  token: z.string(),
+  expiresAt: z.number().int(),
+  /** Paths with the token as `access_token`, relative to the collector's base URL. */
+  download: z.string(),
+  upload: z.string(),
+});
+export type Ndt7TokenResponse = z.infer<typeof Ndt7TokenResponse>;
+
+/** POST /api/v1/throughput/lease: one throughput test at a time per site. */
+export const LeaseRequest = z.object({ durationS: z.number().int().min(1).max(300).default(60) }).strict();
+export const LeaseResponse = z.union([
+  z.object({ granted: z.literal(true), leaseId: z.string(), expiresAt: z.number().int() }),
+  z.object({ granted: z.literal(false), retryAfterS: z.number().min(0) }),
+]);
+export type LeaseResponse = z.infer<typeof LeaseResponse>;
+
+const Family = z.object({
+  running: z.number().int(),
+  queued: z.number().int(),
+  refused: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  maxConcurrent: z.number().int(),
+});
+/** The throughput service's figures in GET /healthz. */
+export const ThroughputHealth = z.object({ ndt7: Family, http: Family });

@@ -1,0 +1,156 @@
+// The network lab: two network namespaces joined by a veth pair, a "server" side (the collector, iperf3 -s)
+// and a "client" side (the agent, iperf3 -c). Each direction is shaped on its sender's veth end with tc tbf
+// (egress: the server end shapes the download, the client end the upload); loss is iptables' statistic
+// match. netem is not available in this kernel, so the lab shapes rate and loss only; it adds no delay.
+//
+// Every name and address is the lab's own: namespaces `sc<pid36>-<n>-{s,c}`, veths `sc<pid36><n>{s,c}`,
+// addresses 10.213.<n>.1 and .2 on a /30. Nothing is added to the root namespace but the (moved) veth pair.
+// destroy() deletes both namespaces (which removes the veth pair, qdiscs and rules with them); it runs at
+// process exit too, so a failing test leaves nothing behind.
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ensureCommand } from '../../scripts/system-deps.ts';
+
+const run = promisify(execFile);
+
+export interface Shape {
+  /** Mbit/s from the server side to the client side. */
+  downMbit: number;
+  /** Mbit/s from the client side to the server side. */
+  upMbit: number;
+  /** Random drop probability (0–1) of packets in each direction, with iptables' statistic match. */
+  loss?: number;
+}
+
+export interface Lab {
+  serverNs: string;
+  clientNs: string;
+  serverIp: string;
+  clientIp: string;
+  /** Replaces the shaping of both directions. */
+  shape(s: Shape): Promise<void>;
+  /** Link up or down (both ends), to cut a test mid-way. */
+  setLink(up: boolean): Promise<void>;
+  /** Spawns a command inside a namespace. */
+  spawnIn(side: 'server' | 'client', cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess;
+  /** Runs a command inside a namespace to completion (bounded by timeoutMs). */
+  execIn(side: 'server' | 'client', cmd: string, args: string[], timeoutMs?: number, env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }>;
+  destroy(): Promise<void>;
+}
+
+let counter = 0;
+const live = new Set<string>();
+let tools: { ip: string; tc: string; iptables: string; iperf3: string } | undefined;
+
+/** At exit nothing async runs any more: namespaces still listed are deleted synchronously. */
+function cleanupSync(): void {
+  for (const ns of live) spawnSync('ip', ['netns', 'delete', ns], { stdio: 'ignore', timeout: 5_000 });
+  live.clear();
+}
+process.on('exit', cleanupSync);
+
+/** ip, tc, iptables and iperf3, installed with apt when missing (as the rest of the suite installs influxd). */
+export async function labTools() {
+  if (!tools) {
+    tools = {
+      ip: await ensureCommand('ip', 'iproute2'),
+      tc: await ensureCommand('tc', 'iproute2'),
+      iptables: await ensureCommand('iptables', 'iptables'),
+      iperf3: await ensureCommand('iperf3', 'iperf3'),
+    };
+  }
+  return tools;
+}
+
+/** Whether this machine can run the lab at all: root and network namespaces. */
+export function labAvailable(): string | undefined {
+  if (process.platform !== 'linux') return 'the network lab needs Linux';
+  if (process.getuid?.() !== 0) return 'the network lab needs root (network namespaces, tc, iptables)';
+  return undefined;
+}
+
+async function sh(cmd: string, args: string[], timeoutMs = 15_000): Promise<void> {
+  await run(cmd, args, { timeout: timeoutMs });
+}
+
+export async function createLab(): Promise<Lab> {
+  const t = await labTools();
+  const n = (process.pid * 7 + counter++) % 250;
+  const tag = `sc${process.pid.toString(36)}${counter}`;
+  const serverNs = `${tag}-s`;
+  const clientNs = `${tag}-c`;
+  const sVeth = `${tag}s`.slice(0, 15);
+  const cVeth = `${tag}c`.slice(0, 15);
+  const serverIp = `10.213.${n}.1`;
+  const clientIp = `10.213.${n}.2`;
+  live.add(serverNs);
+  live.add(clientNs);
+  const lab: Lab = {
+    serverNs,
+    clientNs,
+    serverIp,
+    clientIp,
+    async shape(s) {
+      for (const [ns, dev, mbit] of [
+        [serverNs, sVeth, s.downMbit],
+        [clientNs, cVeth, s.upMbit],
+      ] as const) {
+        await run(t.tc, ['-n', ns, 'qdisc', 'del', 'dev', dev, 'root']).catch(() => {});
+        // Burst: 10 ms at the rate (at least 2 full frames); queue: 50 ms at the rate (what tbf calls latency).
+        const burst = Math.max(3028, Math.round((mbit * 1e6) / 8 / 100));
+        await sh(t.tc, ['-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', String(burst), 'latency', '50ms']);
+        await run(t.ip, ['netns', 'exec', ns, t.iptables, '-F', 'INPUT']).catch(() => {});
+        if (s.loss && s.loss > 0) {
+          await sh(t.ip, ['netns', 'exec', ns, t.iptables, '-A', 'INPUT', '-i', dev, '-m', 'statistic', '--mode', 'random', '--probability', String(s.loss), '-j', 'DROP']);
+        }
+      }
+    },
+    async setLink(up) {
+      await sh(t.ip, ['-n', serverNs, 'link', 'set', sVeth, up ? 'up' : 'down']);
+      await sh(t.ip, ['-n', clientNs, 'link', 'set', cVeth, up ? 'up' : 'down']);
+    },
+    spawnIn(side, cmd, args, env = {}) {
+      return spawn(t.ip, ['netns', 'exec', side === 'server' ? serverNs : clientNs, cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    execIn(side, cmd, args, timeoutMs = 60_000, env = {}) {
+      return new Promise((resolve) => {
+        const child = lab.spawnIn(side, cmd, args, env);
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? -1, stdout, stderr });
+        });
+      });
+    },
+    async destroy() {
+      for (const ns of [serverNs, clientNs]) {
+        await run(t.ip, ['netns', 'delete', ns]).catch(() => {});
+        live.delete(ns);
+      }
+    },
+  };
+  try {
+    await sh(t.ip, ['netns', 'add', serverNs]);
+    await sh(t.ip, ['netns', 'add', clientNs]);
+    await sh(t.ip, ['link', 'add', sVeth, 'type', 'veth', 'peer', 'name', cVeth]);
+    await sh(t.ip, ['link', 'set', sVeth, 'netns', serverNs]);
+    await sh(t.ip, ['link', 'set', cVeth, 'netns', clientNs]);
+    await sh(t.ip, ['-n', serverNs, 'addr', 'add', `${serverIp}/30`, 'dev', sVeth]);
+    await sh(t.ip, ['-n', clientNs, 'addr', 'add', `${clientIp}/30`, 'dev', cVeth]);
+    for (const [ns, dev] of [
+      [serverNs, sVeth],
+      [clientNs, cVeth],
+    ] as const) {
+      await sh(t.ip, ['-n', ns, 'link', 'set', 'lo', 'up']);
+      await sh(t.ip, ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+  } catch (err) {
+    await lab.destroy();
+    throw err;
+  }
+  return lab;
+}
