@@ -1,6 +1,7 @@
 // Types shared by the app, its routes and its middleware (kept apart to avoid import cycles).
 import type { Logger } from 'pino';
 import type { InfluxWriter } from './influx/writer.ts';
+import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
 
@@ -8,18 +9,36 @@ export interface AppDeps {
   registry: Registry;
   writer: InfluxWriter;
   logger: Logger;
-  /** Epoch ms; injectable so tests can pin "now" (future-timestamp checks, uptime). */
+  /** Epoch ms; injectable so tests can pin "now" (future-timestamp checks, uptime, rate limits). */
   clock?: () => number;
   version: string;
-  /** Reserved for the admin API (sites, codes, devices over HTTP); no route uses it yet. */
+  /** Bearer token of the admin API (`/api/v1/admin/...`); compared in constant time, never logged. */
   adminToken: string;
+  /** Cap on request bodies, before and after decompression. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Rate limits; each field defaults to DEFAULT_LIMITS. */
+  limits?: Partial<Limits>;
+  /** Take the client address from the last X-Forwarded-For entry (set it only behind a reverse proxy). */
+  trustProxy?: boolean;
+  /** The URL agents use, printed on enrollment sheets. */
+  publicUrl?: string;
   /** The ndt7 and multi-stream HTTP test service (collector/throughput/); without it those routes are absent. */
   throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'>;
+}
+
+/** What routes receive: the dependencies with every default filled in. */
+export interface ResolvedDeps extends AppDeps {
+  clock: () => number;
+  maxBodyBytes: number;
+  limits: Limits;
+  trustProxy: boolean;
 }
 
 export type AppEnv = {
   Variables: {
     requestId: string;
     device: AuthenticatedDevice;
+    /** Set on admin routes: the API is used with the admin token. */
+    admin: true;
   };
 };

@@ -4,13 +4,15 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
-import type { AppDeps, AppEnv } from './app-types.ts';
+import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './admin/routes.ts';
+import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
 import { ApiError, errorResponse } from './http-errors.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { enrollRoutes } from './routes/enroll.ts';
 import { healthRoutes } from './routes/health.ts';
 import { measurementRoutes } from './routes/measurements.ts';
+import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
 
 export type { AppDeps, AppEnv } from './app-types.ts';
@@ -19,24 +21,33 @@ export type { AppDeps, AppEnv } from './app-types.ts';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createApp(deps: AppDeps) {
-  const full = { ...deps, clock: deps.clock ?? Date.now };
+  const full: ResolvedDeps = {
+    ...deps,
+    clock: deps.clock ?? Date.now,
+    maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES,
+    limits: { ...DEFAULT_LIMITS, ...deps.limits },
+    trustProxy: deps.trustProxy ?? false,
+  };
+  const importPath = `${API_PREFIX}${IMPORT_PATH}`;
   const app = new Hono<AppEnv>();
 
   // Ids from a proxy or agent are kept if they are short and plain, so one id follows a request end to end.
   app.use(requestId({ limitLength: 128, generator: () => crypto.randomUUID() }));
   app.use(accessLog(deps.logger));
-  app.use(bodyLimit(MAX_BODY_BYTES, (c) => errorResponse(c, 413, 'payload_too_large', 'request body is larger than 1 MiB; send fewer results per batch')));
+  // A site list of a whole country is larger than a batch of results; only the import takes it.
+  app.use(bodyLimit({ maxBytes: (c) => (c.req.path === importPath ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) }));
 
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
+  app.route(`${API_PREFIX}/admin`, adminRoutes(full));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
-    if (error instanceof ApiError) return errorResponse(c, error.status, error.code, error.message, error.headers);
+    if (error instanceof ApiError) return errorResponse(c, error.status, error.code, error.message, error.headers, error.details);
     if (error instanceof HTTPException && error.status === 413) {
-      return errorResponse(c, 413, 'payload_too_large', 'request body is larger than 1 MiB; send fewer results per batch');
+      return errorResponse(c, 413, 'payload_too_large', 'request body is too large; send less per request');
     }
     if (error instanceof HTTPException && error.status < 500) {
       return errorResponse(c, error.status as 400, 'bad_request', error.message || 'bad request');

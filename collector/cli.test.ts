@@ -64,7 +64,7 @@ describe('songcheck-collector registry commands', () => {
     [['sites', 'add', '--name', 'X', '--bogus', 'y'], /^songcheck-collector: Unknown option '--bogus'.*\n$/],
     [['sites', 'add', '--code', 'bad code!', '--name', 'X'], /^songcheck-collector: --code: must be 1-64 characters.*\n$/],
     [['enroll-code', '--site', 'LC-001', '--uses', 'two'], /^songcheck-collector: --uses: must be a whole number\n$/],
-    [['enroll-code'], /^songcheck-collector: --site is required\n$/],
+    [['enroll-code'], /^songcheck-collector: --site is required \(or --group, --commune or --all\)\n$/],
     [['frobnicate'], /^songcheck-collector: unknown command "frobnicate"; run "songcheck-collector help"\n$/],
   ])('rejects bad arguments %j with one line on stderr and exit 2', (args, message) => {
     const r = cli(args);
@@ -80,6 +80,96 @@ describe('songcheck-collector registry commands', () => {
 
   it('prints help', () => {
     expect(cli(['help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('sites add --code CODE --name NAME') });
+  });
+});
+
+describe('songcheck-collector sites import, export and edit', () => {
+  const sample = path.join(REPO_ROOT, 'collector/sites.sample.csv');
+
+  it('dry-runs, imports, re-imports without change, and exports the same format', () => {
+    const dry = cli(['sites', 'import', sample, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('line 2  LC-0001  created');
+    expect(dry.stdout.trim().split('\n').at(-1)).toBe('dry run: 6 would be created, 0 would be updated, 0 unchanged, 0 invalid; nothing was written');
+    expect(cli(['sites', 'import', sample]).stdout.trim().split('\n').at(-1)).toBe('imported: 6 created, 0 updated, 0 unchanged, 0 invalid');
+    expect(cli(['sites', 'import', sample]).stdout.trim().split('\n').at(-1)).toBe('imported: 0 created, 0 updated, 6 unchanged, 0 invalid');
+    const exported = path.join(dataDir, 'export.csv');
+    expect(cli(['sites', 'export', '--out', exported])).toMatchObject({ code: 0, stderr: expect.stringMatching(/^wrote \d+ site\(s\) to /) });
+    expect(fs.readFileSync(exported, 'utf8').startsWith('\uFEFFcode,name,commune,province,operator,link_type,latitude,longitude,students,groups,profile,notes\r\n')).toBe(true);
+    expect(cli(['sites', 'import', exported]).stdout).toMatch(/imported: 0 created, 0 updated, \d+ unchanged, 0 invalid\n$/);
+  });
+
+  it('names each bad row, imports none of them (exit 1), or the good ones with --allow-partial (exit 0)', () => {
+    const bad = path.join(dataDir, 'bad.csv');
+    fs.writeFileSync(bad, 'code,name,link_type\nLC-0100,Trường mới,4g\nLC-0101,Trường lỗi,2g\n');
+    const refused = cli(['sites', 'import', bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('line 3  LC-0101  invalid: link_type: must be one of 4g, 3g, 5g, fibre, adsl, other');
+    expect(cli(['sites', 'list', '--json']).stdout).not.toContain('LC-0100');
+    expect(cli(['sites', 'import', bad, '--allow-partial'])).toMatchObject({ code: 0, stdout: expect.stringContaining('imported: 1 created, 0 updated, 0 unchanged, 1 invalid (skipped)') });
+    fs.writeFileSync(bad, 'code,nam\nX,Y\n');
+    expect(cli(['sites', 'import', bad])).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown column "nam" in the header/) });
+    expect(cli(['sites', 'import', path.join(dataDir, 'missing.csv')])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read .*missing\.csv: ENOENT/) });
+  });
+
+  it('edits a site and clears fields', () => {
+    expect(cli(['sites', 'edit', '--code', 'LC-0002', '--students', '430', '--clear', 'groups', '--notes', 'Cột 4G mới'])).toMatchObject({
+      code: 0, stdout: 'updated site LC-0002: students, groups, notes\n',
+    });
+    expect(cli(['sites', 'edit', '--code', 'LC-0002', '--students', '430']).stdout).toBe('site LC-0002 unchanged\n');
+    expect(cli(['sites', 'edit', '--code', 'LC-0002', '--clear', 'name'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^songcheck-collector: --clear\[0\]: must be one of/) });
+    expect(cli(['sites', 'edit', '--code', 'LC-404', '--students', '1'])).toMatchObject({ code: 1, stderr: 'songcheck-collector: no site with code LC-404\n' });
+  });
+});
+
+describe('songcheck-collector enrollment sheets, codes and devices', () => {
+  it('writes a printable sheet and a codes CSV for a group of sites', () => {
+    const sheet = path.join(dataDir, 'sheets.html');
+    const codes = path.join(dataDir, 'codes.csv');
+    const r = cli(['enroll-code', '--group', 'huyện cũ:Bát Xát', '--ttl-days', '14', '--sheet', sheet, '--codes-csv', codes], { SONGCHECK_PUBLIC_URL: 'https://songcheck.example.vn' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^created 2 enrollment code\(s\), valid until \d\d\/\d\d\/\d{4} for 1 device\(s\) each; wrote .*sheets\.html \(printable sheets\) and .*codes\.csv \(codes as CSV\)\n$/);
+    const html = fs.readFileSync(sheet, 'utf8');
+    expect(html.match(/<section class="sheet">/g)).toHaveLength(2); // LC-0001 and LC-0005 (LC-0002's labels were cleared above)
+    expect(html).toContain('songcheck-agent enroll --collector https://songcheck.example.vn --code ');
+    const rows = fs.readFileSync(codes, 'utf8').trim().split('\r\n');
+    expect(rows).toHaveLength(3);
+    const firstCode = rows[1]!.split(',')[3]!;
+    expect(html).toContain(`<div class="code">${firstCode}</div>`);
+    expect(cli(['enroll-code', '--all'])).toMatchObject({ code: 2, stderr: expect.stringContaining('for more than one site give --sheet FILE') });
+    expect(cli(['enroll-code', '--site', 'LC-0001', '--all', '--sheet', sheet])).toMatchObject({ code: 2 });
+  });
+
+  it('lists and withdraws codes, lists, revokes and moves devices, and shows the audit log', () => {
+    const listed = cli(['codes', 'list', '--site', 'LC-0001', '--json']);
+    const codes = JSON.parse(listed.stdout) as { id: string; status: string }[];
+    expect(codes.length).toBeGreaterThan(0);
+    expect(cli(['codes', 'revoke', '--id', codes[0]!.id]).stdout).toBe(`withdrew enrollment code ${codes[0]!.id}\n`);
+    expect(cli(['codes', 'revoke', '--id', 'ec_0000000000000000'])).toMatchObject({ code: 1 });
+
+    const registry = Registry.open(dataDir);
+    let a: string;
+    let b: string;
+    try {
+      const code = registry.createEnrollmentCode('LC-0001', { uses: 2 }).code;
+      a = registry.enroll(code, { fingerprint: 'e'.repeat(32), hostname: 'PC-LAB' }).deviceId;
+      b = registry.enroll(code, { fingerprint: 'e'.repeat(32), hostname: 'PC-LAB' }).deviceId;
+    } finally {
+      registry.close();
+    }
+    const table = cli(['devices', 'list', '--site', 'LC-0001']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+SITE\s+HOSTNAME\s+LAST SEEN \(UTC\)\s+VERSION\s+PLATFORM\s+FINGERPRINT\s+FLAGS$/);
+    expect(table.stdout).toMatch(new RegExp(`${a}\\s+LC-0001\\s+PC-LAB.*DUPLICATE-FINGERPRINT`));
+    expect((JSON.parse(cli(['devices', 'list', '--duplicates', '--json']).stdout) as { id: string }[]).map((d) => d.id)).toEqual([a, b]);
+    expect(cli(['devices', 'revoke', '--id', a, '--reason', 're-imaged']).stdout).toBe(`revoked device ${a}; its token is refused from now on\n`);
+    expect(cli(['devices', 'revoke', '--id', a]).stdout).toBe(`device ${a} was already revoked\n`);
+    expect(JSON.parse(cli(['devices', 'list', '--duplicates', '--json']).stdout)).toEqual([]);
+    expect(cli(['devices', 'move', '--id', b, '--site', 'LC-0002']).stdout).toBe(`moved device ${b} from LC-0001 to LC-0002\n`);
+    expect(cli(['devices', 'move', '--id', b, '--site', 'LC-404'])).toMatchObject({ code: 1, stderr: 'songcheck-collector: no site with code LC-404\n' });
+    expect(cli(['devices', 'revoke'])).toMatchObject({ code: 2, stderr: 'songcheck-collector: --id is required\n' });
+    const audit = cli(['audit', '--subject', b]);
+    expect(audit.stdout).toMatch(/cli \S+\s+device\.move\s+dev_/);
+    expect(JSON.parse(cli(['audit', '--json', '--limit', '5']).stdout)).toHaveLength(5);
   });
 });
 

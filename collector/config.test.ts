@@ -14,6 +14,29 @@ function problems(env: NodeJS.ProcessEnv): string[] {
 }
 
 describe('loadConfig', () => {
+  it('reads the body cap, rate limits and proxy trust, with defaults', () => {
+    expect(loadConfig(base)).toMatchObject({
+      maxBodyBytes: 1024 * 1024,
+      trustProxy: false,
+      limits: { device: { burst: 30, perSecond: 1 }, authFailures: { burst: 10, perSecond: 1 / 120 } },
+    });
+    const c = loadConfig({
+      ...base,
+      SONGCHECK_MAX_BODY_BYTES: '2097152',
+      SONGCHECK_DEVICE_RATE_PER_MINUTE: '120',
+      SONGCHECK_DEVICE_RATE_BURST: '60',
+      SONGCHECK_AUTH_FAILURES_PER_HOUR: '60',
+      SONGCHECK_AUTH_FAILURE_BURST: '5',
+      SONGCHECK_TRUST_PROXY: 'true',
+    });
+    expect(c).toMatchObject({ maxBodyBytes: 2_097_152, trustProxy: true, limits: { device: { burst: 60, perSecond: 2 }, authFailures: { burst: 5, perSecond: 1 / 60 } } });
+    expect(problems({ ...base, SONGCHECK_MAX_BODY_BYTES: '10', SONGCHECK_TRUST_PROXY: 'yes', SONGCHECK_DEVICE_RATE_PER_MINUTE: '0' })).toEqual([
+      'SONGCHECK_MAX_BODY_BYTES: must be an integer between 1024 and 268435456',
+      'SONGCHECK_DEVICE_RATE_PER_MINUTE: must be an integer between 1 and 100000',
+      'SONGCHECK_TRUST_PROXY: must be true or false',
+    ]);
+  });
+
   it('fills defaults and trims the trailing slash of the InfluxDB URL', () => {
     const c = loadConfig(base);
     expect(c).toMatchObject({

@@ -2,6 +2,7 @@
 // at once, one line each, so an operator fixes a deployment in one pass instead of one restart per typo.
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -32,6 +33,12 @@ export interface CollectorConfig extends RegistryConfig {
   workers: number;
   adminToken: string;
   influx: InfluxConfig;
+  /** Request body cap, before and after decompression (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Rate limits (default DEFAULT_LIMITS). */
+  limits?: Limits;
+  /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
+  trustProxy?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +90,12 @@ const serveShape = {
   SONGCHECK_ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
   SONGCHECK_WORKERS: opt(intIn(1, 64)),
   SONGCHECK_LOG_LEVEL: opt(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
+  SONGCHECK_MAX_BODY_BYTES: opt(intIn(1024, 256 * 1024 * 1024)),
+  SONGCHECK_DEVICE_RATE_PER_MINUTE: opt(intIn(1, 100_000)),
+  SONGCHECK_DEVICE_RATE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_AUTH_FAILURES_PER_HOUR: opt(intIn(1, 100_000)),
+  SONGCHECK_AUTH_FAILURE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_TRUST_PROXY: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
 };
 
 function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, crossChecks?: (has: (name: string) => boolean) => string[]) {
@@ -130,6 +143,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     adminToken: v.SONGCHECK_ADMIN_TOKEN!,
     logLevel: v.SONGCHECK_LOG_LEVEL ?? 'info',
     workers: v.SONGCHECK_WORKERS ?? 1,
+    maxBodyBytes: v.SONGCHECK_MAX_BODY_BYTES ?? 1024 * 1024,
+    limits: {
+      device: {
+        burst: v.SONGCHECK_DEVICE_RATE_BURST ?? DEFAULT_LIMITS.device.burst,
+        perSecond: v.SONGCHECK_DEVICE_RATE_PER_MINUTE !== undefined ? v.SONGCHECK_DEVICE_RATE_PER_MINUTE / 60 : DEFAULT_LIMITS.device.perSecond,
+      },
+      authFailures: {
+        burst: v.SONGCHECK_AUTH_FAILURE_BURST ?? DEFAULT_LIMITS.authFailures.burst,
+        perSecond: v.SONGCHECK_AUTH_FAILURES_PER_HOUR !== undefined ? v.SONGCHECK_AUTH_FAILURES_PER_HOUR / 3600 : DEFAULT_LIMITS.authFailures.perSecond,
+      },
+    },
+    trustProxy: v.SONGCHECK_TRUST_PROXY ?? false,
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
       database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',

@@ -2,18 +2,9 @@
 // and scripts branch on them); messages are for people; the request id finds the matching log line.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ErrorBody } from '../protocol/api.ts';
+import type { ErrorBody, ErrorCode, ErrorDetail } from '../protocol/api.ts';
 
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'not_found'
-  | 'payload_too_large'
-  | 'influx_unavailable'
-  | 'enrollment_code_invalid'
-  | 'enrollment_code_expired'
-  | 'enrollment_code_used_up'
-  | 'internal_error';
+export type { ErrorCode } from '../protocol/api.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -21,15 +12,24 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details?: ErrorDetail[],
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-export function errorResponse(c: Context, status: ContentfulStatusCode, code: ErrorCode, message: string, headers: Record<string, string> = {}) {
-  const body: ErrorBody = { error: { code, message, requestId: c.get('requestId') as string | undefined } };
-  return c.json(body, status, headers);
+export function errorResponse(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+  details?: ErrorDetail[],
+) {
+  const body: ErrorBody = { error: { code, message, requestId: c.get('requestId') as string | undefined, ...(details ? { details } : {}) } };
+  // Error bodies describe one request; no proxy or browser may keep them.
+  return c.json(body, status, { 'cache-control': 'no-store', ...headers });
 }
 
 /** Reads the body as JSON; a broken body is the client's error (400), not ours (500). */

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp } from './app.ts';
+import { type AppDeps, createApp } from './app.ts';
 import { createInfluxWriter, type InfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
 import { Registry } from './registry/registry.ts';
@@ -23,7 +23,14 @@ export interface TestCollector {
   cleanup(): void;
 }
 
-export function createTestCollector(opts: { influxUrl: string; db: string; clock?: () => number; timeoutMs?: number }): TestCollector {
+export function createTestCollector(opts: {
+  influxUrl: string;
+  db: string;
+  clock?: () => number;
+  timeoutMs?: number;
+  /** Rate limits, body cap, ... for the app. */
+  app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl'>>;
+}): TestCollector {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-collector-test-'));
   const registry = Registry.open(dir, { now: opts.clock });
   registry.addSite(TEST_SITE);
@@ -32,7 +39,7 @@ export function createTestCollector(opts: { influxUrl: string; db: string; clock
   const logs: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(line) });
   const writer = createInfluxWriter({ url: opts.influxUrl, database: opts.db, timeoutMs: opts.timeoutMs ?? 5000 });
-  const app = createApp({ registry, writer, logger, clock: opts.clock, version: '0.0.0-test', adminToken: 'test-admin-token-0123' });
+  const app = createApp({ registry, writer, logger, clock: opts.clock, version: '0.0.0-test', adminToken: 'test-admin-token-0123', ...opts.app });
   return {
     app,
     registry,

@@ -51,9 +51,49 @@ export const EnrollResponse = z.object({
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
+/**
+ * Every `error.code` the collector can answer with. Stable: agents and scripts branch on them, so a code is
+ * never renamed or reused; a new one may be added (a client treats a code it does not know as a generic
+ * failure of that HTTP status).
+ */
+export const ERROR_CODES = [
+  'bad_request', // 400: body, query or path parameter invalid
+  'unauthorized', // 401: no credential, or one not recognised (unknown or revoked device token, wrong admin token)
+  'forbidden', // 403: a valid credential without the right (a device token on an admin route)
+  'not_found', // 404: no such route
+  'site_not_found', // 404
+  'device_not_found', // 404
+  'enrollment_code_not_found', // 404: admin action on an unknown code id
+  'site_exists', // 409
+  'payload_too_large', // 413: body over the limit, also after decompression
+  'unsupported_media_type', // 415: a Content-Encoding other than gzip or identity
+  'csv_invalid', // 422: CSV rows that do not validate; `details` lists each one
+  'rate_limited', // 429, with Retry-After
+  'enrollment_code_invalid', // 403
+  'enrollment_code_expired', // 403
+  'enrollment_code_used_up', // 403
+  'internal_error', // 500
+  'influx_unavailable', // 503, with Retry-After
+] as const;
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** One item of an error's `details`: where (`line` of a CSV, `path` of a field) and what is wrong. */
+export const ErrorDetail = z.object({
+  line: z.number().int().optional(),
+  path: z.string().optional(),
+  message: z.string(),
+});
+export type ErrorDetail = z.infer<typeof ErrorDetail>;
+
 /** Every error body: a stable machine code, a message a person can act on, and the request id for the logs. */
 export const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    requestId: z.string().optional(),
+    details: z.array(ErrorDetail).optional(),
+  }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

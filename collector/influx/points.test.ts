@@ -72,4 +72,12 @@ describe('normalizeTagValue', () => {
     expect(normalizeTagValue(' \n ')).toBeUndefined();
     expect(normalizeTagValue(undefined)).toBeUndefined();
   });
+
+  it('replaces lone surrogates, including one left by the length cap, and keeps whole pairs', () => {
+    expect(normalizeTagValue('a\ud800b\udc00c')).toBe('a\ufffdb\ufffdc');
+    expect(normalizeTagValue('ok 😀')).toBe('ok 😀');
+    const cut = normalizeTagValue(`${'x'.repeat(199)}😀`)!;
+    expect(cut).toBe(`${'x'.repeat(199)}\ufffd`);
+    expect(Buffer.from(cut, 'utf8').toString('utf8')).toBe(cut);
+  });
 });

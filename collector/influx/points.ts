@@ -13,7 +13,7 @@ export interface DeviceIdentity {
 const MAX_TAG_LENGTH = 200;
 
 /**
- * Tag values become series keys: strip control characters, trim, cap the length, and drop trailing
+ * Tag values become series keys: strip control characters, replace lone surrogates, trim, cap the length, and drop trailing
  * backslashes (the client's escaping cannot represent a tag value ending in one). Empty → no tag.
  */
 export function normalizeTagValue(value: string | undefined): string | undefined {
@@ -22,6 +22,9 @@ export function normalizeTagValue(value: string | undefined): string | undefined
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
     .trim()
     .slice(0, MAX_TAG_LENGTH)
+    // A lone UTF-16 surrogate (sent, or left by the cut above) cannot be written as UTF-8; make it the
+    // replacement character here rather than in the encoder, so the value returned is the value stored.
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
     .replace(/\\+$/, '')
     .trim();
   return clean === '' ? undefined : clean;

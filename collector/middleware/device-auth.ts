@@ -1,32 +1,47 @@
 // Authenticates an agent by its device token (`Authorization: Bearer <token>`) and puts the device and
 // its site on the context. The site is what later sets the measurement tags, so the payload never can.
+// Nothing is cached: a revoked device is refused from its next request, whichever process revoked it.
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-types.ts';
 import { errorResponse } from '../http-errors.ts';
+import type { RateLimiter } from '../rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
 
 // Tokens are 43 base64url characters; anything much longer is not one of ours and is not worth hashing.
-const MAX_TOKEN_LENGTH = 512;
+export const MAX_TOKEN_LENGTH = 512;
 
-export function deviceAuth(registry: Pick<Registry, 'authenticateDevice'>): MiddlewareHandler<AppEnv> {
+/** The token of an `Authorization: Bearer <token>` header, or undefined when there is no usable one. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  return match && match[1]!.length <= MAX_TOKEN_LENGTH ? match[1] : undefined;
+}
+
+export const DEVICE_CHALLENGE = { 'www-authenticate': 'Bearer realm="songcheck"' };
+
+export function deviceAuth(registry: Pick<Registry, 'authenticateDevice'>, limiter?: RateLimiter): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    const challenge = { 'www-authenticate': 'Bearer realm="songcheck"' };
-    if (!match || match[1]!.length > MAX_TOKEN_LENGTH) {
-      return errorResponse(c, 401, 'unauthorized', 'missing device token: send "Authorization: Bearer <device token>" (enroll the agent first)', challenge);
+    const token = bearerToken(c.req.header('authorization'));
+    if (token === undefined) {
+      return errorResponse(c, 401, 'unauthorized', 'missing device token: send "Authorization: Bearer <device token>" (enroll the agent first)', DEVICE_CHALLENGE);
     }
-    const auth = registry.authenticateDevice(match[1]!);
+    const auth = registry.authenticateDevice(token);
     if (!auth) {
       return errorResponse(
         c,
         401,
         'unauthorized',
         'device token not recognised or revoked; enroll the agent again with a new code from the ICT department',
-        challenge,
+        DEVICE_CHALLENGE,
       );
     }
     c.set('device', auth);
+    // Per device, not per address: a school's devices share one NAT address.
+    const taken = limiter?.take(auth.device.id);
+    if (taken && !taken.ok) {
+      return errorResponse(c, 429, 'rate_limited', `too many requests from this device; keep the results and retry in ${taken.retryAfterS} s`, {
+        'retry-after': String(taken.retryAfterS),
+      });
+    }
     await next();
   };
 }

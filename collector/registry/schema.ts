@@ -38,6 +38,31 @@ const MIGRATIONS: string[] = [
      revoked_at INTEGER
    );
    CREATE INDEX devices_site ON devices(site_code);`,
+
+  // 2: sites get a target profile, notes and an update time; enrollment codes get a public id (to list
+  // and withdraw them without knowing the code), their initial uses and a withdrawal time; devices get a
+  // revocation reason and a fingerprint index (duplicate detection); every admin action is recorded in
+  // audit_log, whose growing id also tells other collector processes about revocations and moves.
+  `ALTER TABLE sites ADD COLUMN profile TEXT;
+   ALTER TABLE sites ADD COLUMN notes TEXT;
+   ALTER TABLE sites ADD COLUMN updated_at INTEGER;
+   UPDATE sites SET updated_at = created_at;
+   ALTER TABLE enrollment_codes ADD COLUMN id TEXT;
+   ALTER TABLE enrollment_codes ADD COLUMN uses_total INTEGER;
+   ALTER TABLE enrollment_codes ADD COLUMN revoked_at INTEGER;
+   UPDATE enrollment_codes SET id = 'ec_' || lower(hex(randomblob(8))), uses_total = uses_left;
+   CREATE UNIQUE INDEX enrollment_codes_id ON enrollment_codes(id);
+   CREATE INDEX enrollment_codes_site ON enrollment_codes(site_code);
+   ALTER TABLE devices ADD COLUMN revoked_reason TEXT;
+   CREATE INDEX devices_fingerprint ON devices(fingerprint) WHERE fingerprint IS NOT NULL;
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     detail TEXT
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,8 +7,12 @@ import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const CODE_LENGTH = 12; // 60 bits; codes also expire and have few uses.
 
+export function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return sha256(text).toString('hex');
 }
 
 /** A new enrollment code such as `K7QM-3XTP-9HWD`. */
@@ -37,6 +41,11 @@ export function hashEnrollmentCode(input: string): string {
 /** 32 random bytes, base64url: 256 bits, safe in an HTTP header without quoting. */
 export function newDeviceToken(): string {
   return randomBytes(32).toString('base64url');
+}
+
+/** Public id of an enrollment code, to list and withdraw it without knowing the code. */
+export function newCodeId(): string {
+  return `ec_${randomBytes(8).toString('hex')}`;
 }
 
 export function newDeviceId(): string {

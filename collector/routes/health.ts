@@ -1,9 +1,9 @@
 // GET /healthz for load balancers and operators; GET /api/v1/ping as the agents' HTTP timing target.
 import { Hono } from 'hono';
 import type { HealthResponse } from '../../protocol/api.ts';
-import type { AppDeps, AppEnv } from '../app-types.ts';
+import type { AppEnv, ResolvedDeps } from '../app-types.ts';
 
-export function healthRoutes(deps: AppDeps & { clock: () => number }) {
+export function healthRoutes(deps: ResolvedDeps) {
   const { registry, writer, clock, version } = deps;
   const startedAt = clock();
   const app = new Hono<AppEnv>();

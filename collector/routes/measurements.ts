@@ -1,23 +1,25 @@
 // POST /api/v1/measurements: acknowledges results only after InfluxDB answered 2xx (the delivery contract).
 import { Hono } from 'hono';
 import { MeasurementBatch } from '../../protocol/api.ts';
-import type { AppDeps, AppEnv } from '../app-types.ts';
+import type { AppEnv, ResolvedDeps } from '../app-types.ts';
 import { ApiError, readJson } from '../http-errors.ts';
 import { RetryableWriteError } from '../influx/errors.ts';
 import type { DeviceIdentity } from '../influx/points.ts';
 import { ingest } from '../ingest.ts';
 import { deviceAuth } from '../middleware/device-auth.ts';
+import { RateLimiter } from '../rate-limit.ts';
 import { formatIssuesLine } from '../validation.ts';
 
 /** Base delay before an agent retries after a 503; the jitter spreads a fleet's retries apart. */
 const RETRY_AFTER_S = 30;
 const RETRY_JITTER_S = 15;
 
-export function measurementRoutes(deps: AppDeps & { clock: () => number }) {
+export function measurementRoutes(deps: ResolvedDeps) {
   const { registry, writer, logger, clock } = deps;
+  const perDevice = new RateLimiter(deps.limits.device, clock);
   const app = new Hono<AppEnv>();
 
-  app.post('/measurements', deviceAuth(registry), async (c) => {
+  app.post('/measurements', deviceAuth(registry, perDevice), async (c) => {
     const envelope = MeasurementBatch.safeParse(await readJson(c));
     if (!envelope.success) throw new ApiError(400, 'bad_request', `invalid batch: ${formatIssuesLine(envelope.error)}`);
     const { device, site } = c.get('device');
