@@ -7,10 +7,12 @@ import type { AgentConfig } from './config.ts';
 import { collectDeviceFactsInChild } from './device-facts.ts';
 import { DurableQueue } from './durable-queue.ts';
 import type { Identity } from './identity.ts';
+import { LastResultsWriter } from './last-results.ts';
 import { dataFiles } from './paths.ts';
 import { getProbe } from './probes/registry.ts';
 import { Scheduler } from './scheduler.ts';
 import { throughputGate } from './throughput-plan.ts';
+import { isBehind } from './update-check.ts';
 import { Uploader } from './uploader.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -39,6 +41,15 @@ export function createAgent(deps: AgentDeps) {
   const events = new EventEmitter<AgentEvents>();
   const queue = DurableQueue.open<Result>({ dir: dataFiles(deps.dataDir).queue, maxBytes: config.queue.maxMegabytes * 2 ** 20 });
   const collectorUrl = config.collectorUrl ?? identity.collectorUrl;
+  const lastResults = new LastResultsWriter(deps.dataDir, AGENT_VERSION, now, (err) => logger.warn({ err }, 'could not write last-results.json (status will be stale)'));
+  let warnedBehind: string | undefined;
+  /** Logs once per recommended version that this agent is older than what the collector recommends. */
+  function noteRecommended(recommended: string | undefined): void {
+    if (recommended && recommended !== warnedBehind && isBehind(AGENT_VERSION, recommended)) {
+      warnedBehind = recommended;
+      logger.warn({ version: AGENT_VERSION, recommended }, `this agent (${AGENT_VERSION}) is older than the version the collector recommends (${recommended}): install the new bundle`);
+    }
+  }
   const uploader = new Uploader(queue, {
     collectorUrl,
     token: identity.token,
@@ -49,13 +60,18 @@ export function createAgent(deps: AgentDeps) {
     backoffInitialMs: config.upload.backoffInitialSeconds * 1000,
     backoffMaxMs: config.upload.backoffMaxSeconds * 1000,
     now,
-    onAcked: (records, acks) => {
+    onAcked: (records, acks, response) => {
       for (const ack of acks.filter((a) => a.status === 'rejected')) {
         logger.warn({ id: ack.id, reason: ack.reason }, 'collector rejected a result; it is deleted');
       }
+      lastResults.uploaded(response?.recommendedAgentVersion);
+      noteRecommended(response?.recommendedAgentVersion);
       events.emit('acked', records, acks);
     },
-    onFailure: (f) => logger.warn({ kind: f.kind, retryAfterMs: f.retryAfterMs }, `upload failed: ${f.message}`),
+    onFailure: (f) => {
+      logger.warn({ kind: f.kind, retryAfterMs: f.retryAfterMs }, `upload failed: ${f.message}`);
+      lastResults.uploadFailed(f.message);
+    },
   });
   const scheduler = new Scheduler({
     events: {
@@ -73,6 +89,7 @@ export function createAgent(deps: AgentDeps) {
       return;
     }
     logger.debug({ id: result.id, probe: result.probe, target: result.target, code: result.code, measuredAt: result.measuredAt }, 'result queued');
+    lastResults.result(result);
     events.emit('queued', result);
     uploader.kick();
   }
@@ -113,8 +130,14 @@ export function createAgent(deps: AgentDeps) {
         upload_failures: u.failures,
         uptime_s: Math.round((at - startedAt) / 1000),
         rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+        ...behindField(),
       },
     };
+  }
+
+  function behindField(): { behind_recommended?: boolean } {
+    const behind = isBehind(AGENT_VERSION, lastResults.recommendedAgentVersion);
+    return behind === undefined ? {} : { behind_recommended: behind };
   }
 
   async function recordDeviceFacts(): Promise<void> {
@@ -153,6 +176,8 @@ export function createAgent(deps: AgentDeps) {
       const { cursor, tornTailDropped, newlyCorrupt } = queue.recovery;
       // A missing cursor is a new queue; a corrupt or stale one, or a cut tail, means the disk or a crash damaged it.
       if (cursor === 'corrupt' || cursor === 'stale' || tornTailDropped || newlyCorrupt) logger.warn({ recovery: queue.recovery }, 'the result queue was repaired at start');
+      lastResults.flush();
+      noteRecommended(lastResults.recommendedAgentVersion);
       scheduler.start();
       void scheduler.trigger('device_facts');
       uploading = uploader.run(stopUploader.signal);

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { z } from 'zod';
 import type { Result } from '../protocol/results.ts';
 import { createAgent } from './agent.ts';
@@ -9,6 +8,7 @@ import { EnrollError, enroll } from './enroll.ts';
 import { formatFigures, formatTable } from './format-result.ts';
 import { ensureDataDir, loadIdentity, NotEnrolledError } from './identity.ts';
 import { attachLiveTable } from './live-table.ts';
+import { createAgentLog } from './logging.ts';
 import { dataFiles, defaultDataDir } from './paths.ts';
 import { getProbe, PROBES } from './probes/registry.ts';
 import { acquireRunLock, RunLockError } from './run-lock.ts';
@@ -17,15 +17,20 @@ import { AGENT_VERSION } from './version.ts';
 const USAGE = `songcheck-agent ${AGENT_VERSION}: measures this school's Internet link and reports to the collector.
 
   songcheck-agent enroll --collector URL --code CODE   enroll this computer with a site's code
-  songcheck-agent run [--config FILE] [--live]         run unattended (--live shows a table)
+  songcheck-agent run [--config FILE] [--live] [--log-file]
+                                                       run unattended (--live shows a table; --log-file
+                                                       logs to <data dir>/logs/agent.log, rotated)
   songcheck-agent measure PROBE [--target T] [--json]  run one probe now (${Object.keys(PROBES).join(', ')})
+  songcheck-agent status [--json]                      site, collector, queue, last results, version
+  songcheck-agent doctor [--json]                      checks this computer and says what to fix
+  songcheck-agent service install|uninstall|definition the Windows service (see docs/install-windows.md)
   songcheck-agent measure throughput [--method ndt7|http] [--target URL|mlab] [--json]
 
   --data-dir DIR   where identity, queue and config live (default: $SONGCHECK_AGENT_DIR, the service's
                    state directory, or ~/.songcheck)`;
 
 /** A mistake in how the agent was called: one line, exit code 2. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 const common = { 'data-dir': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
@@ -42,13 +47,16 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'enroll') return cmdEnroll(rest);
   if (command === 'run') return cmdRun(rest);
   if (command === 'measure') return cmdMeasure(rest);
+  if (command === 'status') return cmdStatus(rest);
+  if (command === 'doctor') return cmdDoctor(rest);
+  if (command === 'service') return (await import('./commands/service.ts')).cmdService(rest, { asUsage, UsageError });
   // Internal: the running agent reads device facts through this in a child process (see device-facts.ts).
   if (command === 'facts') return cmdFacts();
-  throw new UsageError(`unknown command '${command}' (try: enroll, run, measure, help)`);
+  throw new UsageError(`unknown command '${command}' (try: enroll, run, measure, status, doctor, service, help)`);
 }
 
 /** parseArgs throws on unknown or malformed flags; that is the caller's mistake, so it becomes a usage line. */
-function asUsage<T>(parse: () => T): T {
+export function asUsage<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {
@@ -83,13 +91,14 @@ async function cmdEnroll(args: string[]): Promise<number> {
 }
 
 async function cmdRun(args: string[]): Promise<number> {
-  const { values } = asUsage(() => parseArgs({ args, options: { ...common, live: { type: 'boolean' } } }));
+  const { values } = asUsage(() => parseArgs({ args, options: { ...common, live: { type: 'boolean' }, 'log-file': { type: 'boolean' } } }));
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const identity = loadIdentity(dataDir);
   const releaseLock = acquireRunLock(dataDir);
   const config = withCollectorFromEnv(loadAgentConfig(values.config, dataFiles(dataDir).config));
-  // With the live table on the terminal, logs go to a file so they do not tear the table.
-  const logger = pino({ level: config.log.level, base: { agent: AGENT_VERSION } }, values.live ? pino.destination({ dest: dataFiles(dataDir).log, mkdir: true }) : undefined);
+  // As a service, or with the live table on the terminal (logs would tear it), logs go to rotated files.
+  const log = await createAgentLog({ level: config.log.level, dataDir, toFile: !!(values.live || values['log-file']) });
+  const logger = log.logger;
   const agent = createAgent({ dataDir, config, identity, logger });
   const detach = values.live ? attachLiveTable(agent) : () => {};
   agent.start();
@@ -100,6 +109,7 @@ async function cmdRun(args: string[]): Promise<number> {
   });
   detach();
   await agent.stop();
+  await log.close();
   releaseLock();
   return 0;
 }
@@ -138,6 +148,23 @@ async function cmdMeasure(args: string[]): Promise<number> {
     console.log(formatTable([['PROBE', 'TARGET', 'CODE', 'FIGURES'], ...results.map((r) => [r.probe, r.target, r.code, formatFigures(r) + (r.detail ? `  (${r.detail})` : '')])]));
   }
   return results.every((r) => r.code === 'ok') ? 0 : 1;
+}
+
+// status, doctor and service are loaded only when called: they stay out of the resident agent.
+async function cmdStatus(args: string[]): Promise<number> {
+  const { values } = asUsage(() => parseArgs({ args, options: { ...common, json: { type: 'boolean' } } }));
+  const { formatStatus, gatherStatus } = await import('./commands/status.ts');
+  const status = await gatherStatus({ dataDir: values['data-dir'] ?? defaultDataDir(), configFile: values.config });
+  console.log(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+  return status.enrolled ? 0 : 1;
+}
+
+async function cmdDoctor(args: string[]): Promise<number> {
+  const { values } = asUsage(() => parseArgs({ args, options: { ...common, json: { type: 'boolean' } } }));
+  const { formatChecks, runDoctor } = await import('./commands/doctor.ts');
+  const checks = await runDoctor({ dataDir: values['data-dir'] ?? defaultDataDir(), configFile: values.config });
+  console.log(values.json ? JSON.stringify(checks, null, 2) : formatChecks(checks));
+  return checks.some((c) => c.verdict === 'fail') ? 1 : 0;
 }
 
 /** SONGCHECK_COLLECTOR_URL points an enrolled agent elsewhere without editing files (a config file still wins). */

@@ -2,20 +2,23 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Systeminformation } from 'systeminformation';
 import { Result, type DeviceFactsFields } from '../protocol/results.ts';
+import { readModemFacts } from './modem/mmcli.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /**
- * What the device and its link are: OS, CPU, memory, uptime, the default interface and, on Wi-Fi, the
- * signal. Collected at start and daily. A fact systeminformation cannot read is left out, never guessed.
+ * What the device and its link are: OS, CPU, memory, uptime, the default interface, on Wi-Fi the signal,
+ * and with a ModemManager modem its operator, technology and signal. Collected at start and daily. A fact systeminformation cannot read is left out, never guessed.
  */
 export async function collectDeviceFacts(now: () => number = Date.now): Promise<Result> {
   const measuredAt = now();
   const { default: si } = await import('systeminformation');
-  const [os, cpu, mem, iface] = await Promise.all([
+  const [os, cpu, mem, iface, modem] = await Promise.all([
     si.osInfo(),
     si.cpu(),
     si.mem(),
     si.networkInterfaces('default').then((i) => (Array.isArray(i) ? i[0] : i)).catch(() => undefined),
+    // A cellular modem through ModemManager (Linux); {} elsewhere or without one.
+    readModemFacts(),
   ]);
   const fields: DeviceFactsFields = {
     agent_version: AGENT_VERSION,
@@ -38,6 +41,7 @@ export async function collectDeviceFacts(now: () => number = Date.now): Promise<
     if (iface.mac) fields.mac = iface.mac;
     if (iface.type === 'wireless') Object.assign(fields, await wifiFacts(iface.iface));
   }
+  Object.assign(fields, modem);
   return { id: randomUUID(), probe: 'device_facts', target: 'self', measuredAt, code: 'ok', fields };
 }
 

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 
 /**
  * Where the agent keeps its identity, queue and config. A service gets the platform's state directory
@@ -10,9 +10,14 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
   if (env.SONGCHECK_AGENT_DIR) return env.SONGCHECK_AGENT_DIR;
   if (env.STATE_DIRECTORY) return env.STATE_DIRECTORY.split(':')[0]!;
   if (platform === 'win32' && runsAsWindowsService(env)) {
-    return join(env.ProgramData ?? 'C:\\ProgramData', 'songcheck');
+    return windowsDataDir(env);
   }
   return join(homedir(), '.songcheck');
+}
+
+/** %ProgramData%\songcheck: the Windows service's data directory (always Windows paths, also in tests on Linux). */
+export function windowsDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return win32.join(env.ProgramData || env.ALLUSERSPROFILE || 'C:\\ProgramData', 'songcheck');
 }
 
 /** Windows services run as LocalSystem, whose profile lives under ...\systemprofile. */
@@ -24,5 +29,6 @@ export const dataFiles = (dir: string) => ({
   identity: join(dir, 'identity.json'),
   config: join(dir, 'config.yaml'),
   queue: join(dir, 'queue'),
-  log: join(dir, 'agent.log'),
+  /** Logs of `run --log-file` and `run --live` (rotated; see logging.ts). */
+  logs: join(dir, 'logs'),
 });

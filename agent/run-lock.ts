@@ -24,15 +24,26 @@ export function acquireRunLock(dataDir: string): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = readLock(file);
-      const bootedAt = Date.now() - uptime() * 1000;
-      if (owner && owner.pid !== process.pid && owner.at > bootedAt && isAlive(owner.pid)) {
+      const owner = liveOwner(file);
+      if (owner && owner.pid !== process.pid) {
         throw new RunLockError(`another agent (pid ${owner.pid}) is already running with ${dataDir}; stop it first`);
       }
       unlinkSync(file);
     }
   }
   throw new RunLockError(`could not take the lock ${file}`);
+}
+
+/** The running agent holding the lock of `dataDir`, if any; reads only (for `status` and `doctor`). */
+export function runningAgent(dataDir: string): { pid: number; at: number } | undefined {
+  return liveOwner(join(dataDir, 'agent.lock'));
+}
+
+/** The lock's owner when it is still running and took the lock since the last boot. */
+function liveOwner(file: string): { pid: number; at: number } | undefined {
+  const owner = readLock(file);
+  const bootedAt = Date.now() - uptime() * 1000;
+  return owner && owner.at > bootedAt && isAlive(owner.pid) ? owner : undefined;
 }
 
 function readLock(file: string): { pid: number; at: number } | undefined {

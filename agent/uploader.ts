@@ -22,7 +22,8 @@ export interface UploaderOptions {
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   post?: PostJson;
-  onAcked?(records: Result[], acks: ResultAck[]): void;
+  /** `response` is the collector's answer (absent for the one result dropped as too large). */
+  onAcked?(records: Result[], acks: ResultAck[], response?: MeasurementBatchResponse): void;
   onFailure?(failure: UploadFailure): void;
 }
 
@@ -139,7 +140,7 @@ export class Uploader<P> {
     this.queue.ack(next);
     this.stats.stored += parsed.data.stored;
     this.stats.rejected += parsed.data.rejected;
-    this.opts.onAcked?.(records, acks);
+    this.opts.onAcked?.(records, acks, parsed.data);
     return undefined;
   }
 

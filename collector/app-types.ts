@@ -14,6 +14,8 @@ export interface AppDeps {
   version: string;
   /** Bearer token of the admin API (`/api/v1/admin/...`); compared in constant time, never logged. */
   adminToken: string;
+  /** Announced to agents in every measurements answer (SONGCHECK_RECOMMENDED_AGENT_VERSION). */
+  recommendedAgentVersion?: string;
   /** Cap on request bodies, before and after decompression. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Rate limits; each field defaults to DEFAULT_LIMITS. */

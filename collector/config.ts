@@ -31,6 +31,8 @@ export interface CollectorConfig extends RegistryConfig {
   logLevel: LogLevel;
   /** Collector processes sharing the port (node:cluster); 1 = this process serves alone. */
   workers: number;
+  /** The agent version agents are told to run; older ones report that they are behind. */
+  recommendedAgentVersion?: string;
   adminToken: string;
   influx: InfluxConfig;
   /** Request body cap, before and after decompression (default 1 MiB). */
@@ -89,6 +91,7 @@ const serveShape = {
   SONGCHECK_INFLUX_TIMEOUT_MS: opt(intIn(100, 600_000)),
   SONGCHECK_ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
   SONGCHECK_WORKERS: opt(intIn(1, 64)),
+  SONGCHECK_RECOMMENDED_AGENT_VERSION: opt(z.string().trim().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, 'must be a version like 0.2.0')),
   SONGCHECK_LOG_LEVEL: opt(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
   SONGCHECK_MAX_BODY_BYTES: opt(intIn(1024, 256 * 1024 * 1024)),
   SONGCHECK_DEVICE_RATE_PER_MINUTE: opt(intIn(1, 100_000)),
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     adminToken: v.SONGCHECK_ADMIN_TOKEN!,
     logLevel: v.SONGCHECK_LOG_LEVEL ?? 'info',
     workers: v.SONGCHECK_WORKERS ?? 1,
+    recommendedAgentVersion: v.SONGCHECK_RECOMMENDED_AGENT_VERSION,
     maxBodyBytes: v.SONGCHECK_MAX_BODY_BYTES ?? 1024 * 1024,
     limits: {
       device: {

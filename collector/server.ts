@@ -34,7 +34,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   await writer.ensureDatabase();
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
-  const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken,
+  const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
   const stopWatching = registry.watchChanges(1000);

@@ -28,6 +28,8 @@ export const MeasurementBatchResponse = z.object({
   stored: z.number().int().min(0),
   rejected: z.number().int().min(0),
   results: z.array(ResultAck),
+  /** The agent version the collector recommends (SONGCHECK_RECOMMENDED_AGENT_VERSION); older agents ignore it. */
+  recommendedAgentVersion: z.string().max(50).optional(),
 });
 export type MeasurementBatchResponse = z.infer<typeof MeasurementBatchResponse>;
 

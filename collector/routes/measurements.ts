@@ -39,7 +39,8 @@ export function measurementRoutes(deps: ResolvedDeps) {
       } else {
         log.debug({ stored: response.stored }, 'results stored');
       }
-      return c.json(response, 200);
+      // Older agents ignore the extra field; newer ones warn when they are behind it.
+      return c.json(deps.recommendedAgentVersion ? { ...response, recommendedAgentVersion: deps.recommendedAgentVersion } : response, 200);
     } catch (error) {
       if (!(error instanceof RetryableWriteError)) throw error;
       if (error.misconfigured) {
