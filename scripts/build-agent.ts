@@ -2,12 +2,12 @@
 // what is installed on a school PC or a Raspberry Pi. `npm run build:agent` → dist/songcheck-agent.mjs.
 import { chmodSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { AGENT_NODE_FLAGS } from '../agent/service/node-flags.ts';
 
 const root = new URL('../', import.meta.url);
 const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
 
-/** Node flags the installed agent runs with (also for service definitions that call node explicitly). */
-export const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
+export { AGENT_NODE_FLAGS };
 
 export async function buildAgent(outfile = new URL('dist/songcheck-agent.mjs', root).pathname): Promise<string> {
   await build({
@@ -24,8 +24,7 @@ export async function buildAgent(outfile = new URL('dist/songcheck-agent.mjs', r
     // Bundled CommonJS dependencies (systeminformation, pino) call require(); give the ESM bundle one.
     banner: {
       js: [
-        // Run directly, the file picks its own V8 flags: an idle agent allocates little, so a 1 MB young
-        // generation keeps it a few MB smaller on a Raspberry Pi without costing measurable CPU.
+        // Run directly, the file picks its own V8 flags (agent/service/node-flags.ts).
         `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(' ')}`,
         // Bundled CommonJS dependencies (systeminformation, pino) call require(); give the ESM bundle one.
         "import { createRequire as songcheckCreateRequire } from 'node:module'; const require = songcheckCreateRequire(import.meta.url);",

@@ -41,7 +41,7 @@ export interface Stack {
   cleanup(): void;
 }
 
-export async function createStack(opts: { influxUrl: string; db: string; siteCode?: string; siteArgs?: string[] }): Promise<Stack> {
+export async function createStack(opts: { influxUrl: string; db: string; siteCode?: string; siteArgs?: string[]; collectorEnv?: Record<string, string> }): Promise<Stack> {
   const root = mkdtempSync(join(tmpdir(), 'songcheck-stack-'));
   const port = await freePort();
   const siteCode = opts.siteCode ?? 'E2E-001';
@@ -53,6 +53,7 @@ export async function createStack(opts: { influxUrl: string; db: string; siteCod
     SONGCHECK_DATA_DIR: join(root, 'collector'),
     SONGCHECK_ADMIN_TOKEN: ADMIN_TOKEN,
     SONGCHECK_LOG_LEVEL: 'warn',
+    ...opts.collectorEnv,
   };
   const collectorCli = async (...args: string[]) => {
     const r = await runNode(COLLECTOR_BIN, args, env);
