@@ -30,7 +30,8 @@ export async function benchAgentFootprint(seconds = Number(process.env.BENCH_FOO
     await runBin(AGENT_BIN, ['enroll', '--collector', stack.collectorUrl, '--code', code, '--data-dir', agentDir], {});
 
     const bundle = await buildAgent(join(stack.dir, 'songcheck-agent.mjs'));
-    const agent = spawn(process.execPath, [...AGENT_NODE_FLAGS, bundle, 'run', '--data-dir', agentDir], { stdio: 'ignore' });
+    // As the services run it: logging to rotated files under the data directory.
+    const agent = spawn(process.execPath, [...AGENT_NODE_FLAGS, bundle, 'run', '--log-file', '--data-dir', agentDir], { stdio: 'ignore' });
     // Same identity, its own data directory, so the two agents do not share a queue.
     const devDir = join(stack.dir, 'agent-dev');
     mkdirSync(devDir, { recursive: true });

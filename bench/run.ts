@@ -1,8 +1,9 @@
 // `npm run bench`: runs every benchmark, prints each figure with its ratio to the reference measured in the
 // same run, and rewrites bench/RESULTS.md with the machine and the date.
-// BENCH_ONLY=ingest,footprint picks benchmarks; BENCH_FOOTPRINT_SECONDS sets the footprint duration.
+// BENCH_ONLY=ingest,footprint,bundle picks benchmarks; BENCH_FOOTPRINT_SECONDS sets the footprint duration.
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
+import { benchAgentBundle } from './agent-bundle.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchIngest } from './ingest.ts';
 
@@ -45,10 +46,30 @@ const sections: Section[] = [
         '| process | RSS median (MB) | RSS max (MB) | CPU |',
         '| --- | ---: | ---: | ---: |',
         `| bare \`node -e 'setInterval(...)'\` (reference) | ${r.bareNodeRssMb} | | |`,
-        `| songcheck-agent run, one-file build (\`dist/songcheck-agent.mjs run\`, i.e. node --max-semi-space-size=1) | ${r.agentRssMedianMb} | ${r.agentRssMaxMb} | ${r.agentCpuPct} % |`,
+        `| songcheck-agent run, one-file build (\`dist/songcheck-agent.mjs run --log-file\`, i.e. node --max-semi-space-size=1, as the services run it) | ${r.agentRssMedianMb} | ${r.agentRssMaxMb} | ${r.agentCpuPct} % |`,
         `| development entry (\`bin/songcheck-agent.js run\`, TypeScript through tsx) | ${r.devEntryRssMb} | | |`,
         '',
         `**Ratio agent / bare node RSS: ${r.ratio}**; idle RSS goal ≤ 60 MB: ${r.agentRssMaxMb <= 60 ? 'met' : 'NOT met'}.`,
+      ].join('\n');
+    },
+  },
+  {
+    name: 'bundle',
+    async run() {
+      const r = await benchAgentBundle();
+      const mib = (n: number) => (n / 2 ** 20).toFixed(2);
+      return [
+        '## Agent bundle: size and start-up to the first measurement',
+        '',
+        `The offline bundle (\`npm run bundle:agent\`); times are medians of ${r.runs} cold starts of plain \`node ${'--max-semi-space-size=1'}\`, measured from spawn. The idle RSS of the same one-file build is the footprint section's figure.`,
+        '',
+        '| what | figure | goal |',
+        '| --- | ---: | --- |',
+        `| \`songcheck-agent.mjs\` | ${mib(r.mjsBytes)} MiB | < 5 MB: ${r.mjsBytes < 5e6 ? 'met' : 'NOT met'} |`,
+        `| bundle \`.tar.gz\` / \`.zip\` (agent, scripts, WinSW, docs) | ${mib(r.tarGzBytes)} / ${mib(r.zipBytes)} MiB | |`,
+        `| \`node -e 0\` (reference) | ${r.nodeBareMs} ms | |`,
+        `| \`measure tcp\` (1 connect to loopback) until the result is printed | ${r.measureMs} ms (${(r.measureMs / r.nodeBareMs).toFixed(1)}× node) | < 2 s: ${r.measureMs < 2000 ? 'met' : 'NOT met'} |`,
+        `| \`run\` until its first result is queued (tcp every second: includes up to 1 s waiting for the first tick) | ${r.runFirstResultMs} ms | < 2 s: ${r.runFirstResultMs < 2000 ? 'met' : 'NOT met'} |`,
       ].join('\n');
     },
   },
