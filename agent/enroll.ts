@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname, platform, release } from 'node:os';
-import { EnrollResponse, ErrorBody } from '../protocol/api.ts';
+import { EnrollResponse, ReceivedErrorBody } from '../protocol/api.ts';
 import { postJson, type HttpResponse } from './http-client.ts';
 import { saveIdentity, type Identity } from './identity.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -36,7 +36,7 @@ export async function enroll(opts: { dataDir: string; collectorUrl: string; code
     body = undefined;
   }
   if (res.status < 200 || res.status > 299) {
-    const err = ErrorBody.safeParse(body);
+    const err = ReceivedErrorBody.safeParse(body);
     throw new EnrollError(err.success ? `enrollment refused: ${err.data.error.message}` : `enrollment failed: collector answered ${res.status}`);
   }
   const parsed = EnrollResponse.safeParse(body);

@@ -99,6 +99,14 @@ export const ErrorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
+/**
+ * How an agent reads an error body: any code string, so an agent keeps showing the collector's message
+ * when a newer collector answers with a code this agent does not know yet.
+ */
+export const ReceivedErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
+});
+
 export const HealthResponse = z.object({
   status: z.enum(['ok', 'degraded']),
   version: z.string(),
