@@ -100,11 +100,12 @@ describe('status', () => {
 
   it('shows the data budget when a ledger exists, and a collector that is down', async () => {
     enrollFake('http://127.0.0.1:1');
-    writeFileSync(join(dir, 'budget.json'), JSON.stringify({ month: '2025-09', usedBytes: 52_428_800, limitBytes: 1_073_741_824 }));
+    // The ledger as agent/throughput-budget.ts writes it.
+    writeFileSync(join(dir, 'throughput-budget.json'), JSON.stringify({ version: 1, month: '2025-09', usedBytes: 52_428_800, tests: 3, reserved: {} }));
     const s = await gatherStatus({ dataDir: dir, env: {}, timeoutMs: 2000 });
     expect(s.collector.reachable).toBe(false);
     expect(s.dataBudget).toMatchObject({ usedBytes: 52_428_800 });
-    expect(formatStatus(s)).toMatch(/data budget:\s+month 2025-09, usedBytes 50\.0 MiB/);
+    expect(formatStatus(s)).toMatch(/data budget:\s+50\.0 MiB used by throughput tests in 2025-09 \(3 tests\)/);
     expect(formatStatus(s)).toContain('NOT reachable');
   });
 });

@@ -12,8 +12,8 @@ import { isBehind } from '../update-check.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { probeCollector, readSetup, type HealthProbe } from './common.ts';
 
-/** Files the data budget ledger may live in (written by the throughput tests' budget, when present). */
-const BUDGET_FILES = ['budget.json', 'data-budget.json'];
+/** The throughput tests' monthly data budget ledger (agent/throughput-budget.ts), when tests have run. */
+const BUDGET_FILES = ['throughput-budget.json'];
 
 export interface AgentStatus {
   agentVersion: string;
@@ -121,9 +121,13 @@ export function formatStatus(s: AgentStatus, now = Date.now()): string {
   return out.join('\n');
 }
 
-/** One line from the budget ledger: the figures it has whose names say what they are. */
+/** One line from the budget ledger: this month's use, else the figures it has whose names say what they are. */
 function summariseBudget(b: unknown): string {
   if (!b || typeof b !== 'object') return String(b);
+  const l = b as { month?: unknown; usedBytes?: unknown; tests?: unknown };
+  if (typeof l.month === 'string' && typeof l.usedBytes === 'number') {
+    return `${(l.usedBytes / 2 ** 20).toFixed(1)} MiB used by throughput tests in ${l.month}${typeof l.tests === 'number' ? ` (${l.tests} test${l.tests === 1 ? '' : 's'})` : ''}`;
+  }
   const parts = Object.entries(b as Record<string, unknown>)
     .filter(([, v]) => typeof v === 'number' || typeof v === 'string')
     .slice(0, 6)
