@@ -13,12 +13,13 @@ const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('onefile');
 // Under /tmp, nowhere near this repository's node_modules.
 const empty = mkdtempSync(join(tmpdir(), 'songcheck-onefile-'));
+const buildDir = mkdtempSync(join(tmpdir(), 'songcheck-build-'));
 let bundle: string;
 let stack: Stack;
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  const built = await buildAgent(join(mkdtempSync(join(tmpdir(), 'songcheck-build-')), 'songcheck-agent.mjs'));
+  const built = await buildAgent(join(buildDir, 'songcheck-agent.mjs'));
   bundle = join(empty, 'songcheck-agent.mjs');
   copyFileSync(built, bundle);
   stack = await createStack({ influxUrl, db, siteCode: 'ONEFILE-1' });
@@ -28,6 +29,7 @@ afterAll(async () => {
   await killAll();
   stack?.cleanup();
   rmSync(empty, { recursive: true, force: true });
+  rmSync(buildDir, { recursive: true, force: true });
 });
 
 describe('one-file agent build', () => {
