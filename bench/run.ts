@@ -6,6 +6,8 @@ import { cpus, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchIngest } from './ingest.ts';
+import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
+import { benchThroughputData, dataReport } from './throughput-data.ts';
 
 interface Section {
   name: string;
@@ -73,6 +75,9 @@ const sections: Section[] = [
       ].join('\n');
     },
   },
+  // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
+  { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
+  { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');

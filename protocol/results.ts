@@ -145,7 +145,7 @@ export const ThroughputFields = z
   .object({
     /** Steady-state rate after the warm-up; absent when the test moved too little to say. */
     mbps: mbps.optional(),
-    /** What the server measured (ndt7 AppInfo over the same test); absent for http or without server figures. */
+    /** ndt7 uploads: what the server (the receiver) measured over the whole test; absent otherwise. */
     server_mbps: mbps.optional(),
     /** Application payload moved in this direction, warm-up included. */
     bytes,

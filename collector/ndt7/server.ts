@@ -166,8 +166,9 @@ export function createNdt7Server(deps: Ndt7Deps) {
     });
     ws.on('error', () => (failed = true));
     const done = closed(ws);
+    // Bytes handed to the kernel: what is still queued in this process has not been sent.
     const measurement = (first: boolean): Ndt7Measurement => ({
-      AppInfo: { ElapsedTime: Math.round((now() - start) * 1000), NumBytes: sent },
+      AppInfo: { ElapsedTime: Math.round((now() - start) * 1000), NumBytes: Math.max(0, sent - ws.bufferedAmount - socket.writableLength) },
       ...(first ? { ConnectionInfo: info } : {}),
       Origin: 'server',
       Test: 'download',

@@ -96,12 +96,16 @@ export async function createLabStack(): Promise<LabStack> {
     async iperf3(direction, seconds) {
       const server = lab.spawnIn('server', 'iperf3', ['-s', '-1', '-B', lab.serverIp, '-p', '5201']);
       try {
-        let r = { code: -1, stdout: '', stderr: '' };
-        for (let attempt = 0; attempt < 20; attempt++) {
-          r = await lab.execIn('client', 'iperf3', ['-c', lab.serverIp, '-p', '5201', '-t', String(seconds), '-O', '1', '-J', ...(direction === 'download' ? ['-R'] : [])], (seconds + 15) * 1000);
-          if (r.code === 0) break;
-          await new Promise((res) => setTimeout(res, 200)); // the server was not listening yet
-        }
+        // Wait for the server's "Server listening" line (bounded), then run the client once.
+        await new Promise<void>((resolve) => {
+          let out = '';
+          const timer = setTimeout(resolve, 5_000);
+          server.stdout!.on('data', (c: Buffer) => {
+            out += c.toString();
+            if (/listening/i.test(out)) (clearTimeout(timer), resolve());
+          });
+        });
+        const r = await lab.execIn('client', 'iperf3', ['-c', lab.serverIp, '-p', '5201', '-t', String(seconds), '-O', '1', '-J', ...(direction === 'download' ? ['-R'] : [])], (seconds + 15) * 1000);
         const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
         const bps = j.end?.sum_received?.bits_per_second;
         if (!bps) throw new Error(`iperf3 gave no figure:\n${r.stdout.slice(0, 500)}\n${r.stderr}`);

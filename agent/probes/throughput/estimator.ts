@@ -67,13 +67,34 @@ export class RateEstimator {
     return [t, b0 + ((b1 - b0) * (t - t0)) / (t1 - t0)];
   }
 
-  /** Steady-state rate between the end of the warm-up and time t (default: the last sample). */
+  /**
+   * Steady-state rate between the end of the warm-up and time t (default: the last sample): the least-squares
+   * slope of the cumulative count over time. Unlike (bytes at t − bytes at warm-up end) / time, one late read
+   * at either end (the receiver's event loop busy for a moment) barely moves it.
+   */
   private rateAt(t?: number): number | undefined {
     const last = this.samples.at(-1);
     if (!this.warm || !last) return undefined;
-    const end = this.valueAt(t ?? last[0]);
-    const ms = end[0] - this.warm[0];
-    return ms > 0 ? toMbps(end[1] - this.warm[1], ms) : undefined;
+    const from = this.warm[0];
+    const to = t ?? last[0];
+    let n = 0;
+    let st = 0;
+    let sb = 0;
+    let stt = 0;
+    let stb = 0;
+    for (const [ts, b] of this.samples) {
+      if (ts < from || ts > to) continue;
+      const x = ts - from;
+      n++;
+      st += x;
+      sb += b;
+      stt += x * x;
+      stb += x * b;
+    }
+    const den = n * stt - st * st;
+    if (n < 3 || den <= 0) return undefined;
+    const slope = (n * stb - st * sb) / den; // bytes per ms
+    return Math.max(0, toMbps(slope, 1));
   }
 
   estimate(): Estimate {

@@ -118,7 +118,9 @@ export function runHttpMulti(base: string, token: string | undefined, streams: n
         s.req.write(payload(n));
         s.sent += n;
         firstByteAt ??= performance.now();
-        if (s.req.writableLength > SEND_HIGH_WATER || (s.socket?.writableLength ?? 0) > SEND_HIGH_WATER) {
+        // Wait (re-checking every 100 ms) until this stream's queue is under the high-water mark again.
+        let w = 0;
+        for (; w < 1e6 && !stopping && !s.ended && (s.req.writableLength > SEND_HIGH_WATER || (s.socket?.writableLength ?? 0) > SEND_HIGH_WATER); w++) {
           await new Promise<void>((r) => {
             const wake = setTimeout(done, 100);
             function done(): void {
@@ -128,7 +130,8 @@ export function runHttpMulti(base: string, token: string | undefined, streams: n
             }
             s.req.once('drain', done);
           });
-        } else if (i % 16 === 15) await new Promise((r) => setImmediate(r));
+        }
+        if (w === 0 && i % 16 === 15) await new Promise((r) => setImmediate(r));
       }
       if (!s.ended) s.req.end();
     }
@@ -153,6 +156,9 @@ export function runHttpMulti(base: string, token: string | undefined, streams: n
 
     void controlLoop(plan, estimator, sample, finished).then(async ({ reason }) => {
       stopping = true;
+      // What is still queued in this process never left: not sent, not charged.
+      // (The request's queue and its socket's overlap: the larger of the two, not their sum.)
+      const unsent = all.reduce((n, s) => n + (plan.direction === 'upload' ? Math.max(s.req.writableLength, s.socket?.writableLength ?? 0) : 0), 0);
       // Uploads: end the bodies so the server sends its last line; downloads: close the connections.
       for (const s of all) {
         if (plan.direction === 'download') s.req.destroy();
@@ -164,8 +170,9 @@ export function runHttpMulti(base: string, token: string | undefined, streams: n
       const estimate = estimator.estimate();
       let socketBytes = 0;
       for (const s of all) if (s.socket) socketBytes += s.socket.bytesRead - s.read0 + (s.socket.bytesWritten - s.written0);
-      const bytes = all.reduce((n, s) => n + (plan.direction === 'download' ? s.received : s.sent), 0);
-      const capReached = reason === undefined && bytes >= perStream * streams;
+      socketBytes = Math.max(0, socketBytes - unsent);
+      const bytes = Math.max(0, all.reduce((n, s) => n + (plan.direction === 'download' ? s.received : s.sent), 0) - unsent);
+      const capReached = reason === undefined && bytes + unsent >= perStream * streams;
       let v = verdict(capReached ? 'byte_cap' : reason, estimate, plan.estimator.minSteadyMs, abortCode);
       const failures = all.map((s) => s.failure).filter((f): f is NonNullable<Stream['failure']> => f !== undefined);
       if (failures.length > 0 && (reason === undefined || v.code !== 'ok')) {

@@ -12,6 +12,9 @@ import { controlLoop, verdict, type TransferOutcome, type TransferPlan } from '.
 export const NDT7_SUBPROTOCOL = 'net.measurementlab.ndt.v7';
 const MIN_MESSAGE = 1 << 13;
 const MAX_MESSAGE = 1 << 24;
+/** Our uploads stop doubling at 1 MiB (the spec's 16 MiB is what a receiver must accept): a smaller message
+ * keeps the byte cap and the data budget within a megabyte of what really left. */
+const MAX_UPLOAD_MESSAGE = 1 << 20;
 const SCALING_FRACTION = 16;
 /** Bytes queued in ws and the socket before the uploader waits. */
 const SEND_HIGH_WATER = 256 * 1024;
@@ -25,6 +28,7 @@ export interface Ndt7Target {
 
 interface ServerMeasurement {
   AppInfo?: { ElapsedTime?: number; NumBytes?: number };
+  TCPInfo?: { ElapsedTime?: number; BytesReceived?: number };
 }
 
 function hostOf(url: string): string {
@@ -87,8 +91,11 @@ export function runNdt7(target: Ndt7Target, plan: TransferPlan, abortCode: Trans
       }
       try {
         const m = JSON.parse(data.toString()) as ServerMeasurement;
-        const n = m.AppInfo?.NumBytes;
-        const us = m.AppInfo?.ElapsedTime;
+        // TCPInfo.BytesReceived counts bytes as they arrive; AppInfo.NumBytes only whole messages, which grow
+        // to a megabyte and more (seconds of data on a slow uplink). Prefer the finer count, as M-Lab's clients do.
+        const fine = typeof m.TCPInfo?.BytesReceived === 'number' && typeof m.TCPInfo?.ElapsedTime === 'number';
+        const n = fine ? m.TCPInfo!.BytesReceived : m.AppInfo?.NumBytes;
+        const us = fine ? m.TCPInfo!.ElapsedTime : m.AppInfo?.ElapsedTime;
         if (typeof n === 'number' && typeof us === 'number' && us >= serverElapsedUs) {
           serverBytes = n;
           serverElapsedUs = us;
@@ -128,12 +135,15 @@ export function runNdt7(target: Ndt7Target, plan: TransferPlan, abortCode: Trans
       };
       const { reason } = await controlLoop(plan, estimator, sample, closedP);
       stopping = true;
+      // What is still queued in this process never left: not sent, not charged.
+      const unsent = ws.bufferedAmount + socket.writableLength;
       if (ws.readyState === ws.OPEN) ws.close(1000, 'client done');
       // Give the server a moment to close first (spec), then cut.
       const cut = setTimeout(() => ws.terminate(), 2_000);
       await closedP;
       clearTimeout(cut);
-      const socketBytes = (socket.bytesRead - read0) + (socket.bytesWritten - written0);
+      const socketBytes = Math.max(0, socket.bytesRead - read0 + (socket.bytesWritten - written0) - unsent);
+      if (plan.direction === 'upload') payloadBytes = Math.max(0, payloadBytes - unsent);
       const estimate = estimator.estimate();
       // A server that closes at our max_bytes ended the test at the cap, not on its own.
       const capHit = reason === undefined && payloadBytes >= plan.capBytes;
@@ -143,7 +153,8 @@ export function runNdt7(target: Ndt7Target, plan: TransferPlan, abortCode: Trans
         v = { code: 'reset', stopReason: 'failed', detail: `connection ended mid-test (${closeInfo || 'no close frame'})` };
       }
       let serverMbps: number | undefined;
-      if (serverFirst && serverElapsedUs > serverFirst[0]) serverMbps = ((serverBytes - serverFirst[1]) * 8) / (serverElapsedUs - serverFirst[0]);
+      // Only the receiver's figure means anything: the server's count for uploads (for downloads it is a sender's).
+      if (plan.direction === 'upload' && serverFirst && serverElapsedUs > serverFirst[0]) serverMbps = ((serverBytes - serverFirst[1]) * 8) / (serverElapsedUs - serverFirst[0]);
       resolve({
         ...v,
         bytes: payloadBytes,
@@ -164,7 +175,7 @@ export function runNdt7(target: Ndt7Target, plan: TransferPlan, abortCode: Trans
       const t0 = performance.now();
       for (let i = 0; i < 1e7 && !stopping && ws.readyState === ws.OPEN; i++) {
         if (payloadBytes >= plan.capBytes) break;
-        if (size < MAX_MESSAGE && size <= payloadBytes / SCALING_FRACTION) size *= 2;
+        if (size < MAX_UPLOAD_MESSAGE && size <= payloadBytes / SCALING_FRACTION) size *= 2;
         const n = Math.min(size, plan.capBytes - payloadBytes);
         ws.send(payload(n), { binary: true });
         payloadBytes += n;
@@ -174,7 +185,8 @@ export function runNdt7(target: Ndt7Target, plan: TransferPlan, abortCode: Trans
           ws.send(JSON.stringify({ AppInfo: { ElapsedTime: Math.round((now - t0) * 1000), NumBytes: payloadBytes }, Origin: 'client', Test: 'upload' }));
         }
         if (i % 16 === 15) await new Promise((r) => setImmediate(r));
-        if (ws.bufferedAmount + (socket?.writableLength ?? 0) > SEND_HIGH_WATER) {
+        // Wait (re-checking every 100 ms) until the queue is under the high-water mark again.
+        for (let w = 0; w < 1e6 && !stopping && ws.readyState === ws.OPEN && ws.bufferedAmount + (socket?.writableLength ?? 0) > SEND_HIGH_WATER; w++) {
           await new Promise<void>((r) => {
             const wake = setTimeout(done, 100);
             function done(): void {
