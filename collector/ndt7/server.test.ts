@@ -94,6 +94,18 @@ describe('ndt7 server', () => {
   });
 });
 
+describe('revocation', () => {
+  it('closes an open test with 4401 when its device is revoked', async () => {
+    const code = registry.createEnrollmentCode('NDT-1', { uses: 1 }).code;
+    const { deviceId, token: other } = registry.enroll(code);
+    const ws = (await open('/ndt/v7/upload', { headers: { authorization: `Bearer ${other}` } })) as WebSocket;
+    expect(ws).toBeInstanceOf(WebSocket);
+    registry.revokeDevice(deviceId);
+    const [closeCode] = (await once(ws, 'close')) as [number];
+    expect(closeCode).toBe(4401);
+  });
+});
+
 describe('site lease', () => {
   it('grants one device of a site at a time and says how long to wait', () => {
     const a = service.store.acquireLease('S1', 'dev_a', 60_000);

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { rejectUpgrade, type Admission } from '../throughput/service.ts';
+import type { RevocationGuard } from '../ws-auth.ts';
 import type { ThroughputStats } from '../throughput/stats.ts';
 import type { TestKind, ThroughputStore } from '../throughput/store.ts';
 import { payload } from '../../protocol/random-payload.ts';
@@ -35,6 +36,8 @@ export interface Ndt7Deps {
   stats: ThroughputStats;
   logger: Logger;
   now?: () => number;
+  /** Closes a test (4401) when its device is revoked, whichever process revoked it. */
+  guard?: Pick<RevocationGuard, 'watch'>;
 }
 
 /** The ndt7 measurement message (spec "Measurement message"); only what this server can honestly fill. */
@@ -113,6 +116,8 @@ export function createNdt7Server(deps: Ndt7Deps) {
     if (gone.signal.aborted) return deps.store.endTest(admission.slot);
     wss.handleUpgrade(req, socket, head, (ws) => {
       open.add(ws);
+      // A test token names its device too: revoking the device ends its open tests either way.
+      if (admission.caller) deps.guard?.watch(ws, admission.caller.deviceId);
       const info = {
         Client: address(req.socket.remoteAddress, req.socket.remotePort),
         Server: address(req.socket.localAddress, req.socket.localPort),

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { API_PREFIX } from '../../protocol/api.ts';
 import type { Registry } from '../registry/registry.ts';
+import { RevocationGuard } from '../ws-auth.ts';
 import { createNdt7Server, NDT7_PATHS } from '../ndt7/server.ts';
 import { authenticator, credentialOf, TestTokens, type Authenticate, type TestCaller } from './auth.ts';
 import { handleHttpDownload, handleHttpUpload } from './http-streams.ts';
@@ -35,7 +36,8 @@ export const DEFAULT_THROUGHPUT_LIMITS: ThroughputLimits = {
 };
 
 export interface ThroughputDeps {
-  registry: Pick<Registry, 'authenticateDevice'>;
+  /** With `events`, an open ndt7 test is closed (4401) as soon as its device is revoked. */
+  registry: Pick<Registry, 'authenticateDevice'> & Partial<Pick<Registry, 'events'>>;
   dataDir: string;
   /** Key material for test tokens (the admin token; a derived key is used). */
   secret: string;
@@ -88,7 +90,8 @@ export function createThroughputService(deps: ThroughputDeps) {
     return { slot, caller };
   }
 
-  const ndt7 = createNdt7Server({ admit, store, stats, logger, now });
+  const guard = deps.registry.events ? new RevocationGuard(deps.registry as Pick<Registry, 'events'>) : undefined;
+  const ndt7 = createNdt7Server({ admit, store, stats, logger, now, ...(guard ? { guard } : {}) });
 
   return {
     store,
