@@ -8,11 +8,9 @@ import { resolveHost } from '../resolve.ts';
 import { guarded, makeResult, type ResultOf } from '../result.ts';
 import { collectorEndpoint } from '../target.ts';
 import type { Probe, ProbeRunContext } from '../types.ts';
-import { runHttpMulti } from './http-multi.ts';
 import { acquireSiteLease, releaseSiteLease } from './lease.ts';
 import { idleRtt, loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
 import { locate, mlabWait } from './locate.ts';
-import { runNdt7 } from './ndt7.ts';
 import type { Direction, TransferOutcome, TransferPlan } from './transfer.ts';
 
 const MB = 1_000_000;
@@ -208,8 +206,9 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
         const abort = abortCode(ctx.signal);
         const outcome: TransferOutcome =
           options.method === 'ndt7'
-            ? await runNdt7({ url: withMaxBytes(server.urls![direction], direction, cap.capBytes), ...(server.token ? { token: server.token } : {}) }, plan, abort)
-            : await runHttpMulti(server.base!, server.token, streams, plan, abort);
+            ? // Loaded on first use: the WebSocket client is a few MB resident that an idle agent should not carry.
+              await (await import('./ndt7.ts')).runNdt7({ url: withMaxBytes(server.urls![direction], direction, cap.capBytes), ...(server.token ? { token: server.token } : {}) }, plan, abort)
+            : await (await import('./http-multi.ts')).runHttpMulti(server.base!, server.token, streams, plan, abort);
         const loaded = sampler ? await sampler.finish() : undefined;
         const budgetBytes = Math.round(outcome.socketBytes * HEADER_ALLOWANCE);
         if (budget && reservation) budget.settle(reservation, budgetBytes);
