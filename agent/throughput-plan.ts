@@ -23,8 +23,40 @@ export interface LocalParts {
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/**
+ * Zones with one UTC offset all year (no daylight saving, unchanged for decades), in minutes. For these the
+ * local time is plain arithmetic: the first Intl call with a time zone loads ICU's zone data, about 8 MB
+ * resident in an agent that should stay near 60 MB. Any other IANA zone still works, through Intl.
+ */
+export const FIXED_OFFSET_ZONES: Readonly<Record<string, number>> = {
+  UTC: 0,
+  'Etc/UTC': 0,
+  'Asia/Ho_Chi_Minh': 420,
+  'Asia/Saigon': 420,
+  'Asia/Bangkok': 420,
+  'Asia/Phnom_Penh': 420,
+  'Asia/Vientiane': 420,
+  'Asia/Jakarta': 420,
+  'Asia/Yangon': 390,
+  'Asia/Kolkata': 330,
+  'Asia/Dhaka': 360,
+  'Asia/Manila': 480,
+  'Asia/Singapore': 480,
+  'Asia/Kuala_Lumpur': 480,
+  'Asia/Shanghai': 480,
+  'Asia/Tokyo': 540,
+  'Africa/Nairobi': 180,
+  'Africa/Lagos': 60,
+  'Africa/Johannesburg': 120,
+};
+
 /** The calendar date, time and weekday of an instant in a time zone (Intl, no dependency). */
 export function localParts(epochMs: number, timeZone: string): LocalParts {
+  const fixed = FIXED_OFFSET_ZONES[timeZone];
+  if (fixed !== undefined) {
+    const d = new Date(epochMs + fixed * 60_000);
+    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), weekday: d.getUTCDay() };
+  }
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short' });
@@ -56,6 +88,7 @@ export function zonedTime(year: number, month: number, day: number, hhmm: string
 }
 
 export function isValidTimeZone(tz: string): boolean {
+  if (Object.hasOwn(FIXED_OFFSET_ZONES, tz)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
