@@ -1,5 +1,4 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { requestFor } from './request-for.ts';
 
 export interface HttpResponse {
   status: number;
@@ -23,9 +22,9 @@ export const postJson: PostJson = (url, body, { headers = {}, signal }) =>
 export const getOnce = (url: URL, { signal }: { signal: AbortSignal }): Promise<HttpResponse> =>
   send(url, 'GET', undefined, { 'user-agent': 'songcheck-agent' }, signal);
 
-function send(url: URL, method: string, body: string | undefined, headers: Record<string, string>, signal: AbortSignal): Promise<HttpResponse> {
+async function send(url: URL, method: string, body: string | undefined, headers: Record<string, string>, signal: AbortSignal): Promise<HttpResponse> {
+  const request = await requestFor(url);
   return new Promise((resolve, reject) => {
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(url, { method, signal, headers }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;

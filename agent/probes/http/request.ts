@@ -1,10 +1,9 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import type { HttpFields, ResultCode } from '../../../protocol/results.ts';
 import { abortCode, describeError, resultCodeOf } from '../errors.ts';
 import { round3 } from '../latency-stats.ts';
+import { requestFor, rootsPlus } from '../../request-for.ts';
 
 export interface RequestPlan {
   method: 'GET' | 'HEAD';
@@ -57,9 +56,11 @@ function statusVerdict(status: number, expect: number | undefined): { code: Resu
 }
 
 /** One request on a fresh connection (agent: false), so every run pays, and measures, DNS, TCP and TLS. */
-export function timeRequest(url: URL, plan: RequestPlan, signal: AbortSignal): Promise<Timed> {
+export async function timeRequest(url: URL, plan: RequestPlan, signal: AbortSignal): Promise<Timed> {
+  const isHttps = url.protocol === 'https:';
+  const send = await requestFor(url);
+  const ca = isHttps && plan.ca ? await rootsPlus(plan.ca) : undefined;
   return new Promise((resolve) => {
-    const isHttps = url.protocol === 'https:';
     const marks: Marks = { start: performance.now() };
     let status: number | undefined;
     let bytes = 0;
@@ -69,10 +70,9 @@ export function timeRequest(url: URL, plan: RequestPlan, signal: AbortSignal): P
       method: plan.method,
       agent: false as const,
       headers: { 'user-agent': 'songcheck-agent', accept: '*/*', 'accept-encoding': 'identity', connection: 'close' },
-      // `ca` replaces Node's trusted roots, so the bundled ones are passed along with the extra CA.
-      ...(isHttps && plan.ca ? { ca: [...rootCertificates, plan.ca] } : {}),
+      ...(ca ? { ca } : {}),
     };
-    const req = (isHttps ? httpsRequest : httpRequest)(url, options);
+    const req = send(url, options);
 
     const finish = (code: ResultCode, detail?: string): void => {
       if (settled) return;

@@ -10,7 +10,6 @@ import { collectorEndpoint } from '../target.ts';
 import type { Probe, ProbeRunContext } from '../types.ts';
 import { acquireSiteLease, releaseSiteLease } from './lease.ts';
 import { idleRtt, loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
-import { locate, mlabWait } from './locate.ts';
 import type { Direction, TransferOutcome, TransferPlan } from './transfer.ts';
 
 const MB = 1_000_000;
@@ -113,6 +112,8 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
     if (!options.mlab.enabled) return fail('unavailable', 'M-Lab tests are off (probes.throughput.options.mlab.enabled)');
     if (options.method !== 'ndt7') return fail('error', 'M-Lab servers speak ndt7 only');
     if (!ctx.dataDir) return fail('unavailable', 'M-Lab tests need the agent data directory (rate-limit state)');
+    // Loaded only when M-Lab is used: it is off by default.
+    const { locate, mlabWait } = await import('./locate.ts');
     const wait = mlabWait(ctx.dataDir, options.mlab.minIntervalMinutes * 60_000, ctx.now());
     if (wait) return fail('unavailable', wait);
     const found = await locate(ctx.dataDir, ctx.now(), ctx.signal);
