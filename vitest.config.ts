@@ -1,14 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
+// The throughput lab measures shaped links against ±10 % tolerances; sharing the two cores with the
+// fault and fuzz tests would make it read CPU starvation as a slow link. It runs as its own group, alone,
+// after everything else.
+const LAB = ['test/throughput-lab.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['agent/**/*.test.ts', 'collector/**/*.test.ts', 'protocol/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
     // One real InfluxDB server for the whole run; tests that stop InfluxDB start their own.
     globalSetup: ['test/support/global-influxd.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    // Integration tests start servers and child processes; two cores, so keep parallelism modest.
-    maxWorkers: 2,
     reporters: ['default', ['json', { outputFile: '.ci-report/vitest.json' }]],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'main',
+          include: ['agent/**/*.test.ts', 'collector/**/*.test.ts', 'protocol/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...LAB],
+          // Integration tests start servers and child processes; two cores, so keep parallelism modest.
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'lab', include: LAB, maxWorkers: 1, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
