@@ -180,7 +180,8 @@ export function createAgent(deps: AgentDeps) {
       noteRecommended(lastResults.recommendedAgentVersion);
       scheduler.start();
       void scheduler.trigger('device_facts');
-      uploading = uploader.run(stopUploader.signal);
+      // run() handles delivery failures itself; anything else is a bug to log, not a reason to exit.
+      uploading = uploader.run(stopUploader.signal).catch((err: unknown) => logger.error({ err }, 'uploader stopped'));
     },
     async stop(): Promise<void> {
       await scheduler.stop();

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { validate as validateCron } from 'node-cron';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MAX_RESULTS_PER_BATCH } from '../protocol/api.ts';
 import { PROBES } from './probes/registry.ts';
 
 const cron = z
@@ -41,7 +42,7 @@ export const AgentConfig = z
     upload: z
       .object({
         intervalSeconds: z.number().min(1).max(3600).default(60),
-        batchSize: z.number().int().min(1).max(500).default(200),
+        batchSize: z.number().int().min(1).max(MAX_RESULTS_PER_BATCH).default(200),
         timeoutSeconds: z.number().min(1).max(600).default(30),
         backoffInitialSeconds: z.number().min(0.1).max(3600).default(5),
         backoffMaxSeconds: z.number().min(1).max(86_400).default(900),

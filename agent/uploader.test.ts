@@ -131,8 +131,8 @@ describe('uploader', () => {
       // Any batch of more than one is too large, and so is result 0 on its own.
       const tooLarge = body.results.length > 1 || body.results[0]!.id === first.id;
       if (tooLarge) {
-        res.writeHead(413);
-        res.end();
+        res.writeHead(413, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'payload_too_large', message: 'request body is larger than 1048576 bytes' } }));
         return;
       }
       ackAll(res, body.results);
@@ -142,6 +142,27 @@ describe('uploader', () => {
     expect(sizes.slice(0, 3)).toEqual([3, 1, 1]);
     expect(queue.stats().depth).toBe(0);
     expect(u.stats).toMatchObject({ stored: 2, rejected: 1 });
+  });
+
+  it('keeps a single result that a proxy (not the collector) refused as too large', async () => {
+    queue.append(result(1));
+    handler = (_b, _q, res) => {
+      res.writeHead(413, { 'content-type': 'text/html' });
+      res.end('<html>413 Request Entity Too Large</html>');
+    };
+    const failure = await uploader().drain(new AbortController().signal);
+    expect(failure?.kind).toBe('needs_operator');
+    expect(queue.stats().depth).toBe(1);
+  });
+
+  it('keeps the batch, and does not crash, when the acknowledgement cannot be written to disk', async () => {
+    queue.append(result(1));
+    handler = (body, _q, res) => ackAll(res, body.results);
+    const failingDisk = { peek: (n: number, b?: number) => queue.peek(n, b), ack: () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); } };
+    const u = new Uploader(failingDisk, { collectorUrl: url, token: 'tok-abcdefghijklmnop', agentVersion: 't', batchSize: 3, intervalMs: 10, timeoutMs: 2_000, backoffInitialMs: 100, backoffMaxMs: 1_000 });
+    const failure = await u.drain(new AbortController().signal);
+    expect(failure).toMatchObject({ kind: 'retryable', message: expect.stringMatching(/could not record the acknowledgement/) });
+    expect(queue.stats().depth).toBe(1);
   });
 
   it('backs off exponentially with jitter, capped', () => {

@@ -1,11 +1,14 @@
-import { MeasurementBatchResponse, type ResultAck } from '../protocol/api.ts';
+import { MeasurementBatchResponse, ReceivedErrorBody, type ResultAck } from '../protocol/api.ts';
 import type { Result } from '../protocol/results.ts';
 import { postJson, type HttpResponse, type PostJson } from './http-client.ts';
 import { sleep } from './abortable-sleep.ts';
 
+/** Keeps a batch under the collector's default 1 MiB body limit, with room for the envelope. */
+const BATCH_MAX_JSON_BYTES = 768 * 1024;
+
 /** The part of the durable queue the uploader needs: read from the head, delete only what was acknowledged. */
 export interface PendingResults<P> {
-  peek(maxRecords: number): { records: Result[]; next: P };
+  peek(maxRecords: number, maxBytes?: number): { records: Result[]; next: P };
   ack(next: P): void;
 }
 
@@ -82,7 +85,7 @@ export class Uploader<P> {
   /** Delivers batches until the queue is empty or an attempt fails. */
   async drain(signal: AbortSignal): Promise<UploadFailure | undefined> {
     for (let guard = 0; guard < 10_000 && !signal.aborted; guard++) {
-      const { records, next } = this.queue.peek(this.batchSize);
+      const { records, next } = this.queue.peek(this.batchSize, BATCH_MAX_JSON_BYTES);
       if (records.length === 0) return undefined;
       const failure = await this.deliver(records, next, signal);
       if (failure) {
@@ -112,7 +115,7 @@ export class Uploader<P> {
     }
     const body = res.text;
     if (res.status === 200) return this.settle(records, next, body);
-    if (res.status === 413) return this.tooLarge(records, next);
+    if (res.status === 413) return this.tooLarge(records, next, body);
     const retryAfterMs = parseRetryAfter(res.header('retry-after') ?? null, this.opts.now());
     if (res.status === 401 || res.status === 403) {
       // Keep everything: a re-enrolled or un-revoked device can still deliver it.
@@ -137,23 +140,44 @@ export class Uploader<P> {
     if (!parsed?.success || records.some((_, i) => !covered.has(i))) {
       return { kind: 'retryable', message: 'collector answered 200 without an acknowledgement for every result' };
     }
-    this.queue.ack(next);
+    const failed = this.acknowledge(next);
+    if (failed) return failed;
+    // A smaller batch forced by a 413 was the exception, not the new rule.
+    this.batchSize = this.opts.batchSize;
     this.stats.stored += parsed.data.stored;
     this.stats.rejected += parsed.data.rejected;
     this.opts.onAcked?.(records, acks, parsed.data);
     return undefined;
   }
 
-  /** The collector's body limit: shrink the batch; a single result too large to ever fit is dropped as rejected. */
-  private tooLarge(records: Result[], next: P): UploadFailure | undefined {
+  /**
+   * The collector's body limit: shrink the batch. A single result is dropped as rejected only when the
+   * collector itself says so (its `payload_too_large` error body); a 413 from a proxy in between keeps it.
+   */
+  private tooLarge(records: Result[], next: P, body: string): UploadFailure | undefined {
     if (records.length > 1) {
       this.batchSize = Math.max(1, Math.floor(records.length / 2));
       return { kind: 'retryable', message: `batch too large for the collector; retrying with ${this.batchSize}`, retryAfterMs: 0 };
     }
-    this.queue.ack(next);
+    const fromCollector = ReceivedErrorBody.safeParse(safeJson(body));
+    if (!fromCollector.success || fromCollector.data.error.code !== 'payload_too_large') {
+      return { kind: 'needs_operator', message: `a single result was refused as too large by something other than the collector (a proxy?): ${body.slice(0, 200)}` };
+    }
+    const failed = this.acknowledge(next);
+    if (failed) return failed;
     this.stats.rejected++;
     this.opts.onAcked?.(records, [{ index: 0, id: records[0]!.id, status: 'rejected', reason: 'larger than the collector accepts' }]);
     return undefined;
+  }
+
+  /** Deletes what the collector answered for; a disk that cannot record that keeps the results for a resend. */
+  private acknowledge(next: P): UploadFailure | undefined {
+    try {
+      this.queue.ack(next);
+      return undefined;
+    } catch (err) {
+      return { kind: 'retryable', message: `could not record the acknowledgement on disk (${(err as Error).message}); the batch will be sent again` };
+    }
   }
 
   /** Equal jitter: half of the exponential step is fixed, half random, so a fleet spreads out but never hammers. */
@@ -170,6 +194,14 @@ export class Uploader<P> {
     return this.opts.sleep(this.opts.intervalMs, AbortSignal.any([signal, inner.signal])).finally(() => {
       this.wake = undefined;
     });
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

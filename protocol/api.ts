@@ -71,6 +71,7 @@ export const ERROR_CODES = [
   'unsupported_media_type', // 415: a Content-Encoding other than gzip or identity
   'csv_invalid', // 422: CSV rows that do not validate; `details` lists each one
   'rate_limited', // 429, with Retry-After
+  'too_many_tests', // 503, with Retry-After: the throughput server's concurrent-test cap is reached
   'enrollment_code_invalid', // 403
   'enrollment_code_expired', // 403
   'enrollment_code_used_up', // 403
