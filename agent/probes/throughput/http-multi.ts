@@ -2,12 +2,12 @@
 // where one TCP stream under-reads (long RTT, loss, per-flow shaping). Download: we count the bytes the K
 // sockets receive. Upload: the collector answers each POST with one JSON line per 100 ms of what it has
 // received, with its own clock, so the rate is the receiver's.
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { API_PREFIX } from '../../../protocol/api.ts';
 import { payload } from '../../../protocol/random-payload.ts';
 import { describeError, resultCodeOf } from '../errors.ts';
+import { requestFor } from '../../request-for.ts';
 import { RateEstimator } from './estimator.ts';
 import { controlLoop, verdict, type TransferOutcome, type TransferPlan } from './transfer.ts';
 
@@ -28,10 +28,10 @@ interface Stream {
   failure?: { code: TransferOutcome['code']; detail: string };
 }
 
-export function runHttpMulti(base: string, token: string | undefined, streams: number, plan: TransferPlan, abortCode: TransferOutcome['code']): Promise<TransferOutcome> {
+export async function runHttpMulti(base: string, token: string | undefined, streams: number, plan: TransferPlan, abortCode: TransferOutcome['code']): Promise<TransferOutcome> {
+  const url = new URL(base);
+  const request = await requestFor(url);
   return new Promise((resolve) => {
-    const url = new URL(base);
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const server = url.host;
     const estimator = new RateEstimator(plan.estimator);
     const t0 = performance.now();

@@ -3,9 +3,9 @@
 // as open data. The agent asks Locate at most once per M-Lab test, keeps its own minimum interval between
 // M-Lab tests, and backs off after a 429 (Locate's rate limit) or an empty answer (M-Lab out of capacity).
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../atomic-file.ts';
+import { requestFor } from '../../request-for.ts';
 import { AGENT_VERSION } from '../../version.ts';
 
 export const LOCATE_URL = 'https://locate.measurementlab.net/v2/nearest/ndt/ndt7';
@@ -46,12 +46,13 @@ export function mlabWait(dataDir: string, minIntervalMs: number, now: number): s
 }
 
 /** Picks the first server Locate returns; records the attempt and any back-off it asked for. */
-export function locate(dataDir: string, now: number, signal: AbortSignal, locateUrl = LOCATE_URL): Promise<LocatedServer | { error: string }> {
+export async function locate(dataDir: string, now: number, signal: AbortSignal, locateUrl = LOCATE_URL): Promise<LocatedServer | { error: string }> {
   const s = readState(dataDir);
   writeState(dataDir, { ...s, lastTestAt: now });
   const url = new URL(locateUrl);
   url.searchParams.set('client_name', 'songcheck-agent');
   url.searchParams.set('client_version', AGENT_VERSION);
+  const request = await requestFor(url);
   return new Promise((resolve) => {
     const req = request(url, { headers: { 'user-agent': `songcheck-agent/${AGENT_VERSION}`, accept: 'application/json' }, signal, timeout: 15_000 }, (res) => {
       let text = '';
