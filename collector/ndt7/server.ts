@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { DEVICE_CHALLENGE } from '../middleware/device-auth.ts';
 import { rejectUpgrade, type Admission } from '../throughput/service.ts';
 import type { RevocationGuard } from '../ws-auth.ts';
 import type { ThroughputStats } from '../throughput/stats.ts';
@@ -110,7 +111,7 @@ export function createNdt7Server(deps: Ndt7Deps) {
     const admission = await deps.admit(req, url, test === 'download' ? 'ndt7_download' : 'ndt7_upload', gone.signal);
     if (!('slot' in admission)) {
       const reason = admission.status === 401 ? 'Unauthorized' : 'Service Unavailable';
-      const headers: Record<string, string> = admission.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="songcheck"' } : { 'Retry-After': String(admission.retryAfterS ?? 30) };
+      const headers: Record<string, string> = admission.status === 401 ? { ...DEVICE_CHALLENGE } : { 'Retry-After': String(admission.retryAfterS ?? 30) };
       return rejectUpgrade(socket, admission.status, reason, { error: { code: admission.code, message: admission.message } }, headers);
     }
     if (gone.signal.aborted) return deps.store.endTest(admission.slot);

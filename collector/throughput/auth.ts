@@ -3,6 +3,7 @@
 // headers (browsers), as the `access_token` query parameter, like M-Lab's ndt7 servers.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { bearerToken, MAX_TOKEN_LENGTH } from '../middleware/device-auth.ts';
 import type { Registry } from '../registry/registry.ts';
 
 export interface TestCaller {
@@ -13,8 +14,6 @@ export interface TestCaller {
 }
 
 const TEST_TOKEN_PREFIX = 'sct1.';
-// Device tokens are 43 base64url characters and test tokens under 200; anything longer is not ours.
-const MAX_CREDENTIAL_LENGTH = 512;
 export const TEST_TOKEN_TTL_MS = 5 * 60_000;
 
 /**
@@ -62,10 +61,9 @@ export class TestTokens {
 
 /** The credential of a request: the bearer header first, else the `access_token` query parameter. */
 export function credentialOf(req: IncomingMessage, url: URL): string | undefined {
-  const header = req.headers.authorization ?? '';
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  const token = match?.[1] ?? url.searchParams.get('access_token') ?? undefined;
-  if (!token || token.length > MAX_CREDENTIAL_LENGTH) return undefined;
+  const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('access_token') ?? undefined;
+  // Device tokens are 43 base64url characters and test tokens under 200; anything longer is not ours.
+  if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
   return token;
 }
 
