@@ -25,6 +25,14 @@ export function formatFigures(r: Result): string {
       const loaded = f.loaded_rtt_median_ms === undefined ? '' : `  loaded RTT ${ms(f.loaded_rtt_median_ms)} (idle ${ms(f.idle_rtt_ms)}, RPM ${f.rpm ?? '-'})`;
       return `${r.direction} ${rate}  ${r.method} x${f.streams}  ${(f.bytes / 1e6).toFixed(1)} MB in ${(f.duration_ms / 1000).toFixed(1)} s (${f.stop_reason})${loaded}`;
     }
+    case 'uptime': {
+      const f = r.fields;
+      return `${f.checks_up}/${f.checks} checks up  link down ${f.checks_link_down}  dns down ${f.checks_dns_down}  collector down ${f.checks_collector_down}`;
+    }
+    case 'outage':
+      return `${r.kind} for ${Math.round(r.fields.duration_s)} s (${r.fields.checks_failed} failed checks, ${r.fields.ended_by})`;
+    case 'agent_event':
+      return `${r.event}${r.fields.gap_s === undefined ? '' : ` after ${Math.round(r.fields.gap_s)} s`}${r.fields.reason ? `  ${r.fields.reason}` : ''}`;
   }
 }
 

@@ -85,6 +85,10 @@ export const AgentHealthFields = z
     rss_mb: z.number().min(0),
     /** Older than the version the collector recommends; absent when no recommendation is known. */
     behind_recommended: z.boolean().optional(),
+    /** Collector clock minus this device's clock, from the control channel; absent before the first estimate. */
+    clock_offset_ms: z.number().finite().min(-1e12).max(1e12).optional(),
+    /** Whether measurement times are being corrected by clock_offset_ms (see docs/uptime.md#clocks). */
+    clock_corrected: z.boolean().optional(),
   })
   .strict();
 export type AgentHealthFields = z.infer<typeof AgentHealthFields>;
@@ -171,6 +175,82 @@ export const ThroughputFields = z
   .strict();
 export type ThroughputFields = z.infer<typeof ThroughputFields>;
 
+/**
+ * What one connectivity check found (docs/uptime.md). `up`: names resolve and the collector or the outside
+ * target answers; `collector_down`: the Internet works but the collector does not answer (up for the school);
+ * `dns_down`: addresses answer but names do not resolve; `link_down`: neither the collector nor the outside
+ * target answers.
+ */
+export const CHECK_STATES = ['up', 'collector_down', 'dns_down', 'link_down'] as const;
+export type CheckState = (typeof CHECK_STATES)[number];
+/** The failure kinds an `outage` result can have: every check state except `up`. */
+export const OUTAGE_KINDS = ['link_down', 'dns_down', 'collector_down'] as const;
+export type OutageKind = (typeof OUTAGE_KINDS)[number];
+
+/**
+ * One 15-minute slot of connectivity checks (slot start = measuredAt, aligned to :00/:15/:30/:45). A slot
+ * with no agent running has no point at all: that is "device off or unknown", never an outage.
+ */
+export const UptimeSlotFields = z
+  .object({
+    /** Checks made in the slot. */
+    checks: count,
+    checks_up: count,
+    checks_collector_down: count,
+    checks_dns_down: count,
+    checks_link_down: count,
+    /** Seconds of the slot the agent was running and checking (at most 900). */
+    observed_s: z.number().min(0).max(900),
+    /** Seconds of the slot the last check said `up` or `collector_down` (the school had Internet). */
+    up_s: z.number().min(0).max(900),
+  })
+  .strict();
+export type UptimeSlotFields = z.infer<typeof UptimeSlotFields>;
+
+/** Why an outage interval ended. */
+export const OUTAGE_END_REASONS = ['recovered', 'device_off', 'agent_stopped'] as const;
+
+/**
+ * One outage interval seen by the agent (measuredAt = start: the first failed check). Sent when it ends,
+ * with its original times, however long after.
+ */
+export const OutageFields = z
+  .object({
+    /** The last failed check (device_off, agent_stopped) or the first successful one (recovered). */
+    end_at: MeasuredAt,
+    duration_s: z.number().min(0).max(400 * 86_400),
+    checks_failed: count,
+    ended_by: z.enum(OUTAGE_END_REASONS),
+  })
+  .strict();
+export type OutageFields = z.infer<typeof OutageFields>;
+
+/**
+ * Things that happen to the agent and its device (the `event` tag): its own start and stop, a start after an
+ * unclean end (power loss or crash), a sleep (wall clock jumped ahead of monotonic time), a clock step, and
+ * remote configuration and commands.
+ */
+export const AGENT_EVENTS = ['start', 'stop', 'unclean_stop', 'sleep', 'clock_step', 'config_applied', 'config_rejected', 'command'] as const;
+export type AgentEvent = (typeof AGENT_EVENTS)[number];
+
+export const AgentEventFields = z
+  .object({
+    /** For stop/unclean_stop/sleep: when the device was last known to be running (ms). */
+    from_at: MeasuredAt.optional(),
+    /** For stop/unclean_stop/sleep: when it was running again (ms). */
+    to_at: MeasuredAt.optional(),
+    /** to_at - from_at in seconds; for clock_step the size of the step (signed). */
+    gap_s: z.number().finite().min(-1e9).max(1e9).optional(),
+    /** The operating system's uptime when the event was recorded: small after a boot. */
+    system_uptime_s: z.number().min(0).optional(),
+    /** Whether the device booted during the gap (system uptime shorter than the gap). */
+    booted: z.boolean().optional(),
+    /** Configuration version, command name or similar. */
+    reason: z.string().max(200).optional(),
+  })
+  .strict();
+export type AgentEventFields = z.infer<typeof AgentEventFields>;
+
 function resultOf<P extends string, F extends z.ZodTypeAny>(probe: P, fields: F) {
   return z
     .object({
@@ -198,6 +278,13 @@ export const ThroughputResult = resultOf('throughput', ThroughputFields).extend(
   direction: z.enum(THROUGHPUT_DIRECTIONS),
 });
 
+/** One 15-minute slot of connectivity checks; `target` is `link`. */
+export const UptimeResult = resultOf('uptime', UptimeSlotFields);
+/** An outage interval; its `kind` becomes a tag. `target` is `link`. */
+export const OutageResult = resultOf('outage', OutageFields).extend({ kind: z.enum(OUTAGE_KINDS) });
+/** An agent or device event; its `event` becomes a tag. `target` is `self`. */
+export const AgentEventResult = resultOf('agent_event', AgentEventFields).extend({ event: z.enum(AGENT_EVENTS) });
+
 export const Result = z.discriminatedUnion('probe', [
   TcpResult,
   IcmpResult,
@@ -206,6 +293,9 @@ export const Result = z.discriminatedUnion('probe', [
   AgentHealthResult,
   DeviceFactsResult,
   ThroughputResult,
+  UptimeResult,
+  OutageResult,
+  AgentEventResult,
 ]);
 export type Result = z.infer<typeof Result>;
 export type ProbeName = Result['probe'];
@@ -223,12 +313,21 @@ export const STORAGE: Record<ProbeName, { measurement: string; method: string }>
   device_facts: { measurement: 'device_facts', method: 'systeminformation' },
   // The method of a throughput result is its own `method` (ndt7 or http_multistream); this is the fallback.
   throughput: { measurement: 'throughput', method: 'ndt7' },
+  uptime: { measurement: 'uptime', method: 'connectivity_check' },
+  outage: { measurement: 'outage', method: 'connectivity_check' },
+  agent_event: { measurement: 'agent_event', method: 'self' },
 };
 
-/** Measurement, method tag and any extra tags of one result: throughput adds its `direction`. */
+/** Measurement, method tag and any extra tags of one result: throughput adds `direction`, outage `kind`, agent_event `event`. */
 export function storageOf(result: Result): { measurement: string; method: string; tags?: [string, string][] } {
-  if (result.probe === 'throughput') {
-    return { measurement: 'throughput', method: result.method, tags: [['direction', result.direction]] };
+  switch (result.probe) {
+    case 'throughput':
+      return { measurement: 'throughput', method: result.method, tags: [['direction', result.direction]] };
+    case 'outage':
+      return { ...STORAGE.outage, tags: [['kind', result.kind]] };
+    case 'agent_event':
+      return { ...STORAGE.agent_event, tags: [['event', result.event]] };
+    default:
+      return STORAGE[result.probe];
   }
-  return STORAGE[result.probe];
 }
