@@ -41,6 +41,8 @@ export interface CollectorConfig extends RegistryConfig {
   limits?: Limits;
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
   trustProxy?: boolean;
+  /** Control channel (docs/control-channel.md); each field defaults to DEFAULT_CONTROL_OPTIONS. */
+  control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number };
 }
 
 export class ConfigError extends Error {
@@ -99,6 +101,10 @@ const serveShape = {
   SONGCHECK_AUTH_FAILURES_PER_HOUR: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_TRUST_PROXY: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
+  SONGCHECK_CONTROL_HEARTBEAT_S: opt(intIn(1, 3600)),
+  SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
+  SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
 };
 
 function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, crossChecks?: (has: (name: string) => boolean) => string[]) {
@@ -159,6 +165,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       },
     },
     trustProxy: v.SONGCHECK_TRUST_PROXY ?? false,
+    control: {
+      ...(v.SONGCHECK_CONTROL_HEARTBEAT_S !== undefined ? { heartbeatSeconds: v.SONGCHECK_CONTROL_HEARTBEAT_S } : {}),
+      ...(v.SONGCHECK_CONTROL_HANDSHAKES_PER_S !== undefined ? { handshakesPerSecond: v.SONGCHECK_CONTROL_HANDSHAKES_PER_S } : {}),
+      ...(v.SONGCHECK_CONTROL_HANDSHAKE_BURST !== undefined ? { handshakeBurst: v.SONGCHECK_CONTROL_HANDSHAKE_BURST } : {}),
+      ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
+    },
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
       database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',

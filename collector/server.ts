@@ -10,6 +10,7 @@ import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
 import { Registry } from './registry/registry.ts';
 import { createThroughputService } from './throughput/service.ts';
+import { createControlHub } from './control/hub.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 
 export interface RunningCollector {
@@ -36,6 +37,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
   const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
+  // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
+  const control = createControlHub({ registry, writer, logger, options: config.control });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
   const stopWatching = registry.watchChanges(1000);
 
@@ -54,7 +57,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
       (info: AddressInfo) => resolve(info.port),
     ) as Server;
     server.on('upgrade', (req, socket, head: Buffer) => {
-      if (!throughput.handleUpgrade(req, socket, head)) socket.destroy();
+      if (!throughput.handleUpgrade(req, socket, head) && !control.handleUpgrade(req, socket, head)) socket.destroy();
     });
     server.once('error', reject);
     // A keep-alive connection that finishes its last request during shutdown would otherwise hold
@@ -64,7 +67,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         if (closing) setImmediate(() => server.closeIdleConnections());
       });
     });
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
+    await control.close();
     throughput.close();
     registry.close();
     throw error;
@@ -78,11 +82,14 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     closing ??= new Promise<void>((resolve) => {
       // Open ndt7 tests are cut (they would hold the close for up to 15 s); HTTP streams end with their connections.
       throughput.close();
+      // Agents are told to come back later, spread out, before their sockets close.
+      const controlClosed = control.close();
       const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
       timer.unref();
       // close() stops accepting and resolves once every in-flight request has been answered.
-      server.close(() => {
+      server.close(async () => {
         clearTimeout(timer);
+        await controlClosed.catch((err: unknown) => logger.warn({ err }, 'control channel shutdown failed'));
         stopWatching();
         registry.close();
         logger.info('collector stopped');

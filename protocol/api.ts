@@ -77,6 +77,8 @@ export const ERROR_CODES = [
   'enrollment_code_used_up', // 403
   'internal_error', // 500
   'influx_unavailable', // 503, with Retry-After
+  'busy', // 503, with Retry-After: the control channel sheds handshakes (admission control) or is restarting
+  'command_not_found', // 404: admin action on an unknown command id
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;

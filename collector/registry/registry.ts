@@ -204,6 +204,11 @@ export class Registry {
     return stmt;
   }
 
+  /** The database, for subsystems that keep their own tables in it (collector/control/store.ts). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -1,0 +1,293 @@
+// The collector's end of the control channel (docs/control-channel.md): accepts agents' WebSockets at
+// CONTROL_PATH (device token, admission control), answers heartbeats with timestamps for the clock
+// estimate, keeps presence, and delivers configurations and commands. State that other processes need
+// (presence, config states, commands) lives in SQLite (store.ts); everything per socket stays in memory.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { Point } from '@influxdata/influxdb-client';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import {
+  AgentMessage, CLOSE_PROTOCOL, CLOSE_REPLACED, type CollectorMessage, CONTROL_MAX_MESSAGE_BYTES, CONTROL_PATH, CONTROL_PROTOCOL_VERSION, parseControlMessage,
+} from '../../protocol/control.ts';
+import type { InfluxWriter } from '../influx/writer.ts';
+import { RateLimiter } from '../rate-limit.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { Site } from '../registry/site.ts';
+import { acceptDeviceUpgrade, refuseUpgrade, RevocationGuard } from '../ws-auth.ts';
+import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
+import { ControlStore } from './store.ts';
+
+export interface ControlOptions {
+  heartbeatSeconds: number;
+  /** Handshakes answered per second (token bucket); the excess gets 503 + Retry-After. */
+  handshakesPerSecond: number;
+  handshakeBurst: number;
+  /** Connections this process holds at most. */
+  maxConnections: number;
+  /** How often presence and last-seen times are written to SQLite (one transaction each time). */
+  flushMs: number;
+  /** How often this process looks for new configurations and commands (they may come from another process). */
+  pollMs: number;
+  /** How often the presence sweep runs (one point per device; only the lease holder writes). */
+  sweepMs: number;
+}
+
+export const DEFAULT_CONTROL_OPTIONS: ControlOptions = {
+  heartbeatSeconds: 30,
+  handshakesPerSecond: 200,
+  handshakeBurst: 400,
+  maxConnections: 20_000,
+  flushMs: 20_000,
+  pollMs: 1_000,
+  sweepMs: 60_000,
+};
+
+export interface ControlDeps {
+  registry: Registry;
+  writer: InfluxWriter;
+  logger: Logger;
+  now?: () => number;
+  options?: Partial<ControlOptions>;
+}
+
+interface Conn {
+  ws: WebSocket;
+  deviceId: string;
+  site: Site;
+  helloed: boolean;
+  agentVersion?: string;
+  lastSeen: number;
+  offsetMs?: number;
+  /** The configuration version the agent runs or was last sent. */
+  configVersion: number;
+  dirty: boolean;
+}
+
+export type ControlHub = ReturnType<typeof createControlHub>;
+
+export function createControlHub(deps: ControlDeps) {
+  const now = deps.now ?? Date.now;
+  const opts: ControlOptions = { ...DEFAULT_CONTROL_OPTIONS, ...deps.options };
+  const logger = deps.logger.child({ component: 'control' });
+  const store = new ControlStore(deps.registry.database, now);
+  const holder = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: CONTROL_MAX_MESSAGE_BYTES, perMessageDeflate: false });
+  const guard = new RevocationGuard(deps.registry);
+  const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
+  const conns = new Map<string, Conn>();
+  /** Presence rows to write at the next flush: connects and disconnects. */
+  let changes: { deviceId: string; holder: string; connected: boolean; changedAt: number; agentVersion?: string }[] = [];
+  let points: Point[] = [];
+  let knownVersion = store.latestVersion();
+  let closing = false;
+  let shed = 0;
+
+  const send = (conn: Conn, message: CollectorMessage) => {
+    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(message));
+  };
+
+  function presenceNow(conn: Conn, connected: boolean): void {
+    const at = now();
+    points.push(presencePoint(conn.deviceId, conn.site, { connected, lastSeenAt: conn.lastSeen, clockOffsetMs: conn.offsetMs, agentVersion: conn.agentVersion, revoked: false }, at, at));
+  }
+
+  function deliverConfig(conn: Conn): void {
+    const wanted = store.effectiveConfig(conn.site);
+    if (!wanted || wanted.version === conn.configVersion) return;
+    conn.configVersion = wanted.version;
+    send(conn, { type: 'config', version: wanted.version, config: wanted.config });
+    logger.info({ device: conn.deviceId, version: wanted.version, scope: wanted.scope }, 'configuration sent');
+  }
+
+  function deliverCommands(): void {
+    for (const cmd of store.pendingCommands()) {
+      const conn = conns.get(cmd.deviceId);
+      if (!conn?.helloed) continue;
+      // Another process may hold a (stale) socket of the same device: only one of them moves it to sent.
+      if (!store.markCommand(cmd.id, 'sent', undefined, 'pending')) continue;
+      send(conn, { type: 'command', id: cmd.id, command: cmd.command });
+      logger.info({ device: conn.deviceId, command: cmd.id, kind: cmd.command.kind }, 'command sent');
+    }
+  }
+
+  function onMessage(conn: Conn, data: Buffer, isBinary: boolean): void {
+    const t1 = now();
+    conn.lastSeen = t1;
+    conn.dirty = true;
+    const parsed = isBinary ? ({ ok: false, error: 'binary frames are not part of the protocol; send JSON text' } as const) : parseControlMessage(AgentMessage, data.toString('utf8'));
+    if (!parsed.ok) {
+      send(conn, { type: 'error', code: 'bad_message', message: parsed.error });
+      return;
+    }
+    const msg = parsed.message;
+    switch (msg.type) {
+      case 'heartbeat':
+        if (msg.offsetMs !== undefined) conn.offsetMs = msg.offsetMs;
+        send(conn, { type: 'heartbeat_ack', seq: msg.seq, t0: msg.t0, t1, t2: now() });
+        return;
+      case 'hello':
+        if (msg.v !== CONTROL_PROTOCOL_VERSION) {
+          send(conn, { type: 'error', code: 'unsupported_version', message: `this collector speaks control protocol ${CONTROL_PROTOCOL_VERSION}, not ${msg.v}` });
+          conn.ws.close(CLOSE_PROTOCOL, 'unsupported protocol version');
+          return;
+        }
+        conn.helloed = true;
+        conn.agentVersion = msg.agentVersion;
+        conn.configVersion = msg.configVersion;
+        changes.push({ deviceId: conn.deviceId, holder, connected: true, changedAt: t1, agentVersion: msg.agentVersion });
+        presenceNow(conn, true);
+        deliverConfig(conn);
+        deliverCommands();
+        return;
+      case 'config_result':
+        store.setConfigState(conn.deviceId, msg.version, msg.status, msg.reason);
+        if (msg.status === 'applied') conn.configVersion = msg.version;
+        logger[msg.status === 'applied' ? 'info' : 'warn']({ device: conn.deviceId, version: msg.version, reason: msg.reason }, `configuration ${msg.status}`);
+        return;
+      case 'command_result':
+        store.markCommand(msg.id, msg.status, msg.detail);
+        logger.info({ device: conn.deviceId, command: msg.id, status: msg.status, detail: msg.detail }, 'command answered');
+        return;
+    }
+  }
+
+  function onConnection(ws: WebSocket, deviceId: string, site: Site): void {
+    const old = conns.get(deviceId);
+    if (old) old.ws.close(CLOSE_REPLACED, 'replaced by a newer connection of the same device');
+    const conn: Conn = { ws, deviceId, site, helloed: false, lastSeen: now(), configVersion: 0, dirty: true };
+    conns.set(deviceId, conn);
+    ws.on('message', (data: Buffer, isBinary) => {
+      try {
+        onMessage(conn, data, isBinary);
+      } catch (err) {
+        // A bug or a database error on one message must not take the process (and 10 000 sockets) down.
+        logger.error({ err, device: deviceId }, 'control message failed');
+        send(conn, { type: 'error', code: 'internal', message: 'the collector could not handle this message; see its log' });
+      }
+    });
+    ws.on('close', () => {
+      if (conns.get(deviceId) !== conn) return;
+      conns.delete(deviceId);
+      if (!conn.helloed || closing) return;
+      changes.push({ deviceId, holder, connected: false, changedAt: now() });
+      presenceNow(conn, false);
+    });
+    send(conn, { type: 'welcome', v: CONTROL_PROTOCOL_VERSION, deviceId, site: site.code, heartbeatSeconds: opts.heartbeatSeconds });
+  }
+
+  /** Writes last-seen times and presence rows in one transaction, and queued presence points to InfluxDB. */
+  async function flush(): Promise<void> {
+    const rows: Parameters<ControlStore['writePresence']>[0] = changes;
+    changes = [];
+    const at = now();
+    deps.registry.transaction(() => {
+      for (const conn of conns.values()) {
+        if (!conn.helloed) continue;
+        // Refresh every connected row, so the sweep can tell a dead process's devices from live ones.
+        rows.push({ deviceId: conn.deviceId, holder, connected: true, ...(conn.offsetMs !== undefined ? { clockOffsetMs: conn.offsetMs } : {}) });
+        if (conn.dirty) deps.registry.touchDevice(conn.deviceId, conn.lastSeen, conn.agentVersion);
+        conn.dirty = false;
+      }
+      store.writePresence(rows);
+    });
+    // Sockets that stopped talking (a peer gone without a FIN) are cut after three missed heartbeats.
+    for (const conn of conns.values()) if (at - conn.lastSeen > opts.heartbeatSeconds * 3000) conn.ws.terminate();
+    await flushPoints();
+  }
+
+  async function flushPoints(): Promise<void> {
+    const batch = points;
+    points = [];
+    if (batch.length === 0) return;
+    try {
+      await writeChunked(deps.writer, batch);
+    } catch (err) {
+      // Presence is a sample, not a delivery: the next sweep writes the state again.
+      logger.warn({ err: (err as Error).message, points: batch.length }, 'could not write presence points');
+    }
+  }
+
+  function poll(): void {
+    const latest = store.latestVersion();
+    if (latest !== knownVersion) {
+      knownVersion = latest;
+      for (const conn of conns.values()) if (conn.helloed) deliverConfig(conn);
+    }
+    deliverCommands();
+  }
+
+  async function sweep(): Promise<void> {
+    if (!store.tryLease('presence-sweep', holder, opts.sweepMs * 1.5)) return;
+    const local = new Map([...conns.values()].map((c) => [c.deviceId, c.lastSeen]));
+    const n = await sweepPresence({ registry: deps.registry, store, writer: deps.writer, logger, now: now(), local });
+    logger.debug({ points: n }, 'presence sweep written');
+  }
+
+  const guarded = (name: string, fn: () => unknown) => () => {
+    Promise.resolve()
+      .then(fn)
+      .catch((err: unknown) => logger.error({ err }, `control ${name} failed`));
+  };
+  const timers = [
+    setInterval(guarded('flush', flush), opts.flushMs),
+    setInterval(guarded('poll', poll), opts.pollMs),
+    setInterval(guarded('sweep', sweep), opts.sweepMs),
+    setInterval(guarded('points', flushPoints), 1_000),
+  ];
+  for (const t of timers) t.unref();
+
+  return {
+    store,
+    holder,
+    /** Serves the upgrade when it is for CONTROL_PATH; false otherwise (another handler's turn). */
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== CONTROL_PATH) return false;
+      const retry = (base: number) => ({ 'retry-after': String(base + Math.floor(Math.random() * Math.max(5, base * 2))) });
+      if (closing) {
+        refuseUpgrade(socket, 503, 'busy', 'the collector is restarting; reconnect later', { headers: retry(5) });
+        return true;
+      }
+      const token = handshakes.take('handshake');
+      if (!token.ok || conns.size >= opts.maxConnections) {
+        shed++;
+        // Retry-After is spread so the shed agents do not come back together.
+        refuseUpgrade(socket, 503, 'busy', 'too many control-channel handshakes right now; reconnect after Retry-After', { headers: retry(Math.max(1, token.retryAfterS)) });
+        return true;
+      }
+      acceptDeviceUpgrade({ wss, registry: deps.registry, guard, req, socket, head }, (ws, auth) => onConnection(ws, auth.device.id, auth.site));
+      return true;
+    },
+    stats: () => ({ connections: conns.size, shed }),
+    /** Runs the periodic jobs now (tests, and before a shutdown). */
+    flush,
+    poll,
+    sweep,
+    /**
+     * Graceful shutdown: every agent is told to come back after a delay spread over the time the
+     * handshake budget needs to readmit them all, then its socket is closed (1012, service restart).
+     */
+    async close(): Promise<void> {
+      if (closing) return;
+      closing = true;
+      for (const t of timers) clearInterval(t);
+      const spreadMs = Math.min(600_000, Math.max(5_000, (conns.size / opts.handshakesPerSecond) * 1500));
+      for (const conn of conns.values()) {
+        send(conn, { type: 'reconnect', afterMs: 1000 + Math.floor(Math.random() * spreadMs), reason: 'collector restarting' });
+        conn.ws.close(1012, 'collector restarting');
+      }
+      try {
+        await flush();
+        store.releaseHolder(holder);
+      } catch (err) {
+        logger.warn({ err }, 'could not record presence at shutdown');
+      }
+      guard.close();
+      for (const conn of conns.values()) conn.ws.terminate();
+      wss.close();
+    },
+  };
+}

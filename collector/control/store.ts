@@ -1,0 +1,249 @@
+// The control channel's tables in the registry database (migration 3): pushed configurations and each
+// device's state of them, commands, who is connected, and leases. Every collector process (and the CLI)
+// opens the same SQLite file, so this is also how a push made in one process reaches a socket held by
+// another: each process polls latestVersion() and pendingCommands() (see hub.ts).
+import { randomBytes } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { ControlCommand } from '../../protocol/control.ts';
+
+export type ConfigScope = { kind: 'all' } | { kind: 'group'; group: string } | { kind: 'site'; site: string };
+export type ConfigState = 'pending' | 'applied' | 'rejected';
+export type CommandStatus = 'pending' | 'sent' | 'done' | 'failed' | 'expired';
+
+export interface StoredConfig {
+  version: number;
+  scope: string;
+  config: Record<string, unknown>;
+  createdAt: number;
+  actor: string;
+}
+
+export interface DeviceConfigStatus {
+  deviceId: string;
+  siteCode: string;
+  /** The version meant for the device (0: none pushed to it). */
+  wantedVersion: number;
+  /** The last version the device answered about, and how. */
+  reportedVersion?: number;
+  state: ConfigState | 'none';
+  reason?: string;
+  updatedAt?: number;
+}
+
+export interface StoredCommand {
+  id: string;
+  deviceId: string;
+  command: ControlCommand;
+  status: CommandStatus;
+  detail?: string;
+  actor: string;
+  createdAt: number;
+  expiresAt: number;
+  updatedAt: number;
+}
+
+export interface PresenceRow {
+  deviceId: string;
+  siteCode: string;
+  connected: boolean;
+  /** The process holding the connection refreshed the row at this time (a crashed process stops refreshing). */
+  refreshedAt: number;
+  lastSeenAt?: number;
+  clockOffsetMs?: number;
+  agentVersion?: string;
+  revoked: boolean;
+}
+
+export function scopeKey(scope: ConfigScope): string {
+  return scope.kind === 'all' ? 'all' : scope.kind === 'group' ? `group:${scope.group}` : `site:${scope.site}`;
+}
+
+type CommandRowRaw = { id: string; device_id: string; command: string; status: CommandStatus; detail: string | null; actor: string; created_at: number; expires_at: number; updated_at: number };
+const commandFromRow = (r: CommandRowRaw): StoredCommand => ({
+  id: r.id,
+  deviceId: r.device_id,
+  command: JSON.parse(r.command) as ControlCommand,
+  status: r.status,
+  ...(r.detail !== null ? { detail: r.detail } : {}),
+  actor: r.actor,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  updatedAt: r.updated_at,
+});
+
+export class ControlStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private sql(source: string): Database.Statement {
+    let stmt = this.statements.get(source);
+    if (!stmt) this.statements.set(source, (stmt = this.db.prepare(source)));
+    return stmt;
+  }
+
+  // ---- configurations
+
+  pushConfig(scope: ConfigScope, config: Record<string, unknown>, actor: string): StoredConfig {
+    const at = this.now();
+    const info = this.sql('INSERT INTO agent_configs (scope, config, created_at, actor) VALUES (?, ?, ?, ?)').run(scopeKey(scope), JSON.stringify(config), at, actor);
+    return { version: Number(info.lastInsertRowid), scope: scopeKey(scope), config, createdAt: at, actor };
+  }
+
+  latestVersion(): number {
+    return (this.sql('SELECT COALESCE(MAX(version), 0) AS v FROM agent_configs').get() as { v: number }).v;
+  }
+
+  /**
+   * The configuration meant for a site: the newest pushed to the site itself, else the newest pushed to
+   * any of its groups, else the newest pushed to all. The most specific scope wins, so a push to all
+   * does not undo a site's own configuration.
+   */
+  effectiveConfig(site: { code: string; groups: string[] }): StoredConfig | undefined {
+    const scopes = [`site:${site.code}`, ...site.groups.map((g) => `group:${g}`), 'all'];
+    const rows = this.db
+      .prepare(`SELECT version, scope, config, created_at, actor FROM agent_configs WHERE scope IN (${scopes.map(() => '?').join(',')}) ORDER BY version DESC`)
+      .all(...scopes) as { version: number; scope: string; config: string; created_at: number; actor: string }[];
+    const rank = (scope: string) => (scope.startsWith('site:') ? 0 : scope.startsWith('group:') ? 1 : 2);
+    const best = rows.sort((a, b) => rank(a.scope) - rank(b.scope) || b.version - a.version)[0];
+    return best && { version: best.version, scope: best.scope, config: JSON.parse(best.config) as Record<string, unknown>, createdAt: best.created_at, actor: best.actor };
+  }
+
+  listConfigs(limit = 100): StoredConfig[] {
+    const rows = this.sql('SELECT version, scope, config, created_at, actor FROM agent_configs ORDER BY version DESC LIMIT ?').all(limit) as {
+      version: number; scope: string; config: string; created_at: number; actor: string;
+    }[];
+    return rows.map((r) => ({ version: r.version, scope: r.scope, config: JSON.parse(r.config) as Record<string, unknown>, createdAt: r.created_at, actor: r.actor }));
+  }
+
+  setConfigState(deviceId: string, version: number, state: ConfigState, reason?: string): void {
+    this.sql(
+      `INSERT INTO device_config_state (device_id, version, status, reason, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(device_id) DO UPDATE SET version = excluded.version, status = excluded.status, reason = excluded.reason, updated_at = excluded.updated_at`,
+    ).run(deviceId, version, state, reason ?? null, this.now());
+  }
+
+  /** Per active device: the version meant for it and what it last reported. */
+  configStatus(sites: Map<string, { code: string; groups: string[] }>, devices: { id: string; siteCode: string }[]): DeviceConfigStatus[] {
+    const states = new Map(
+      (this.sql('SELECT device_id, version, status, reason, updated_at FROM device_config_state').all() as {
+        device_id: string; version: number; status: ConfigState; reason: string | null; updated_at: number;
+      }[]).map((r) => [r.device_id, r]),
+    );
+    const wantedBySite = new Map<string, number>();
+    return devices.map((d) => {
+      let wanted = wantedBySite.get(d.siteCode);
+      if (wanted === undefined) {
+        const site = sites.get(d.siteCode);
+        wanted = (site && this.effectiveConfig(site)?.version) ?? 0;
+        wantedBySite.set(d.siteCode, wanted);
+      }
+      const s = states.get(d.id);
+      // A state about an older version than the one wanted means the new one has not been answered yet.
+      const state: DeviceConfigStatus['state'] = wanted === 0 ? (s ? s.status : 'none') : s && s.version === wanted ? s.status : 'pending';
+      return {
+        deviceId: d.id,
+        siteCode: d.siteCode,
+        wantedVersion: wanted,
+        ...(s ? { reportedVersion: s.version, updatedAt: s.updated_at } : {}),
+        state,
+        ...(s?.reason && s.version === wanted ? { reason: s.reason } : {}),
+      };
+    });
+  }
+
+  // ---- commands
+
+  addCommand(deviceId: string, command: ControlCommand, actor: string, ttlMs: number): StoredCommand {
+    const at = this.now();
+    const id = `cmd_${randomBytes(8).toString('hex')}`;
+    this.sql('INSERT INTO control_commands (id, device_id, command, status, actor, created_at, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, deviceId, JSON.stringify(command), 'pending', actor, at, at + ttlMs, at);
+    return { id, deviceId, command, status: 'pending', actor, createdAt: at, expiresAt: at + ttlMs, updatedAt: at };
+  }
+
+  getCommand(id: string): StoredCommand | undefined {
+    const row = this.sql('SELECT * FROM control_commands WHERE id = ?').get(id) as CommandRowRaw | undefined;
+    return row && commandFromRow(row);
+  }
+
+  listCommands(filter: { deviceId?: string; limit?: number } = {}): StoredCommand[] {
+    const rows = this.sql('SELECT * FROM control_commands WHERE (@device IS NULL OR device_id = @device) ORDER BY created_at DESC, rowid DESC LIMIT @limit')
+      .all({ device: filter.deviceId ?? null, limit: filter.limit ?? 100 }) as CommandRowRaw[];
+    return rows.map(commandFromRow);
+  }
+
+  /** Pending commands; expired ones are marked expired first. */
+  pendingCommands(): StoredCommand[] {
+    this.sql("UPDATE control_commands SET status = 'expired', updated_at = @now WHERE status IN ('pending', 'sent') AND expires_at < @now").run({ now: this.now() });
+    return (this.sql("SELECT * FROM control_commands WHERE status = 'pending' ORDER BY created_at LIMIT 1000").all() as CommandRowRaw[]).map(commandFromRow);
+  }
+
+  /** Moves a command on; `from` guards against two processes sending the same command. Returns whether it moved. */
+  markCommand(id: string, status: CommandStatus, detail?: string, from?: CommandStatus): boolean {
+    const info = this.sql('UPDATE control_commands SET status = ?, detail = COALESCE(?, detail), updated_at = ? WHERE id = ? AND (? IS NULL OR status = ?)')
+      .run(status, detail ?? null, this.now(), id, from ?? null, from ?? null);
+    return info.changes > 0;
+  }
+
+  // ---- presence
+
+  /** Records connects, disconnects and refreshes in one transaction (one fsync for many devices). */
+  writePresence(rows: { deviceId: string; holder: string; connected: boolean; changedAt?: number; clockOffsetMs?: number; agentVersion?: string }[]): void {
+    if (rows.length === 0) return;
+    const at = this.now();
+    const upsert = this.sql(
+      `INSERT INTO control_presence (device_id, holder, connected, changed_at, refreshed_at, clock_offset_ms, agent_version) VALUES (@device, @holder, @connected, @changed, @at, @offset, @version)
+       ON CONFLICT(device_id) DO UPDATE SET
+         holder = CASE WHEN @connected = 1 OR holder = @holder THEN @holder ELSE holder END,
+         connected = CASE WHEN @connected = 1 OR holder = @holder THEN @connected ELSE connected END,
+         changed_at = COALESCE(@changedOnly, changed_at),
+         refreshed_at = @at,
+         clock_offset_ms = COALESCE(@offset, clock_offset_ms),
+         agent_version = COALESCE(@version, agent_version)`,
+    );
+    this.db.transaction(() => {
+      for (const r of rows) {
+        upsert.run({ device: r.deviceId, holder: r.holder, connected: r.connected ? 1 : 0, changed: r.changedAt ?? at, changedOnly: r.changedAt ?? null, at, offset: r.clockOffsetMs ?? null, version: r.agentVersion ?? null });
+      }
+    })();
+  }
+
+  /** Every enrolled device (revoked ones too) with its presence, for the per-minute sweep. */
+  presence(): PresenceRow[] {
+    const rows = this.sql(
+      `SELECT d.id, d.site_code, d.last_seen_at, d.revoked_at, d.agent_version AS d_version, p.connected, p.refreshed_at, p.clock_offset_ms, p.agent_version
+       FROM devices d LEFT JOIN control_presence p ON p.device_id = d.id`,
+    ).all() as { id: string; site_code: string; last_seen_at: number | null; revoked_at: number | null; d_version: string | null; connected: number | null; refreshed_at: number | null; clock_offset_ms: number | null; agent_version: string | null }[];
+    return rows.map((r) => ({
+      deviceId: r.id,
+      siteCode: r.site_code,
+      connected: r.connected === 1,
+      refreshedAt: r.refreshed_at ?? 0,
+      ...(r.last_seen_at !== null ? { lastSeenAt: r.last_seen_at } : {}),
+      ...(r.clock_offset_ms !== null ? { clockOffsetMs: r.clock_offset_ms } : {}),
+      ...((r.agent_version ?? r.d_version) !== null ? { agentVersion: (r.agent_version ?? r.d_version)! } : {}),
+      revoked: r.revoked_at !== null,
+    }));
+  }
+
+  /** Marks every device this holder claimed as disconnected (its process is shutting down). */
+  releaseHolder(holder: string): void {
+    this.sql('UPDATE control_presence SET connected = 0, changed_at = ?, refreshed_at = ? WHERE holder = ? AND connected = 1').run(this.now(), this.now(), holder);
+  }
+
+  // ---- leases
+
+  /** Takes or renews a lease; true while this holder has it. A crashed holder's lease lapses after ttlMs. */
+  tryLease(name: string, holder: string, ttlMs: number): boolean {
+    const at = this.now();
+    this.sql(
+      `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @exp)
+       ON CONFLICT(name) DO UPDATE SET holder = @holder, expires_at = @exp WHERE leases.holder = @holder OR leases.expires_at < @now`,
+    ).run({ name, holder, exp: at + ttlMs, now: at });
+    return (this.sql('SELECT holder FROM leases WHERE name = ?').get(name) as { holder: string } | undefined)?.holder === holder;
+  }
+}
