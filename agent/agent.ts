@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ResultAck } from '../protocol/api.ts';
-import type { Result } from '../protocol/results.ts';
+import type { AgentHealthFields, Result } from '../protocol/results.ts';
 import type { AgentConfig } from './config.ts';
 import { collectDeviceFactsInChild } from './device-facts.ts';
 import { DurableQueue } from './durable-queue.ts';
@@ -28,6 +28,8 @@ export interface AgentDeps {
   identity: Identity;
   logger: Logger;
   now?: () => number;
+  /** Extra agent_health fields (the control channel's clock_offset_ms and clock_corrected). */
+  healthExtra?: () => Partial<AgentHealthFields>;
 }
 
 /**
@@ -94,17 +96,20 @@ export function createAgent(deps: AgentDeps) {
     uploader.kick();
   }
 
-  async function runProbe(name: string, signal: AbortSignal): Promise<void> {
+  async function runProbe(name: string, signal: AbortSignal, only?: string[]): Promise<Result[]> {
     const schedule = config.probes[name]!;
     const probe = getProbe(name);
-    const targets = schedule.targets?.length ? schedule.targets : probe.defaultTargets({ collectorUrl });
+    const targets = only ?? (schedule.targets?.length ? schedule.targets : probe.defaultTargets({ collectorUrl }));
+    const recorded: Result[] = [];
     for (const target of targets) {
       if (signal.aborted) break;
       const ctx = { signal, now, deviceToken: identity.token, dataDir: deps.dataDir, collectorUrl };
       // A throughput test makes one result per direction.
       const results = probe.runMany ? await probe.runMany(target, schedule.options, ctx) : [await probe.run(target, schedule.options, ctx)];
       for (const result of results) record(result);
+      recorded.push(...results);
     }
+    return recorded;
   }
 
   function healthResult(): Result {
@@ -131,6 +136,7 @@ export function createAgent(deps: AgentDeps) {
         uptime_s: Math.round((at - startedAt) / 1000),
         rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),
         ...behindField(),
+        ...deps.healthExtra?.(),
       },
     };
   }
@@ -156,7 +162,7 @@ export function createAgent(deps: AgentDeps) {
       splayMs: schedule.splaySeconds * 1000,
       timeoutMs: schedule.timeoutSeconds * 1000,
       // Throughput runs at the random school-hours slots of its plan; its cron only asks the plan each minute.
-      run: name === 'throughput' ? throughputGate(schedule.options, now, (signal) => runProbe(name, signal)) : (signal) => runProbe(name, signal),
+      run: name === 'throughput' ? throughputGate(schedule.options, now, async (signal) => void (await runProbe(name, signal))) : async (signal) => void (await runProbe(name, signal)),
     });
   }
   scheduler.add({ name: 'agent_health', cron: config.health.schedule, splayMs: 0, timeoutMs: 5_000, run: async () => record(healthResult()) });
@@ -171,6 +177,10 @@ export function createAgent(deps: AgentDeps) {
     uploader,
     scheduler,
     collectorUrl,
+    /** Queues a result made outside the schedule (agent events of the control channel). */
+    record,
+    /** Runs a configured probe once now (a remote command); its results go through the queue as usual. */
+    runNow: (name: string, targets: string[] | undefined, signal: AbortSignal) => runProbe(name, signal, targets),
     start(): void {
       logger.info({ site: identity.site.code, device: identity.deviceId, collector: collectorUrl, version: AGENT_VERSION }, 'agent started');
       const { cursor, tornTailDropped, newlyCorrupt } = queue.recovery;

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Result } from '../protocol/results.ts';
-import { createAgent } from './agent.ts';
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.ts';
+import { startSupervisedAgent } from './control/supervisor.ts';
 import { collectDeviceFacts } from './device-facts.ts';
 import { EnrollError, enroll } from './enroll.ts';
 import { formatFigures, formatTable } from './format-result.ts';
@@ -99,16 +99,17 @@ async function cmdRun(args: string[]): Promise<number> {
   // As a service, or with the live table on the terminal (logs would tear it), logs go to rotated files.
   const log = await createAgentLog({ level: config.log.level, dataDir, toFile: !!(values.live || values['log-file']) });
   const logger = log.logger;
-  const agent = createAgent({ dataDir, config, identity, logger });
-  const detach = values.live ? attachLiveTable(agent) : () => {};
-  agent.start();
+  // The agent runs under the control channel: corrected clock, remote configuration, commands.
+  const supervised = startSupervisedAgent({ dataDir, localConfig: config, identity, logger, ...testClockSkew() });
+  const detach = values.live ? attachLiveTable(supervised.current()) : () => {};
+  supervised.start();
   await new Promise<void>((resolve) => {
     const shutdown = () => resolve();
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);
   });
   detach();
-  await agent.stop();
+  await supervised.stop();
   await log.close();
   releaseLock();
   return 0;
@@ -173,6 +174,15 @@ function withCollectorFromEnv(config: AgentConfig): AgentConfig {
   if (!fromEnv || config.collectorUrl) return config;
   if (!URL.canParse(fromEnv)) throw new ConfigError(`SONGCHECK_COLLECTOR_URL is not a URL: ${fromEnv}`);
   return { ...config, collectorUrl: fromEnv };
+}
+
+/**
+ * Fault injection for tests only: SONGCHECK_TEST_CLOCK_SKEW_MS shifts this agent's view of the device clock,
+ * as a Raspberry Pi without a real-time clock would be. Never set in production.
+ */
+function testClockSkew(): { clock?: { raw: () => number } } {
+  const skew = Number(process.env.SONGCHECK_TEST_CLOCK_SKEW_MS ?? '');
+  return Number.isFinite(skew) && skew !== 0 ? { clock: { raw: () => Date.now() + skew } } : {};
 }
 
 async function cmdFacts(): Promise<number> {

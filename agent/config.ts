@@ -57,6 +57,17 @@ export const AgentConfig = z
       .default({})
       .transform((given, ctx) => mergeProbeDefaults(given, ctx)),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).strict().prefault({}),
+    /** The control channel to the collector (docs/control-channel.md). */
+    control: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Measurement times are corrected by the collector's clock once the device clock is off by more than this. */
+        clockThresholdMs: z.number().int().min(100).max(3_600_000).default(2_000),
+        backoffInitialSeconds: z.number().min(0.1).max(3600).default(1),
+        backoffMaxSeconds: z.number().min(1).max(86_400).default(300),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 export type AgentConfig = z.infer<typeof AgentConfig>;

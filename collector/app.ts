@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
 import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './admin/routes.ts';
+import { controlAdminRoutes } from './control/admin-routes.ts';
 import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
 import { ApiError, errorResponse } from './http-errors.ts';
 import { accessLog } from './middleware/access-log.ts';
@@ -40,6 +41,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
+  // Remote configuration and commands (collector/control/), before the registry's admin routes.
+  app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));
 

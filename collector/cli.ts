@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
+import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -46,6 +47,8 @@ Commands:
                              refuse the device's token from now on (its open connections close at once)
   devices move --id ID --site CODE
                              the device's future results carry the other site's tags
+
+${CONTROL_HELP}
 
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
@@ -357,14 +360,22 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void>
   'devices list': devicesList,
   'devices revoke': devicesRevoke,
   'devices move': devicesMove,
+  // Remote configuration and commands (collector/control/cli-commands.ts).
+  ...controlCommands({
+    parse, withRegistry, withRegistryAsync, out, table, actor: cliActor,
+    usage: (message) => new UsageError(message),
+    refused: (message) => new Refused(message),
+  }),
 };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     const sub = COMMANDS[`${command} ${rest[0]}`];
+    const single = command === 'run-probe' ? COMMANDS['run-probe'] : undefined;
     if (command === 'serve') await serveCommand(rest);
     else if (sub) return (await sub(rest.slice(1))) ?? 0;
+    else if (single) await single(rest);
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);

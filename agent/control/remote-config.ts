@@ -9,6 +9,8 @@ export type RemoteConfigCheck = { ok: true; config: AgentConfig } | { ok: false;
 export function checkRemoteConfig(raw: unknown): RemoteConfigCheck {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, reason: 'a configuration must be an object (the fields of config.yaml)' };
   if ('collectorUrl' in raw) return { ok: false, reason: 'collectorUrl cannot be set remotely; change it in the config file at the school' };
+  const control = (raw as { control?: { enabled?: unknown } }).control;
+  if (control && typeof control === 'object' && control.enabled === false) return { ok: false, reason: 'control.enabled cannot be turned off remotely: the agent would stop listening for the configuration that turns it on again' };
   const parsed = AgentConfig.safeParse(raw);
   if (parsed.success) return { ok: true, config: parsed.data };
   const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
