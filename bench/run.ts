@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
+import { benchControl, controlReport } from './control.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
@@ -75,6 +76,8 @@ const sections: Section[] = [
       ].join('\n');
     },
   },
+  // 10 000 control-channel connections (BENCH_CONTROL_CONNECTIONS); see bench/README.md.
+  { name: 'control', run: async () => controlReport(await benchControl()) },
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
