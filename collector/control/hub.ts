@@ -64,9 +64,14 @@ interface Conn {
   /** The configuration version the agent runs or was last sent. */
   configVersion: number;
   dirty: boolean;
+  /** The offset last written to SQLite. */
+  storedOffsetMs?: number;
 }
 
 export type ControlHub = ReturnType<typeof createControlHub>;
+
+/** Devices per SQLite transaction in a flush. */
+const FLUSH_CHUNK = 500;
 
 export function createControlHub(deps: ControlDeps) {
   const now = deps.now ?? Date.now;
@@ -74,6 +79,7 @@ export function createControlHub(deps: ControlDeps) {
   const logger = deps.logger.child({ component: 'control' });
   const store = new ControlStore(deps.registry.database, now);
   const holder = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  store.tryLease(`holder:${holder}`, holder, Math.max(90_000, opts.flushMs * 4));
   const wss = new WebSocketServer({ noServer: true, maxPayload: CONTROL_MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const guard = new RevocationGuard(deps.registry);
   const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
@@ -94,8 +100,12 @@ export function createControlHub(deps: ControlDeps) {
     points.push(presencePoint(conn.deviceId, conn.site, { connected, lastSeenAt: conn.lastSeen, clockOffsetMs: conn.offsetMs, agentVersion: conn.agentVersion, revoked: false }, at, at));
   }
 
+  // The configuration meant for each site, for the current newest version: a reconnect storm of 10 000
+  // agents costs one query per site, not per agent. Emptied on a new version and at every flush (group edits).
+  const wantedBySite = new Map<string, ReturnType<ControlStore['effectiveConfig']>>();
   function deliverConfig(conn: Conn): void {
-    const wanted = store.effectiveConfig(conn.site);
+    if (!wantedBySite.has(conn.site.code)) wantedBySite.set(conn.site.code, store.effectiveConfig(conn.site));
+    const wanted = wantedBySite.get(conn.site.code);
     if (!wanted || wanted.version === conn.configVersion) return;
     conn.configVersion = wanted.version;
     send(conn, { type: 'config', version: wanted.version, config: wanted.config });
@@ -139,8 +149,8 @@ export function createControlHub(deps: ControlDeps) {
         conn.configVersion = msg.configVersion;
         changes.push({ deviceId: conn.deviceId, holder, connected: true, changedAt: t1, agentVersion: msg.agentVersion });
         presenceNow(conn, true);
+        // Commands waiting for this device go out with the next poll (within pollMs): one query a second, not one per hello.
         deliverConfig(conn);
-        deliverCommands();
         return;
       case 'config_result':
         store.setConfigState(conn.deviceId, msg.version, msg.status, msg.reason);
@@ -178,21 +188,36 @@ export function createControlHub(deps: ControlDeps) {
     send(conn, { type: 'welcome', v: CONTROL_PROTOCOL_VERSION, deviceId, site: site.code, heartbeatSeconds: opts.heartbeatSeconds });
   }
 
-  /** Writes last-seen times and presence rows in one transaction, and queued presence points to InfluxDB. */
+  /**
+   * Writes connects, disconnects, changed offsets and last-seen times to SQLite, in transactions of
+   * FLUSH_CHUNK devices with a turn of the event loop between them (10 000 devices in one transaction
+   * would hold heartbeats up for most of a second), then queued presence points to InfluxDB.
+   */
   async function flush(): Promise<void> {
+    wantedBySite.clear();
+    const at = now();
+    // This process is alive: its devices' rows count as connected in the sweep until this lapses.
+    store.tryLease(`holder:${holder}`, holder, Math.max(90_000, opts.flushMs * 4));
     const rows: Parameters<ControlStore['writePresence']>[0] = changes;
     changes = [];
-    const at = now();
-    deps.registry.transaction(() => {
-      for (const conn of conns.values()) {
-        if (!conn.helloed) continue;
-        // Refresh every connected row, so the sweep can tell a dead process's devices from live ones.
-        rows.push({ deviceId: conn.deviceId, holder, connected: true, ...(conn.offsetMs !== undefined ? { clockOffsetMs: conn.offsetMs } : {}) });
-        if (conn.dirty) deps.registry.touchDevice(conn.deviceId, conn.lastSeen, conn.agentVersion);
-        conn.dirty = false;
+    const dirty: Conn[] = [];
+    for (const conn of conns.values()) {
+      if (!conn.helloed) continue;
+      if (conn.offsetMs !== undefined && conn.offsetMs !== conn.storedOffsetMs) {
+        rows.push({ deviceId: conn.deviceId, holder, connected: true, clockOffsetMs: conn.offsetMs });
+        conn.storedOffsetMs = conn.offsetMs;
       }
-      store.writePresence(rows);
-    });
+      if (conn.dirty) dirty.push(conn);
+      conn.dirty = false;
+    }
+    for (let i = 0; i < Math.max(rows.length, dirty.length); i += FLUSH_CHUNK) {
+      deps.registry.transaction(() => {
+        store.writePresence(rows.slice(i, i + FLUSH_CHUNK));
+        // touchDevice writes a device at most once a minute; the rest cost a map lookup.
+        for (const conn of dirty.slice(i, i + FLUSH_CHUNK)) deps.registry.touchDevice(conn.deviceId, conn.lastSeen, conn.agentVersion);
+      });
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     // Sockets that stopped talking (a peer gone without a FIN) are cut after three missed heartbeats.
     for (const conn of conns.values()) if (at - conn.lastSeen > opts.heartbeatSeconds * 3000) conn.ws.terminate();
     await flushPoints();
@@ -214,6 +239,7 @@ export function createControlHub(deps: ControlDeps) {
     const latest = store.latestVersion();
     if (latest !== knownVersion) {
       knownVersion = latest;
+      wantedBySite.clear();
       for (const conn of conns.values()) if (conn.helloed) deliverConfig(conn);
     }
     deliverCommands();
@@ -282,6 +308,7 @@ export function createControlHub(deps: ControlDeps) {
       try {
         await flush();
         store.releaseHolder(holder);
+        store.tryLease(`holder:${holder}`, holder, 0);
       } catch (err) {
         logger.warn({ err }, 'could not record presence at shutdown');
       }

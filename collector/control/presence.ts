@@ -18,10 +18,9 @@ export interface PresenceFields {
   revoked: boolean;
 }
 
-/** Points per InfluxDB write: 50 000 sites are 10 requests a minute. */
-const WRITE_CHUNK = 5000;
-/** A presence row not refreshed for this long belongs to a process that died: not connected. */
-export const PRESENCE_STALE_MS = 90_000;
+/** Points per InfluxDB write; the event loop gets a turn between chunks so heartbeats are not held up. */
+const WRITE_CHUNK = 1000;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function presencePoint(deviceId: string, site: Pick<Site, 'code' | 'commune' | 'operator' | 'linkType'>, fields: PresenceFields, at: number, now: number): Point {
   const point = new Point('presence');
@@ -40,7 +39,10 @@ export function presencePoint(deviceId: string, site: Pick<Site, 'code' | 'commu
 }
 
 export async function writeChunked(writer: InfluxWriter, points: Point[]): Promise<void> {
-  for (let i = 0; i < points.length; i += WRITE_CHUNK) await writer.write(points.slice(i, i + WRITE_CHUNK));
+  for (let i = 0; i < points.length; i += WRITE_CHUNK) {
+    await writer.write(points.slice(i, i + WRITE_CHUNK));
+    await yieldToLoop();
+  }
 }
 
 /**
@@ -51,10 +53,13 @@ export async function sweepPresence(deps: { registry: Registry; store: ControlSt
   const sites = new Map(deps.registry.listSites().map((s) => [s.code, s]));
   const minute = Math.floor(deps.now / 60_000) * 60_000;
   const points: Point[] = [];
-  for (const row of deps.store.presence()) {
+  const rows = deps.store.presence();
+  for (const [i, row] of rows.entries()) {
+    if (i % WRITE_CHUNK === WRITE_CHUNK - 1) await yieldToLoop();
     const site = sites.get(row.siteCode);
     if (!site) continue;
-    const connected = row.connected && !row.revoked && deps.now - row.refreshedAt < PRESENCE_STALE_MS;
+    // A row whose process stopped renewing its holder lease (it died) is not a connection.
+    const connected = row.connected && !row.revoked && row.holderUntil > deps.now;
     const lastSeenAt = Math.max(row.lastSeenAt ?? 0, deps.local.get(row.deviceId) ?? 0) || undefined;
     points.push(presencePoint(row.deviceId, site, { connected, lastSeenAt, clockOffsetMs: row.clockOffsetMs, agentVersion: row.agentVersion, revoked: row.revoked }, minute, deps.now));
   }

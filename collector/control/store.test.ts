@@ -48,7 +48,9 @@ describe('control store', () => {
     store.writePresence([{ deviceId, holder: 'A', connected: true }]);
     store.writePresence([{ deviceId, holder: 'B', connected: true }]); // reconnected to process B
     store.writePresence([{ deviceId, holder: 'A', connected: false }]); // A notices its old socket closed
-    expect(store.presence()[0]).toMatchObject({ deviceId, connected: true });
+    expect(store.presence()[0]).toMatchObject({ deviceId, connected: true, holderUntil: 0 }); // B never took its holder lease: a dead process
+    store.tryLease('holder:B', 'B', 90_000);
+    expect(store.presence()[0]!.holderUntil).toBe(t + 90_000);
     store.releaseHolder('B');
     expect(store.presence()[0]).toMatchObject({ deviceId, connected: false });
     registry.close();

@@ -46,8 +46,8 @@ export interface PresenceRow {
   deviceId: string;
   siteCode: string;
   connected: boolean;
-  /** The process holding the connection refreshed the row at this time (a crashed process stops refreshing). */
-  refreshedAt: number;
+  /** When the lease of the process holding the connection expires (a crashed process stops renewing it). */
+  holderUntil: number;
   lastSeenAt?: number;
   clockOffsetMs?: number;
   agentVersion?: string;
@@ -215,14 +215,14 @@ export class ControlStore {
   /** Every enrolled device (revoked ones too) with its presence, for the per-minute sweep. */
   presence(): PresenceRow[] {
     const rows = this.sql(
-      `SELECT d.id, d.site_code, d.last_seen_at, d.revoked_at, d.agent_version AS d_version, p.connected, p.refreshed_at, p.clock_offset_ms, p.agent_version
-       FROM devices d LEFT JOIN control_presence p ON p.device_id = d.id`,
-    ).all() as { id: string; site_code: string; last_seen_at: number | null; revoked_at: number | null; d_version: string | null; connected: number | null; refreshed_at: number | null; clock_offset_ms: number | null; agent_version: string | null }[];
+      `SELECT d.id, d.site_code, d.last_seen_at, d.revoked_at, d.agent_version AS d_version, p.connected, l.expires_at AS holder_until, p.clock_offset_ms, p.agent_version
+       FROM devices d LEFT JOIN control_presence p ON p.device_id = d.id LEFT JOIN leases l ON l.name = 'holder:' || p.holder`,
+    ).all() as { id: string; site_code: string; last_seen_at: number | null; revoked_at: number | null; d_version: string | null; connected: number | null; holder_until: number | null; clock_offset_ms: number | null; agent_version: string | null }[];
     return rows.map((r) => ({
       deviceId: r.id,
       siteCode: r.site_code,
       connected: r.connected === 1,
-      refreshedAt: r.refreshed_at ?? 0,
+      holderUntil: r.holder_until ?? 0,
       ...(r.last_seen_at !== null ? { lastSeenAt: r.last_seen_at } : {}),
       ...(r.clock_offset_ms !== null ? { clockOffsetMs: r.clock_offset_ms } : {}),
       ...((r.agent_version ?? r.d_version) !== null ? { agentVersion: (r.agent_version ?? r.d_version)! } : {}),
