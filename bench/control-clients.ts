@@ -21,6 +21,8 @@ interface Conn {
 }
 const conns: Conn[] = [];
 const rtts: number[] = [];
+/** Client send → server reply sent (t2 − t0, one machine clock, ms resolution): leaves out the clients' own receive-side delay. */
+const serverSide: number[] = [];
 let measuring = false;
 let shed = 0;
 let failed = 0;
@@ -48,13 +50,16 @@ async function connect(token: string): Promise<void> {
       r.on('error', () => {});
       r.on('close', () => closed++);
       r.on('message', (data) => {
-        const msg = JSON.parse(data.toString()) as { type: string; seq?: number };
+        const msg = JSON.parse(data.toString()) as { type: string; seq?: number; t0?: number; t2?: number };
         if (msg.type === 'welcome') r.send(JSON.stringify({ type: 'hello', v: 1, agentVersion: '0.0.0-bench', configVersion: 0 }));
         if (msg.type !== 'heartbeat_ack') return;
         const t = conn.sent.get(msg.seq!);
         conn.sent.delete(msg.seq!);
         acks++;
-        if (t !== undefined && measuring) rtts.push(performance.now() - t);
+        if (t !== undefined && measuring) {
+          rtts.push(performance.now() - t);
+          serverSide.push(msg.t2! - msg.t0!);
+        }
       });
       conns.push(conn);
       return;
@@ -98,7 +103,7 @@ const sentAtStart = seq;
 const acksAtStart = acks;
 await sleep(windowMs);
 measuring = false;
-report({ phase: 'done', connections: conns.length, closed, heartbeats: seq - sentAtStart, acks: acks - acksAtStart, rtts: rtts.map((x) => Math.round(x * 100) / 100) });
+report({ phase: 'done', connections: conns.length, closed, heartbeats: seq - sentAtStart, acks: acks - acksAtStart, rtts: rtts.map((x) => Math.round(x * 100) / 100), serverSide });
 for (const t of timers) clearTimeout(t);
 for (const c of conns) c.ws.terminate();
 process.exit(0);

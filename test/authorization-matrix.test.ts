@@ -46,6 +46,13 @@ function routes(): Record<string, { access: Access; path: string; body?: string;
     'POST /api/v1/admin/devices/:id/revoke': { access: 'admin', path: `/api/v1/admin/devices/${tc.deviceId}/revoke` },
     'POST /api/v1/admin/devices/:id/move': { access: 'admin', path: `/api/v1/admin/devices/${tc.deviceId}/move`, body: JSON.stringify({ site: 'OTHER-1' }) },
     'GET /api/v1/admin/audit': { access: 'admin', path: '/api/v1/admin/audit' },
+    // Control channel (collector/control/admin-routes.ts).
+    'POST /api/v1/admin/agent-configs': { access: 'admin', path: '/api/v1/admin/agent-configs', body: JSON.stringify({ target: { all: true }, config: {} }) },
+    'GET /api/v1/admin/agent-configs': { access: 'admin', path: '/api/v1/admin/agent-configs' },
+    'GET /api/v1/admin/agent-configs/status': { access: 'admin', path: '/api/v1/admin/agent-configs/status' },
+    'POST /api/v1/admin/commands': { access: 'admin', path: '/api/v1/admin/commands', body: JSON.stringify({ target: { site }, command: { kind: 'run_probe', probe: 'tcp' } }) },
+    'GET /api/v1/admin/commands': { access: 'admin', path: '/api/v1/admin/commands' },
+    'GET /api/v1/admin/commands/:id': { access: 'admin', path: '/api/v1/admin/commands/cmd_0123456789abcdef' },
   };
 }
 
@@ -60,6 +67,7 @@ async function state(): Promise<string> {
     devices: tc.registry.listDevices({ includeRevoked: true }),
     codes: tc.registry.listEnrollmentCodes(),
     audit: tc.registry.auditLog({ limit: 10_000 }).length,
+    control: tc.registry.database.prepare('SELECT (SELECT COUNT(*) FROM agent_configs) AS configs, (SELECT COUNT(*) FROM control_commands) AS commands').get(),
   });
 }
 
