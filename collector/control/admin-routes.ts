@@ -14,7 +14,11 @@ import { formatIssuesLine } from '../validation.ts';
 import { CommandTarget, ConfigTarget, configStatus, ControlOpError, DeviceId, getCommand, pushConfig, queueCommand } from './operations.ts';
 import { ControlStore } from './store.ts';
 
-const PushBody = z.object({ target: ConfigTarget, config: z.record(z.string(), z.unknown(), { error: 'must be an object (the fields of config.yaml)' }) }).strict();
+const ConfigDocument = z
+  .unknown()
+  .refine((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object (the fields of config.yaml)')
+  .transform((v) => v as Record<string, unknown>);
+const PushBody = z.object({ target: ConfigTarget, config: ConfigDocument }).strict();
 const StatusQuery = z.object({ site: SiteCode.optional(), group: z.string().min(1).max(100).optional(), state: z.enum(['pending', 'applied', 'rejected', 'none']).optional() }).strict();
 const CommandBody = z
   .object({ target: CommandTarget, command: ControlCommand, ttlSeconds: z.number().int().min(10).max(7 * 86_400).optional() })
