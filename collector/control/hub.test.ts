@@ -178,6 +178,17 @@ describe('control channel hub', () => {
     expect(() => pushConfig(tc.registry, store, { group: 'nope' }, {}, 'test')).toThrow(/no site is in group/);
   });
 
+  it('gives a device moved to another site that site\'s configuration at once', async () => {
+    await start();
+    tc.registry.addSite({ code: 'LC-002', name: 'Điểm trường khác' });
+    const other = pushConfig(tc.registry, hub.store, { site: 'LC-002' }, { upload: { intervalSeconds: 45 } }, 'test');
+    const c = await open();
+    await hello(c);
+    tc.registry.moveDevice(tc.deviceId, 'LC-002');
+    const pushed = await c.next('config');
+    expect(pushed).toMatchObject({ version: other.version, config: { upload: { intervalSeconds: 45 } } });
+  });
+
   it('sends a queued command once and records its answer', async () => {
     await start();
     const c = await open();

@@ -91,6 +91,17 @@ export function createControlHub(deps: ControlDeps) {
   let closing = false;
   let shed = 0;
 
+  // A device moved to another site gets that site's tags and configuration from now on.
+  const onMoved = ({ deviceId, to }: { deviceId: string; to: string }) => {
+    const conn = conns.get(deviceId);
+    const site = conn && deps.registry.getSite(to);
+    if (conn && site) {
+      conn.site = site;
+      if (conn.helloed) deliverConfig(conn);
+    }
+  };
+  deps.registry.events.on('moved', onMoved);
+
   const send = (conn: Conn, message: CollectorMessage) => {
     if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(message));
   };
@@ -313,6 +324,7 @@ export function createControlHub(deps: ControlDeps) {
         logger.warn({ err }, 'could not record presence at shutdown');
       }
       guard.close();
+      deps.registry.events.off('moved', onMoved);
       for (const conn of conns.values()) conn.ws.terminate();
       wss.close();
     },
