@@ -200,6 +200,15 @@ describe('control channel hub', () => {
     c.ws.send(JSON.stringify({ type: 'command_result', id: cmd!.id, status: 'done', detail: '1 result(s) queued' }));
     await eventually(() => (hub.store.getCommand(cmd!.id)!.status === 'done' ? true : undefined), 5000, 'done');
     expect(() => queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'nope' }, 'test')).toThrow(/unknown probe/);
+    // Another device cannot answer for it.
+    const { code } = tc.registry.createEnrollmentCode('LC-001');
+    const intruder = tc.registry.enroll(code);
+    const [second] = queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'tcp' }, 'test');
+    const i = await open(intruder.token);
+    await hello(i);
+    i.ws.send(JSON.stringify({ type: 'command_result', id: second!.id, status: 'failed', detail: 'forged' }));
+    expect(await i.next('error')).toMatchObject({ code: 'bad_message' });
+    expect(hub.store.getCommand(second!.id)!.status).not.toBe('failed');
   });
 
   it('sheds handshakes over the admission budget with 503 and a Retry-After, and tells agents to come back later before a shutdown', async () => {

@@ -169,6 +169,11 @@ export function createControlHub(deps: ControlDeps) {
         logger[msg.status === 'applied' ? 'info' : 'warn']({ device: conn.deviceId, version: msg.version, reason: msg.reason }, `configuration ${msg.status}`);
         return;
       case 'command_result':
+        // A device answers only for its own commands.
+        if (store.getCommand(msg.id)?.deviceId !== conn.deviceId) {
+          send(conn, { type: 'error', code: 'bad_message', message: `no command ${msg.id} was sent to this device` });
+          return;
+        }
         store.markCommand(msg.id, msg.status, msg.detail);
         logger.info({ device: conn.deviceId, command: msg.id, status: msg.status, detail: msg.detail }, 'command answered');
         return;
