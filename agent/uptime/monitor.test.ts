@@ -162,6 +162,17 @@ describe('uptime monitor (fake clocks)', () => {
     expect(first.fields).toMatchObject({ checks: 2, observed_s: 60 });
   });
 
+  it('a long silence between checks without a proven sleep ends the outage as device_off, records no sleep', async () => {
+    const m = monitor();
+    m.begin();
+    await checks(m, ['link_down', 'link_down']);
+    clocks.run(10 * INTERVAL); // every clock advanced: not a sleep, but no checks either
+    await checks(m, ['link_down']);
+    expect(events()).toEqual(['start']);
+    expect(of('outage')[0]).toMatchObject({ measuredAt: T0 + 5_000, fields: { checks_failed: 2, ended_by: 'device_off' } });
+    expect(m.state.outage).toMatchObject({ checks: 1 });
+  });
+
   it('an unreadable state file is replaced, and the monitor still runs', async () => {
     writeFileSync(join(dir, 'uptime-state.json'), '{"version":1,"running":tr');
     const warnings: string[] = [];

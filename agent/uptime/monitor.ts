@@ -84,6 +84,11 @@ export function createUptimeMonitor(deps: UptimeMonitorDeps) {
           deps.record(eventResult('sleep', slept.fromAt, { from_at: slept.fromAt, to_at: slept.toAt, gap_s: slept.gapS, system_uptime_s: cur.sys, booted: false }, tag));
           if (state.outage) deps.record(endWithoutRecovery(state.outage, 'device_off', tag));
           state = { ...state, outage: undefined };
+        } else if (state.outage && cur.wall - prev.tick.wall > SLEEP_INTERVALS * deps.intervalMs) {
+          // No checks for a long while and no sleep proven (e.g. a monotonic clock that counts sleep, a stalled
+          // process): the silence is unknown, not outage, so the interval ends at its last failed check.
+          deps.record(endWithoutRecovery(state.outage, 'device_off', tag));
+          state = { ...state, outage: undefined };
         } else {
           covered = coveredSince(prev, cur);
         }
