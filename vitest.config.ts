@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 // The throughput lab measures shaped links against ±10 % tolerances; sharing the two cores with the
 // fault and fuzz tests would make it read CPU starvation as a slow link. It runs as its own group, alone,
 // after everything else.
-const LAB = ['test/throughput-lab.test.ts'];
+// The uptime outage lab holds a link down for minutes; it needs the namespaces, not the CPU, but runs here too.
+const LAB = ['test/throughput-lab.test.ts', 'test/uptime-outage-lab.test.ts'];
 
 export default defineConfig({
   test: {

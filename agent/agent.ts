@@ -14,6 +14,7 @@ import { Scheduler } from './scheduler.ts';
 import { throughputGate } from './throughput-plan.ts';
 import { isBehind } from './update-check.ts';
 import { Uploader } from './uploader.ts';
+import { createConnectivityMonitor } from './uptime/index.ts';
 import { AGENT_VERSION } from './version.ts';
 
 export interface AgentEvents {
@@ -168,6 +169,18 @@ export function createAgent(deps: AgentDeps) {
   scheduler.add({ name: 'agent_health', cron: config.health.schedule, splayMs: 0, timeoutMs: 5_000, run: async () => record(healthResult()) });
   scheduler.add({ name: 'device_facts', cron: config.deviceFacts.schedule, splayMs: 0, timeoutMs: 60_000, run: recordDeviceFacts });
 
+  // --- uptime: connectivity checks, slots, outages and start/stop events (docs/uptime.md) ---
+  const uptime = createConnectivityMonitor({
+    config: config.connectivity,
+    collectorUrl,
+    stateFile: dataFiles(deps.dataDir).uptime,
+    deviceId: identity.deviceId,
+    record,
+    now,
+    log: logger,
+  });
+  // --- end uptime ---
+
   const stopUploader = new AbortController();
   let uploading: Promise<void> | undefined;
 
@@ -181,6 +194,7 @@ export function createAgent(deps: AgentDeps) {
     record,
     /** Runs a configured probe once now (a remote command); its results go through the queue as usual. */
     runNow: (name: string, targets: string[] | undefined, signal: AbortSignal) => runProbe(name, signal, targets),
+    uptime,
     start(): void {
       logger.info({ site: identity.site.code, device: identity.deviceId, collector: collectorUrl, version: AGENT_VERSION }, 'agent started');
       const { cursor, tornTailDropped, newlyCorrupt } = queue.recovery;
@@ -188,6 +202,7 @@ export function createAgent(deps: AgentDeps) {
       if (cursor === 'corrupt' || cursor === 'stale' || tornTailDropped || newlyCorrupt) logger.warn({ recovery: queue.recovery }, 'the result queue was repaired at start');
       lastResults.flush();
       noteRecommended(lastResults.recommendedAgentVersion);
+      uptime?.start();
       scheduler.start();
       void scheduler.trigger('device_facts');
       // run() handles delivery failures itself; anything else is a bug to log, not a reason to exit.
@@ -195,6 +210,8 @@ export function createAgent(deps: AgentDeps) {
     },
     async stop(): Promise<void> {
       await scheduler.stop();
+      // Before the queue closes: the stop event, the partial slot and an ended outage go to disk.
+      await uptime?.stop();
       stopUploader.abort();
       await uploading;
       queue.close();

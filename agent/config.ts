@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MAX_RESULTS_PER_BATCH } from '../protocol/api.ts';
 import { PROBES } from './probes/registry.ts';
+import { ConnectivityConfig } from './uptime/config.ts';
 
 const cron = z
   .string()
@@ -56,6 +57,8 @@ export const AgentConfig = z
       .record(z.string(), ProbeSchedule.partial({ schedule: true }))
       .default({})
       .transform((given, ctx) => mergeProbeDefaults(given, ctx)),
+    /** The uptime connectivity check (docs/uptime.md); its schema lives with the monitor. */
+    connectivity: ConnectivityConfig,
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).strict().prefault({}),
     /** The control channel to the collector (docs/control-channel.md). */
     control: z

@@ -29,6 +29,8 @@ export const dataFiles = (dir: string) => ({
   identity: join(dir, 'identity.json'),
   config: join(dir, 'config.yaml'),
   queue: join(dir, 'queue'),
+  /** The uptime monitor's state between runs: clean-stop flag, last alive, open slot, ongoing outage. */
+  uptime: join(dir, 'uptime-state.json'),
   /** Logs of `run --log-file` and `run --live` (rotated; see logging.ts). */
   logs: join(dir, 'logs'),
 });

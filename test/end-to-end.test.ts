@@ -1,6 +1,9 @@
 // Agent → durable queue → collector → InfluxDB as real processes, including outages of InfluxDB and of the
 // collector. Every figure is counted in InfluxDB itself.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DurableQueue } from '../agent/durable-queue.ts';
+import type { Result } from '../protocol/results.ts';
 import { startInfluxd, type InfluxServer } from '../scripts/influxd-server.ts';
 import { influxQuery } from './support/influx-query.ts';
 import { eventually, killAll, type Tracked } from './support/processes.ts';
@@ -51,7 +54,8 @@ describe('end to end: enrolled agent, collector, real InfluxDB', () => {
     expect(row.time).toBe((JSON.parse(logged!) as { measuredAt: number }).measuredAt);
   });
 
-  it('keeps everything through an InfluxDB outage and then a collector outage: 0 lost, 0 duplicated', async () => {
+  // Fault test "InfluxDB down for a while": the collector must not acknowledge what it could not write.
+  it('InfluxDB down for a while, then the collector SIGKILLed: results acknowledged to agents but never written = 0, duplicates = 0', async () => {
     await influx.stop({ keepData: true });
     // Results pile up in the agent's queue: the collector answers 503 while InfluxDB is down.
     await eventually(() => (agent.lines.some((l) => /upload failed.*503/.test(l)) ? true : undefined), 20_000, 'a 503 from the collector');
@@ -83,6 +87,11 @@ describe('end to end: enrolled agent, collector, real InfluxDB', () => {
     await drain.kill('SIGTERM');
 
     const stored = await storedIds();
+    // The agent's queue is empty: every queued result was acknowledged, so a queued result missing from
+    // InfluxDB would be one acknowledged but never written.
+    const queue = DurableQueue.open<Result>({ dir: join(agentDir, 'queue'), maxBytes: 50 * 2 ** 20 });
+    expect(queue.stats().depth).toBe(0);
+    queue.close();
     const lost = [...finalQueued].filter((id) => !stored.includes(id));
     const duplicated = stored.length - new Set(stored).size;
     expect(queued.size).toBeGreaterThan(before + 8);

@@ -28,14 +28,28 @@ export interface LabStack {
 /** Options every lab test shares: a budget that never interferes, lab-sized limits. */
 export const LAB_PROBE_DEFAULTS = 'budget: { monthlyMegabytes: 100000, pauseBelowMegabytes: 0, perTestMaxMegabytes: 100 }';
 
-export async function createLabStack(): Promise<LabStack> {
+export interface LabStackOptions {
+  /** Makes an InfluxDB reachable from the server namespace (see influx-bridge.ts); default: none. */
+  influx?: (lab: Lab, root: string) => Promise<{ url: string; db: string }>;
+}
+
+export async function createLabStack(opts: LabStackOptions = {}): Promise<LabStack> {
   const lab = await createLab();
   const root = mkdtempSync(join(tmpdir(), 'songcheck-lab-'));
   const collectorUrl = `http://${lab.serverIp}:${LAB_PORT}`;
+  let influx: { url: string; db: string } | undefined;
+  try {
+    influx = await opts.influx?.(lab, root);
+  } catch (err) {
+    await lab.destroy();
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
   const env = {
     SONGCHECK_HOST: lab.serverIp,
     SONGCHECK_PORT: String(LAB_PORT),
-    SONGCHECK_INFLUX_URL: 'http://127.0.0.1:9',
+    SONGCHECK_INFLUX_URL: influx?.url ?? 'http://127.0.0.1:9',
+    ...(influx ? { SONGCHECK_INFLUX_DB: influx.db } : {}),
     SONGCHECK_DATA_DIR: join(root, 'collector'),
     SONGCHECK_ADMIN_TOKEN: 'lab-admin-token-0123456789',
     // info: the start waits for the 'collector listening' line.

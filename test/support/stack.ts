@@ -17,6 +17,8 @@ probes:
   http: { schedule: "*/2 * * * * *", splaySeconds: 0, timeoutSeconds: 3 }
   dns: { enabled: false }
   icmp: { enabled: false }
+# Hermetic uptime checks: the collector (from the URL), a closed loopback port as the "outside", /etc/hosts for DNS.
+connectivity: { intervalSeconds: 2, timeoutSeconds: 0.5, outsideTargets: ["127.0.0.1:9"], dnsName: localhost }
 log: { level: debug }
 `;
 
@@ -25,6 +27,8 @@ export const DRAIN_CONFIG = `
 upload: { intervalSeconds: 1, backoffInitialSeconds: 0.5, backoffMaxSeconds: 2 }
 health: { schedule: "0 0 3 1 1 *" }
 probes: { tcp: { enabled: false }, http: { enabled: false }, dns: { enabled: false }, icmp: { enabled: false } }
+# No uptime monitor either: its stop event would be queued after the drain's last delivery.
+connectivity: { enabled: false }
 log: { level: debug }
 `;
 
