@@ -6,6 +6,7 @@ import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
+import { COMPLIANCE_HELP, complianceRunCommand, reportCommand } from './compliance/cli.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
@@ -49,6 +50,8 @@ Commands:
 
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
+${COMPLIANCE_HELP}
+
   help                       show this text
 
 Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector) and work while serve runs.`;
@@ -346,7 +349,7 @@ async function serveCommand(args: string[]): Promise<void> {
   closeOnSignals(collector, logger, isWorker() ? workerSignals() : undefined);
 }
 
-const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void>> = {
+const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void | number>> = {
   'sites add': sitesAdd,
   'sites edit': sitesEdit,
   'sites list': sitesList,
@@ -357,6 +360,7 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void>
   'devices list': devicesList,
   'devices revoke': devicesRevoke,
   'devices move': devicesMove,
+  'compliance run': complianceRunCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -367,6 +371,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (sub) return (await sub(rest.slice(1))) ?? 0;
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
+    else if (command === 'report') return await reportCommand(rest);
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);
     return 0;

@@ -2,6 +2,7 @@
 // at once, one line each, so an operator fixes a deployment in one pass instead of one restart per typo.
 import path from 'node:path';
 import { z } from 'zod';
+import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -41,6 +42,8 @@ export interface CollectorConfig extends RegistryConfig {
   limits?: Limits;
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
   trustProxy?: boolean;
+  /** Verdicts: calendar and profiles files, reporting token, schedule (collector/compliance/config.ts). */
+  compliance?: ComplianceConfig;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       },
     },
     trustProxy: v.SONGCHECK_TRUST_PROXY ?? false,
+    compliance: loadComplianceConfig(env),
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
       database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',
@@ -177,6 +181,7 @@ export function redactConfig(config: CollectorConfig): Record<string, unknown> {
   return {
     ...config,
     adminToken: mark(config.adminToken),
+    ...(config.compliance ? { compliance: { ...config.compliance, reportToken: mark(config.compliance.reportToken) } } : {}),
     influx: { ...config.influx, token: mark(config.influx.token), password: mark(config.influx.password) },
   };
 }

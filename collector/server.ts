@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
+import { createCompliance } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
@@ -34,7 +35,16 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   await writer.ensureDatabase();
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
-  const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  // Verdicts (collector/compliance/): a bad calendar or profiles file stops the start with its path.
+  let compliance: ReturnType<typeof createCompliance> | undefined;
+  try {
+    compliance = config.compliance ? createCompliance(config.compliance, { registry, writer, logger }) : undefined;
+  } catch (error) {
+    throughput.close();
+    registry.close();
+    throw error;
+  }
+  const app = createApp({ throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
   const stopWatching = registry.watchChanges(1000);
@@ -65,6 +75,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
       });
     });
   }).catch((error: unknown) => {
+    compliance?.stop();
     throughput.close();
     registry.close();
     throw error;
@@ -84,6 +95,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
       server.close(() => {
         clearTimeout(timer);
         stopWatching();
+        compliance?.stop();
         registry.close();
         logger.info('collector stopped');
         resolve();
