@@ -10,6 +10,7 @@ import { createTestCollector, type TestCollector } from '../test-support.ts';
 import { parseCalendar } from './calendar.ts';
 import { type ComplianceRun, ComplianceEngine } from './engine.ts';
 import { parseProfiles } from './profiles.ts';
+import { runScheduledPeriods } from './scheduler.ts';
 import { outage, series, slot, tcp, throughput, vn } from './test-results.ts';
 
 const influxUrl = inject('influxUrl');
@@ -204,6 +205,18 @@ describe('compliance verdicts on known evidence', () => {
     expect(big).toHaveLength(1);
     expect(big[0]).toMatchObject({ verdict: 'FAIL', verdict_code: 0, samples: 4, min_samples: 4, value: 30, mean: 30, threshold: 45 });
     expect(big[0]!.tags).toMatchObject({ site: 'BIG', commune: 'Y Tý', operator: 'viettel', link_type: '4g', profile: 't', period_kind: 'week', period: '2026-W47' });
+  });
+});
+
+describe('scheduled run', () => {
+  it('stores yesterday, its ISO week, its month and rolling30', async () => {
+    expect(await runScheduledPeriods(engine, vn('2026-11-18T00:30:00'))).toBe(0);
+    const rows = await influxQuery(influxUrl, db, `SELECT verdict FROM compliance WHERE site = 'DOWN' AND criterion = 'overall' GROUP BY period, period_kind`);
+    const got = Object.fromEntries(rows.map((r) => [`${r.tags.period_kind}:${r.tags.period}`, r.verdict]));
+    // Tuesday alone has 2 download tests and no uptime slots: too little for a day verdict.
+    expect(got).toMatchObject({ 'day:2026-11-17': 'INSUFFICIENT', 'week:2026-W47': 'FAIL', 'month:2026-11': 'FAIL', 'rolling30:rolling30': 'FAIL' });
+    // rolling30 is stamped at midnight of the day it was computed
+    expect(rows.find((r) => r.tags.period === 'rolling30')!.time).toBe(vn('2026-11-18T00:00:00'));
   });
 });
 
