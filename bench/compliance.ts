@@ -21,6 +21,7 @@ const MONTH_START = Date.parse('2026-11-01T00:00:00+07:00');
 const DAYS = 30;
 const NOW = Date.parse('2026-12-01T01:00:00+07:00');
 const BATCH = 10_000;
+const MEDIAN_REFERENCE_MAX_SITES = 500;
 
 export interface ComplianceStep {
   sites: number;
@@ -30,7 +31,7 @@ export interface ComplianceStep {
   runS: number;
   queryS: number;
   countS: number;
-  medianS: number;
+  medianS?: number;
   counts: Record<string, number>;
 }
 
@@ -154,10 +155,11 @@ export async function benchCompliance(): Promise<ComplianceStep[]> {
       points += added;
       written = n;
       const [, countS] = await timed(() => writer.query(`SELECT count(rtt_median_ms) FROM latency WHERE ${range} GROUP BY site`));
-      const [, medianS] = await timed(() => writer.query(`SELECT median(rtt_median_ms), percentile(rtt_median_ms, 95) FROM latency WHERE ${range} GROUP BY site`));
+      // InfluxDB's own median over the whole month (no school hours) is slow; it is shown up to 500 sites only.
+      const medianS = n <= MEDIAN_REFERENCE_MAX_SITES ? (await timed(() => writer.query(`SELECT median(rtt_median_ms), percentile(rtt_median_ms, 95) FROM latency WHERE ${range} GROUP BY site`)))[1] : undefined;
       const [run, runS] = await timed(() => engine.run(period));
       out.push({ sites: n, points, writeS, runS, queryS: run.queryMs / 1000, countS, medianS, counts: run.counts });
-      console.log(`[bench] compliance ${n} sites: ${points} points written in ${writeS.toFixed(1)} s; run ${runS.toFixed(2)} s (queries ${(run.queryMs / 1000).toFixed(2)} s); count ${countS.toFixed(2)} s, median ${medianS.toFixed(2)} s`);
+      console.log(`[bench] compliance ${n} sites: ${points} points written in ${writeS.toFixed(1)} s; run ${runS.toFixed(2)} s (queries ${(run.queryMs / 1000).toFixed(2)} s); count ${countS.toFixed(2)} s, median ${medianS?.toFixed(2) ?? '-'} s`);
     }
     return out;
   } finally {
@@ -173,13 +175,15 @@ export function complianceReport(steps: ComplianceStep[]): string {
   return [
     '## Compliance: monthly verdicts for a province',
     '',
-    `November 2026 (${DAYS} days, 21 school days) at the agent's default schedule: per site ${Math.round(last.points / last.sites)} points (TCP-connect every 5 min and an uptime slot every 15 min around the clock, 4 throughput tests per direction on school days), written with the client's Point. The run computes every site's 8 criteria of the default 4G profile over school hours (one subquery per school day) and stores the \`compliance\` points. References on the same data: one \`count()\` and one \`median()\`+\`percentile()\` over the whole month, GROUP BY site.`,
+    `November 2026 (${DAYS} days, 21 school days) at the agent's default schedule: per site ${Math.round(last.points / last.sites)} points (TCP-connect every 5 min and an uptime slot every 15 min around the clock, 4 throughput tests per direction on school days), written with the client's Point. The run computes every site's 8 criteria of the default 4G profile over school hours (one request per school day: the rows of throughput and TCP-connect runs, and InfluxDB's sums of the uptime slots) and stores the \`compliance\` points. References on the same data: one \`count()\` and one \`median()\`+\`percentile()\` over the whole month, GROUP BY site.`,
     '',
     '| sites | points in InfluxDB | engine run (s) | of which InfluxQL (s) | count() over the month, reference (s) | median+p95 over the month (s) | run / count | verdicts PASS / FAIL / INSUFFICIENT |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...steps.map((s) => `| ${s.sites} | ${s.points} | ${f(s.runS)} | ${f(s.queryS)} | ${f(s.countS)} | ${f(s.medianS)} | **${(s.runS / s.countS).toFixed(1)}** | ${s.counts.PASS} / ${s.counts.FAIL} / ${s.counts.INSUFFICIENT} |`),
+    ...steps.map((s) => `| ${s.sites} | ${s.points} | ${f(s.runS)} | ${f(s.queryS)} | ${f(s.countS)} | ${s.medianS === undefined ? '–' : f(s.medianS)} | **${(s.runS / s.countS).toFixed(1)}** | ${s.counts.PASS} / ${s.counts.FAIL} / ${s.counts.INSUFFICIENT} |`),
     '',
     `Growth: ${steps.map((s) => `${f(s.runS / s.sites * 1000)} ms`).join(', ')} per site at ${steps.map((s) => s.sites).join(', ')} sites.`,
-    `Goal: ${last.sites} sites in under 60 s: ${last.runS < 60 ? 'met' : 'NOT met'} (${f(last.runS)} s).`,
+    last.sites >= 2000
+      ? `Goal: 2000 sites in under 60 s: ${last.runS < 60 ? 'met' : 'NOT met'} (${f(last.runS)} s).`
+      : `Goal (2000 sites in under 60 s): not measured, this run stopped at ${last.sites} sites (BENCH_COMPLIANCE_SITES).`,
   ].join('\n');
 }

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
-import { COMPLIANCE_HELP, complianceRunCommand, reportCommand } from './compliance/cli.ts';
+import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
@@ -360,7 +360,8 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void 
   'devices list': devicesList,
   'devices revoke': devicesRevoke,
   'devices move': devicesMove,
-  'compliance run': complianceRunCommand,
+  // Loaded only when used: the other commands start faster without the engine, reports and schemas.
+  'compliance run': async (args) => (await import('./compliance/cli.ts')).complianceRunCommand(args),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -371,7 +372,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (sub) return (await sub(rest.slice(1))) ?? 0;
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
-    else if (command === 'report') return await reportCommand(rest);
+    else if (command === 'report') return await (await import('./compliance/cli.ts')).reportCommand(rest);
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);
     return 0;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
-import { createCompliance } from './compliance/setup.ts';
+import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
@@ -36,9 +36,10 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
   // Verdicts (collector/compliance/): a bad calendar or profiles file stops the start with its path.
-  let compliance: ReturnType<typeof createCompliance> | undefined;
+  let compliance: ComplianceSetup | undefined;
   try {
-    compliance = config.compliance ? createCompliance(config.compliance, { registry, writer, logger }) : undefined;
+    // Loaded here rather than at the top so the registry commands of the CLI (which import this file) start fast.
+    if (config.compliance) compliance = (await import('./compliance/setup.ts')).createCompliance(config.compliance, { registry, writer, logger });
   } catch (error) {
     throughput.close();
     registry.close();
