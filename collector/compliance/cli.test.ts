@@ -66,6 +66,9 @@ describe('songcheck-collector report and compliance run', () => {
     const missing = cli(['report']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--period: period is required');
+    const unknown = cli(['report', '--period', '2026-11', '--site', 'LC-ZZZ']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--site: no such site: LC-ZZZ');
     const calendar = path.join(dataDir, 'calendar.yaml');
     fs.writeFileSync(calendar, 'schoolYears: []\nhours: {}\n');
     const r = cli(['report', '--period', '2026-11'], { SONGCHECK_CALENDAR_FILE: calendar });

@@ -46,14 +46,19 @@ function parse(args: string[], allowed: (keyof typeof OPTIONS)[], timeZone: stri
   return parsed.data;
 }
 
-async function withEngine(fn: (c: ReturnType<typeof createCompliance>) => Promise<number>): Promise<number> {
+function knownSites(registry: Registry, codes: string[] | undefined): void {
+  const unknown = (codes ?? []).filter((c) => !registry.getSite(c));
+  if (unknown.length) throw new ConfigError([`--site: no such site: ${unknown.join(', ')} (see "songcheck-collector sites list")`]);
+}
+
+async function withEngine(fn: (c: ReturnType<typeof createCompliance>, registry: Registry) => Promise<number>): Promise<number> {
   // The admin token guards the HTTP API only; a report on the collector's own machine does not need it.
   const config = loadConfig({ SONGCHECK_ADMIN_TOKEN: 'not-used-by-the-report-commands', ...process.env });
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const registry = Registry.open(config.dataDir);
   try {
     const compliance = createCompliance(config.compliance ?? {}, { registry, writer: createInfluxWriter(config.influx, { logger }), logger, schedule: false });
-    return await fn(compliance);
+    return await fn(compliance, registry);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     if (err instanceof CalendarError || err instanceof ProfilesError) throw new ConfigError([err.message]);
@@ -66,8 +71,9 @@ async function withEngine(fn: (c: ReturnType<typeof createCompliance>) => Promis
 
 /** Exit codes: 0 done, 1 InfluxDB failed, 2 bad usage or configuration (thrown as ConfigError). */
 export async function reportCommand(args: string[], write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  return withEngine(async ({ engine, profiles }) => {
+  return withEngine(async ({ engine, profiles }, registry) => {
     const a = parse(args, ['period', 'format', 'lang', 'site', 'out'], engine.timeZone);
+    knownSites(registry, a.site);
     const run = await engine.evaluate(a.period, a.site ? { sites: a.site } : {});
     const text = a.format === 'csv' ? complianceCsv(run) : a.format === 'html' ? renderReport(run, profiles, a.lang) : `${JSON.stringify(run, null, 2)}\n`;
     if (a.out) fs.writeFileSync(a.out, text);
@@ -78,8 +84,9 @@ export async function reportCommand(args: string[], write: (text: string) => voi
 }
 
 export async function complianceRunCommand(args: string[]): Promise<number> {
-  return withEngine(async ({ engine }) => {
+  return withEngine(async ({ engine }, registry) => {
     const a = parse(args, ['period', 'site'], engine.timeZone);
+    knownSites(registry, a.site);
     const run = await engine.run(a.period, a.site ? { sites: a.site } : {});
     process.stdout.write(`${run.period.label}: ${run.sites.length} sites, ${run.counts.PASS} PASS, ${run.counts.FAIL} FAIL, ${run.counts.INSUFFICIENT} INSUFFICIENT; ${run.pointsWritten} points stored (${run.queryMs} ms in InfluxDB queries)\n`);
     return 0;
