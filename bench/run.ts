@@ -6,6 +6,7 @@ import { cpus, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
+import { benchCompliance, complianceReport } from './compliance.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
@@ -81,6 +82,8 @@ const sections: Section[] = [
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
+  // Monthly verdicts for 2 000 sites (BENCH_COMPLIANCE_SITES scales it); see bench/README.md.
+  { name: 'compliance', run: async () => complianceReport(await benchCompliance()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');

@@ -4,6 +4,8 @@ import type { InfluxWriter } from './influx/writer.ts';
 import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
+import type { ComplianceEngine } from './compliance/engine.ts';
+import type { Profiles } from './compliance/profiles.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -26,6 +28,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** The ndt7 and multi-stream HTTP test service (collector/throughput/); without it those routes are absent. */
   throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'>;
+  /** Verdicts API (collector/compliance/); without it those routes are absent. */
+  compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
 }
 
 /** What routes receive: the dependencies with every default filled in. */

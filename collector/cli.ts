@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
+import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
@@ -52,6 +53,8 @@ ${CONTROL_HELP}
 
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
+${COMPLIANCE_HELP}
+
   help                       show this text
 
 Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector) and work while serve runs.`;
@@ -349,7 +352,7 @@ async function serveCommand(args: string[]): Promise<void> {
   closeOnSignals(collector, logger, isWorker() ? workerSignals() : undefined);
 }
 
-const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void>> = {
+const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void | number>> = {
   'sites add': sitesAdd,
   'sites edit': sitesEdit,
   'sites list': sitesList,
@@ -366,6 +369,8 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void>
     usage: (message) => new UsageError(message),
     refused: (message) => new Refused(message),
   }),
+  // Loaded only when used: the other commands start faster without the engine, reports and schemas.
+  'compliance run': async (args) => (await import('./compliance/cli.ts')).complianceRunCommand(args),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -378,6 +383,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (single) await single(rest);
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
+    else if (command === 'report') return await (await import('./compliance/cli.ts')).reportCommand(rest);
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);
     return 0;

@@ -2,6 +2,7 @@
 // at once, one line each, so an operator fixes a deployment in one pass instead of one restart per typo.
 import path from 'node:path';
 import { z } from 'zod';
+import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -43,6 +44,8 @@ export interface CollectorConfig extends RegistryConfig {
   trustProxy?: boolean;
   /** Control channel (docs/control-channel.md); each field defaults to DEFAULT_CONTROL_OPTIONS. */
   control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number };
+  /** Verdicts: calendar and profiles files, reporting token, schedule (collector/compliance/config.ts). */
+  compliance?: ComplianceConfig;
 }
 
 export class ConfigError extends Error {
@@ -171,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_HANDSHAKE_BURST !== undefined ? { handshakeBurst: v.SONGCHECK_CONTROL_HANDSHAKE_BURST } : {}),
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
     },
+    compliance: loadComplianceConfig(env),
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
       database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',
@@ -189,6 +193,7 @@ export function redactConfig(config: CollectorConfig): Record<string, unknown> {
   return {
     ...config,
     adminToken: mark(config.adminToken),
+    ...(config.compliance ? { compliance: { ...config.compliance, reportToken: mark(config.compliance.reportToken) } } : {}),
     influx: { ...config.influx, token: mark(config.influx.token), password: mark(config.influx.password) },
   };
 }

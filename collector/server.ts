@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
+import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
@@ -35,7 +36,17 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   await writer.ensureDatabase();
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
-  const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  // Verdicts (collector/compliance/): a bad calendar or profiles file stops the start with its path.
+  let compliance: ComplianceSetup | undefined;
+  try {
+    // Loaded here rather than at the top so the registry commands of the CLI (which import this file) start fast.
+    if (config.compliance) compliance = (await import('./compliance/setup.ts')).createCompliance(config.compliance, { registry, writer, logger });
+  } catch (error) {
+    throughput.close();
+    registry.close();
+    throw error;
+  }
+  const app = createApp({ throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
@@ -69,6 +80,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     });
   }).catch(async (error: unknown) => {
     await control.close();
+    compliance?.stop();
     throughput.close();
     registry.close();
     throw error;
@@ -91,6 +103,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         clearTimeout(timer);
         await controlClosed.catch((err: unknown) => logger.warn({ err }, 'control channel shutdown failed'));
         stopWatching();
+        compliance?.stop();
         registry.close();
         logger.info('collector stopped');
         resolve();

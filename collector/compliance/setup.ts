@@ -1,0 +1,28 @@
+// Builds the compliance engine from the configuration for the server and the CLI: reads the calendar
+// and profiles files (failing at start with the file and path of any mistake), and starts the schedule.
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import type { InfluxWriter } from '../influx/writer.ts';
+import type { Registry } from '../registry/registry.ts';
+import { loadCalendar } from './calendar.ts';
+import type { ComplianceConfig } from './config.ts';
+import { ComplianceEngine } from './engine.ts';
+import { loadProfiles, type Profiles } from './profiles.ts';
+import { startComplianceSchedule } from './scheduler.ts';
+
+export interface ComplianceSetup {
+  engine: ComplianceEngine;
+  profiles: Profiles;
+  reportToken?: string;
+  stop(): void;
+}
+
+export function createCompliance(config: ComplianceConfig, deps: { registry: Registry; writer: InfluxWriter; logger: Logger; schedule?: boolean }): ComplianceSetup {
+  const calendar = loadCalendar(config.calendarFile);
+  const profiles = loadProfiles(config.profilesFile);
+  const engine = new ComplianceEngine({ writer: deps.writer, registry: deps.registry, calendar, profiles, logger: deps.logger });
+  // With SONGCHECK_WORKERS > 1 only the first worker keeps the schedule (recomputing twice is harmless, only wasteful).
+  const scheduled = deps.schedule !== false && config.schedule && (!cluster.isWorker || cluster.worker?.id === 1);
+  const stop = scheduled ? startComplianceSchedule(engine, config.schedule!, deps.logger) : () => {};
+  return { engine, profiles, ...(config.reportToken ? { reportToken: config.reportToken } : {}), stop };
+}
