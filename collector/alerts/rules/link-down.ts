@@ -11,12 +11,14 @@ const params = z
   .object({
     minOutageMinutes: z.number().min(0).max(24 * 60).default(10),
     /** Outages that ended within this window count. */
-    windowMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+    windowMinutes: z.number().int().min(1).max(7 * 24 * 60).default(30),
     /** Clear when no outage of any length ended within this many minutes. */
     clearMinutes: z.number().int().min(1).max(24 * 60).default(45),
     kinds: z.array(z.enum(OUTAGE_KINDS)).min(1).default(['link_down', 'dns_down']),
   })
-  .strict();
+  .strict()
+  // An outage old enough to clear must not raise again at the next evaluation.
+  .refine((p) => p.windowMinutes <= p.clearMinutes, { message: 'windowMinutes must not exceed clearMinutes', path: ['windowMinutes'] });
 
 /** Outages longer than this are looked for no further back (a longer one is cut at the window). */
 const MAX_OUTAGE_MS = 2 * 86_400_000;
@@ -41,10 +43,11 @@ export const linkDown: RuleKind<typeof params> = {
         if (end >= ctx.now - p.windowMinutes * 60_000) worst = Math.max(worst, schoolMinutesBetween(ctx.school, siteCode, row.time, end));
       }
       seen.add(siteCode);
+      const clear = lastEnd < ctx.now - p.clearMinutes * 60_000;
       out.push({
         siteCode,
-        raise: worst >= p.minOutageMinutes && worst > 0,
-        clear: lastEnd < ctx.now - p.clearMinutes * 60_000,
+        raise: !clear && worst >= p.minOutageMinutes && worst > 0,
+        clear,
         value: worst,
         summary: `outage of ${worst} school minutes in the last ${p.windowMinutes} min`,
       });
