@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
+import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -49,6 +50,8 @@ Commands:
 
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
+
+${ALERTS_HELP}
   help                       show this text
 
 Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector) and work while serve runs.`;
@@ -367,6 +370,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (sub) return (await sub(rest.slice(1))) ?? 0;
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
+    else if (command === 'alerts') return alertsCommand(rest, { out, err: (line) => process.stderr.write(`${line}\n`) });
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);
     return 0;

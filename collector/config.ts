@@ -41,6 +41,8 @@ export interface CollectorConfig extends RegistryConfig {
   limits?: Limits;
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
   trustProxy?: boolean;
+  /** Alert rules and channels (YAML, docs/alerts.md); default collector/alerts/alerts.default.yaml. */
+  alertsFile?: string;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +100,7 @@ const serveShape = {
   SONGCHECK_DEVICE_RATE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURES_PER_HOUR: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_ALERTS_FILE: opt(z.string().trim().min(1)),
   SONGCHECK_TRUST_PROXY: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
 };
 
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       },
     },
     trustProxy: v.SONGCHECK_TRUST_PROXY ?? false,
+    alertsFile: v.SONGCHECK_ALERTS_FILE === undefined ? undefined : path.resolve(v.SONGCHECK_ALERTS_FILE),
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
       database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',

@@ -4,6 +4,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { startAlerts } from './alerts/start.ts';
 import { createApp } from './app.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { createInfluxWriter } from './influx/writer.ts';
@@ -34,7 +35,9 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   await writer.ensureDatabase();
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
-  const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  // Alert rules are evaluated on a tick by whichever collector process holds the lease (collector/alerts/).
+  const alerts = startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger });
+  const app = createApp({ alerts, throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
   const stopWatching = registry.watchChanges(1000);
@@ -64,7 +67,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         if (closing) setImmediate(() => server.closeIdleConnections());
       });
     });
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
+    await alerts.close();
     throughput.close();
     registry.close();
     throw error;
@@ -81,9 +85,10 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
       const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
       timer.unref();
       // close() stops accepting and resolves once every in-flight request has been answered.
-      server.close(() => {
+      server.close(async () => {
         clearTimeout(timer);
         stopWatching();
+        await alerts.close();
         registry.close();
         logger.info('collector stopped');
         resolve();

@@ -53,7 +53,7 @@ export async function createRig(opts: { influxUrl: string; db: string; start: nu
     write: (points) => writer.write(points),
     kinds: () => receiver.accepted().map((m) => m.kind as string),
     async cleanup() {
-      for (const s of opened) s.store.db.close();
+      for (const s of opened) if (s.store.db.open) s.store.db.close();
       rig.registry.close();
       await receiver.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -92,5 +92,6 @@ export class AlertService implements Alerts {
     await this.running;
     this.store.releaseLease(LEASE, this.holder);
     for (const c of this.channels.values()) c.close?.();
+    if (this.store.db.open) this.store.db.close();
   }
 }
