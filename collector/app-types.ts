@@ -5,6 +5,8 @@ import type { InfluxWriter } from './influx/writer.ts';
 import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
+import type { ComplianceEngine } from './compliance/engine.ts';
+import type { Profiles } from './compliance/profiles.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -29,6 +31,8 @@ export interface AppDeps {
   throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'>;
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
+  /** Verdicts API (collector/compliance/); without it those routes are absent. */
+  compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
 }
 
 /** What routes receive: the dependencies with every default filled in. */

@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.ts';
 import { measurementRoutes } from './routes/measurements.ts';
 import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
+import { complianceRoutes } from './compliance/routes.ts';
 
 export type { AppDeps, AppEnv } from './app-types.ts';
 
@@ -44,6 +45,10 @@ export function createApp(deps: AppDeps) {
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
   if (deps.alerts) app.route(`${API_PREFIX}/admin/alerts`, alertRoutes(full, deps.alerts));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));
+  if (deps.compliance) {
+    const { engine, profiles, reportToken } = deps.compliance;
+    app.route(API_PREFIX, complianceRoutes({ engine, profiles, reportToken, registry: deps.registry, adminToken: deps.adminToken, clock: full.clock, limits: full.limits.authFailures, trustProxy: full.trustProxy }));
+  }
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

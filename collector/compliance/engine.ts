@@ -1,0 +1,161 @@
+// The compliance engine: for a period, every site's verdicts from InfluxDB evidence, and (run) the same
+// written back as `compliance` points. Sites with the same school calendar share one multi-statement
+// query (GROUP BY site), so the number of queries does not grow with the number of sites.
+import type { Logger } from 'pino';
+import type { InfluxWriter } from '../influx/writer.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { Site } from '../registry/site.ts';
+import type { Interval, SchoolCalendar } from './calendar.ts';
+import { type CriterionVerdict, judge, type Verdict } from './judge.ts';
+import { parsePeriod, type Period } from './periods.ts';
+import type { Profiles, ResolvedProfile } from './profiles.ts';
+import { buildStatements, outageMsInSchool, parseEvidence, type QueryPlan, type SiteEvidence } from './queries.ts';
+import { complianceToPoints } from './points.ts';
+
+export interface SiteVerdict {
+  site: string;
+  name: string;
+  commune?: string;
+  operator?: string;
+  linkType?: string;
+  groups: string[];
+  students?: number;
+  profile: string;
+  verdict: Verdict;
+  criteria: CriterionVerdict[];
+  uptimePct?: number;
+  outageMinutes: number;
+  observedPct?: number;
+  schoolHours: number;
+  /** One sentence per failed or insufficient criterion. */
+  reasons: string[];
+  warnings: string[];
+}
+
+export interface ComplianceRun {
+  period: { label: string; kind: Period['kind']; firstDate: string; lastDate: string; start: number; end: number; judgedUntil: number; complete: boolean; timeZone: string };
+  generatedAt: number;
+  counts: Record<Verdict, number>;
+  sites: SiteVerdict[];
+  /** Time spent in InfluxDB queries, ms. */
+  queryMs: number;
+}
+
+export interface EngineDeps {
+  writer: Pick<InfluxWriter, 'query' | 'write'>;
+  registry: Pick<Registry, 'listSites'>;
+  calendar: SchoolCalendar;
+  profiles: Profiles;
+  clock?: () => number;
+  logger?: Logger;
+}
+
+/** Points per write request when storing verdicts. */
+const WRITE_BATCH = 5000;
+
+export class ComplianceEngine {
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  get timeZone(): string {
+    return this.deps.calendar.timeZone;
+  }
+
+  period(text: string): Period {
+    return parsePeriod(text, this.timeZone, this.clock());
+  }
+
+  /** Verdicts for every site (or the given codes) without writing anything. */
+  async evaluate(period: Period, opts: { sites?: string[] } = {}): Promise<ComplianceRun> {
+    const wanted = opts.sites ? new Set(opts.sites) : undefined;
+    const sites = this.deps.registry.listSites().filter((s) => !wanted || wanted.has(s.code));
+    const { calendar, profiles } = this.deps;
+    const resolved = new Map(sites.map((s) => [s.code, profiles.resolve(s)]));
+
+    // One query per calendar variant; the default variant reads all sites unless a subset was asked for.
+    const variants = new Map<string, Site[]>();
+    for (const s of sites) {
+      const key = calendar.variantKey(s);
+      variants.set(key, [...(variants.get(key) ?? []), s]);
+    }
+    let queryMs = 0;
+    const verdicts: SiteVerdict[] = [];
+    for (const [key, members] of variants) {
+      const intervals = calendar.schoolIntervals(period.start, period.judgedUntil, members[0]);
+      const started = performance.now();
+      const evidence = await this.fetchEvidence(period, intervals, members, key === 'default' && !wanted, resolved);
+      queryMs += performance.now() - started;
+      const schoolMs = intervals.reduce((sum, i) => sum + i.end - i.start, 0);
+      for (const site of members) {
+        const profile = resolved.get(site.code)!;
+        const e = evidence.get(site.code);
+        const judgement = judge(profile, e, period.kind, { ms: schoolMs, outageMs: outageMsInSchool(e?.outages ?? [], intervals) });
+        verdicts.push(siteVerdict(site, profile, judgement, schoolMs));
+      }
+    }
+    verdicts.sort((a, b) => a.site.localeCompare(b.site));
+    const counts: Record<Verdict, number> = { PASS: 0, FAIL: 0, INSUFFICIENT: 0 };
+    for (const v of verdicts) counts[v.verdict]++;
+    return {
+      period: { label: period.label, kind: period.kind, firstDate: period.firstDate, lastDate: period.lastDate, start: period.start, end: period.end, judgedUntil: period.judgedUntil, complete: period.complete, timeZone: this.timeZone },
+      generatedAt: this.clock(),
+      counts,
+      sites: verdicts,
+      queryMs: Math.round(queryMs),
+    };
+  }
+
+  /** evaluate, then write the verdicts as `compliance` points (recomputing a period overwrites them). */
+  async run(period: Period, opts: { sites?: string[] } = {}): Promise<ComplianceRun & { pointsWritten: number }> {
+    const result = await this.evaluate(period, opts);
+    const points = complianceToPoints(result, period.pointTime);
+    for (let i = 0; i < points.length; i += WRITE_BATCH) await this.deps.writer.write(points.slice(i, i + WRITE_BATCH));
+    this.deps.logger?.info({ period: period.label, sites: result.sites.length, counts: result.counts, points: points.length, queryMs: result.queryMs }, 'compliance computed');
+    return { ...result, pointsWritten: points.length };
+  }
+
+  private async fetchEvidence(period: Period, intervals: Interval[], members: Site[], allSites: boolean, resolved: Map<string, ResolvedProfile>): Promise<Map<string, SiteEvidence>> {
+    if (intervals.length === 0) return new Map();
+    const floors = { download: new Set<number>(), upload: new Set<number>() };
+    for (const s of members) {
+      for (const c of resolved.get(s.code)!.criteria) {
+        if (c.floor === undefined) continue;
+        if (c.metric === 'download_mbps') floors.download.add(c.floor);
+        if (c.metric === 'upload_mbps') floors.upload.add(c.floor);
+      }
+    }
+    const plan: QueryPlan = {
+      intervals,
+      ...(allSites ? {} : { sites: members.map((s) => s.code) }),
+      floors: { download: [...floors.download], upload: [...floors.upload] },
+      from: period.start,
+      to: period.judgedUntil,
+    };
+    const response = await this.deps.writer.query(buildStatements(plan).join(';\n'));
+    return parseEvidence(response, plan);
+  }
+}
+
+function siteVerdict(site: Site, profile: ResolvedProfile, j: ReturnType<typeof judge>, schoolMs: number): SiteVerdict {
+  return {
+    site: site.code,
+    name: site.name,
+    ...(site.commune ? { commune: site.commune } : {}),
+    ...(site.operator ? { operator: site.operator } : {}),
+    ...(site.linkType ? { linkType: site.linkType } : {}),
+    groups: site.groups,
+    ...(profile.students !== undefined ? { students: profile.students } : {}),
+    profile: profile.name,
+    verdict: j.verdict,
+    criteria: j.criteria,
+    ...(j.uptimePct !== undefined ? { uptimePct: j.uptimePct } : {}),
+    outageMinutes: j.outageMinutes,
+    ...(j.observedPct !== undefined ? { observedPct: j.observedPct } : {}),
+    schoolHours: Math.round((schoolMs / 3_600_000) * 1000) / 1000,
+    reasons: j.criteria.filter((c) => c.verdict !== 'PASS').map((c) => c.reason),
+    warnings: profile.warnings,
+  };
+}
