@@ -23,7 +23,7 @@ async function rig() {
   const db = openDatabase(dir);
   const primary = await startReceiver();
   const backup = await startReceiver();
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => db.close(), () => primary.close(), () => backup.close());
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => { db.close(); }, () => primary.close(), () => backup.close());
   const config = parseAlertsConfig({
     delivery: { maxAttempts: 4, baseDelaySeconds: 30, maxDelaySeconds: 3600, failingAfter: 3 },
     channels: [

@@ -10,17 +10,18 @@ import { createChannel } from './channels/index.ts';
 import type { AlertsConfig } from './config.ts';
 import { type ChannelHealth, Dispatcher, type DispatchReport } from './dispatcher.ts';
 import { AlertEngine, LEASE, type TickReport } from './engine.ts';
-import { defaultFloor, type FloorFor, type SchoolTime, weekdaySchoolTime } from './school-time.ts';
+import { calendarSchoolTime, profileFloor } from './compliance-adapter.ts';
+import type { FloorFor, SchoolTime } from './school-time.ts';
 import { AlertStore } from './store.ts';
 
 export interface AlertServiceDeps {
   config: AlertsConfig;
   db: Database.Database;
-  registry: Pick<Registry, 'listSites' | 'listDevices'>;
+  registry: Pick<Registry, 'listSites' | 'listDevices' | 'getSite'>;
   query: (q: string) => Promise<QueryResponse>;
   clock?: () => number;
   logger?: Logger;
-  /** Defaults until the compliance calendar and profiles are merged. */
+  /** Default: the school calendar and target profiles of collector/compliance/. */
   school?: SchoolTime;
   floorFor?: FloorFor;
   holder?: string;
@@ -54,7 +55,9 @@ export class AlertService implements Alerts {
     this.channels = new Map(deps.config.channels.filter((c) => c.enabled).map((c) => [c.id, createChannel(c, { timeoutMs, clock: this.clock })]));
     this.engine = new AlertEngine({
       config: deps.config, store: this.store, registry: deps.registry, query: deps.query, clock: this.clock, logger: deps.logger,
-      school: deps.school ?? weekdaySchoolTime, floorFor: deps.floorFor ?? defaultFloor, holder: this.holder,
+      school: deps.school ?? calendarSchoolTime((code) => deps.registry.getSite(code)),
+      floorFor: deps.floorFor ?? profileFloor((code) => deps.registry.getSite(code)),
+      holder: this.holder,
     });
     this.dispatcher = new Dispatcher({ config: deps.config, store: this.store, channels: this.channels, clock: this.clock, logger: deps.logger });
   }
