@@ -164,4 +164,36 @@ describe('alert scenarios', () => {
     await svc.runOnce();
     expect(about('LC-001')).toEqual(['firing', 'resolved']);
   });
+
+  it('degraded throughput fires on 3 of the last 5 tests under the profile floor and clears only at 1 of 5', async () => {
+    const r = await setup(local(8), [site('LC-001')], [{ id: 'slow', kind: 'degraded_throughput', clearAfterChecks: 1, renotifyMinutes: 0, params: { lastN: 5, raiseCount: 3, clearCount: 1 } }]);
+    const svc = r.service();
+    // The 4G profile's floor is 5 Mbit/s. Between the raise (3 under) and the clear (≤ 1 under) nothing changes.
+    const speeds = [12, 3, 2, 4, 9, 8, 7, 11, 6];
+    const after: string[][] = [];
+    for (const [i, mbps] of speeds.entries()) {
+      r.now = local(8) + (i + 1) * 10 * MIN;
+      await r.write([new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).timestamp(r.now - 1000)]);
+      await svc.runOnce();
+      after.push(r.kinds());
+    }
+    expect(after[2]).toEqual([]);
+    expect(after[3]).toEqual(['firing']);
+    expect(after[6]).toEqual(['firing']);
+    expect(after[7]).toEqual(['firing', 'resolved']);
+  });
+
+  it('a device clock off by minutes raises a fleet alert that clears only once the offset is small', async () => {
+    const r = await setup(local(8), [site('LC-001')], [{ id: 'clock', kind: 'fleet_clock_offset', clearAfterChecks: 1, renotifyMinutes: 0 }]);
+    const svc = r.service();
+    const offsets = [5_000, -300_000, 60_000, 4_000];
+    const after: string[][] = [];
+    for (const [i, offset] of offsets.entries()) {
+      r.now = local(8) + (i + 1) * 5 * MIN;
+      await r.write([new Point('agent_health').tag('site', 'LC-001').floatField('clock_offset_ms', offset).floatField('queue_depth', 0).timestamp(r.now - 1000)]);
+      await svc.runOnce();
+      after.push(r.kinds());
+    }
+    expect(after).toEqual([[], ['firing'], ['firing'], ['firing', 'resolved']]);
+  });
 });
