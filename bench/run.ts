@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
+import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
@@ -78,6 +79,7 @@ const sections: Section[] = [
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
+  { name: 'alerts', run: async () => alertsReport(await benchAlerts()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');

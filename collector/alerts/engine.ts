@@ -9,7 +9,7 @@ import type { AlertsConfig, RuleConfig } from './config.ts';
 import { RULE_KINDS } from './rules/index.ts';
 import { type FloorFor, localDay, type SchoolTime } from './school-time.ts';
 import { step } from './state-machine.ts';
-import type { AlertState, AlertStore } from './store.ts';
+import type { AlertState, AlertStore, Silence } from './store.ts';
 import type { AlertMessage, Observation, RuleContext } from './types.ts';
 
 export interface EngineDeps {
@@ -74,10 +74,10 @@ export class AlertEngine {
     return report;
   }
 
-  private suppressed(rule: RuleConfig, site: Site | undefined, siteCode: string, now: number): boolean {
+  private suppressed(rule: RuleConfig, site: Site | undefined, siteCode: string, now: number, silences: Silence[]): boolean {
     if (rule.quietOutsideSchool && !this.deps.school.isSchoolTime(siteCode, now)) return true;
     const groups = site ? [`commune:${site.commune ?? ''}`, `operator:${site.operator ?? ''}`] : [];
-    return this.deps.store.silences(now).some(
+    return silences.some(
       (s) => (s.ruleId === undefined || s.ruleId === rule.id) && (s.siteCode === undefined || s.siteCode === siteCode) && (s.groupKey === undefined || groups.includes(s.groupKey)),
     );
   }
@@ -95,9 +95,14 @@ export class AlertEngine {
     let enqueued = 0;
     const toAnnounce: AlertState[] = [];
     const resolvedGroups = new Set<string>();
+    const silences = store.silences(now);
+    const previous = new Map(store.states(rule.id).map((s) => [s.siteCode, s]));
     for (const obs of observations) {
-      const { next, transition } = step(store.getState(rule.id, obs.siteCode), obs, rule, now);
-      const quiet = this.suppressed(rule, siteBy.get(obs.siteCode), obs.siteCode, now);
+      const prev = previous.get(obs.siteCode);
+      // Nothing raised at a site that is ok (or resolved): no transition, so no write. Most sites, most ticks.
+      if (!obs.raise && (prev === undefined || prev.state === 'ok' || prev.state === 'resolved')) continue;
+      const { next, transition } = step(prev, obs, rule, now);
+      const quiet = this.suppressed(rule, siteBy.get(obs.siteCode), obs.siteCode, now, silences);
       if (transition === 'resolved') {
         // Only an incident someone was told about gets a resolution; one held back in quiet hours ends quietly.
         if (next.groupId) resolvedGroups.add(next.groupId);

@@ -62,7 +62,18 @@ function stateFromRow(row: Record<string, unknown>): AlertState {
 }
 
 export class AlertStore {
+  // A tick writes one row per rule and site; compiling each statement once keeps that cheap.
+  private readonly statements = new Map<string, Database.Statement>();
   constructor(readonly db: Database.Database) {}
+
+  private sql(source: string): Database.Statement {
+    let stmt = this.statements.get(source);
+    if (!stmt) {
+      stmt = this.db.prepare(source);
+      this.statements.set(source, stmt);
+    }
+    return stmt;
+  }
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
@@ -71,19 +82,19 @@ export class AlertStore {
   // ---- state
   states(ruleId?: string): AlertState[] {
     const rows = ruleId === undefined
-      ? this.db.prepare('SELECT * FROM alert_state ORDER BY rule_id, site_code').all()
-      : this.db.prepare('SELECT * FROM alert_state WHERE rule_id = ? ORDER BY site_code').all(ruleId);
+      ? this.sql('SELECT * FROM alert_state ORDER BY rule_id, site_code').all()
+      : this.sql('SELECT * FROM alert_state WHERE rule_id = ? ORDER BY site_code').all(ruleId);
     return (rows as Record<string, unknown>[]).map(stateFromRow);
   }
 
   getState(ruleId: string, siteCode: string): AlertState | undefined {
-    const row = this.db.prepare('SELECT * FROM alert_state WHERE rule_id = ? AND site_code = ?').get(ruleId, siteCode) as Record<string, unknown> | undefined;
+    const row = this.sql('SELECT * FROM alert_state WHERE rule_id = ? AND site_code = ?').get(ruleId, siteCode) as Record<string, unknown> | undefined;
     return row ? stateFromRow(row) : undefined;
   }
 
   putState(s: AlertState): void {
     const values = COLS.map(([key]) => s[key] ?? null);
-    this.db.prepare(`INSERT OR REPLACE INTO alert_state (${COLS.map(([, c]) => c).join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})`).run(...values);
+    this.sql(`INSERT OR REPLACE INTO alert_state (${COLS.map(([, c]) => c).join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})`).run(...values);
   }
 
   /** Acknowledges a firing (or pending) alert until it resolves. False when there is nothing to acknowledge. */
@@ -103,24 +114,24 @@ export class AlertStore {
   }
 
   due(now: number, limit = 100): OutboxRow[] {
-    const rows = this.db.prepare("SELECT * FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?").all(now, limit);
+    const rows = this.sql("SELECT * FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?").all(now, limit);
     return (rows as Record<string, unknown>[]).map(outboxFromRow);
   }
 
   outbox(filter: { status?: string; limit?: number } = {}): OutboxRow[] {
     const rows = filter.status
-      ? this.db.prepare('SELECT * FROM alert_outbox WHERE status = ? ORDER BY id DESC LIMIT ?').all(filter.status, filter.limit ?? 100)
-      : this.db.prepare('SELECT * FROM alert_outbox ORDER BY id DESC LIMIT ?').all(filter.limit ?? 100);
+      ? this.sql('SELECT * FROM alert_outbox WHERE status = ? ORDER BY id DESC LIMIT ?').all(filter.status, filter.limit ?? 100)
+      : this.sql('SELECT * FROM alert_outbox ORDER BY id DESC LIMIT ?').all(filter.limit ?? 100);
     return (rows as Record<string, unknown>[]).map(outboxFromRow);
   }
 
   markSent(id: number, at: number): void {
-    this.db.prepare("UPDATE alert_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").run(at, id);
+    this.sql("UPDATE alert_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").run(at, id);
   }
 
   markFailedAttempt(id: number, error: string, nextAttemptAt: number | undefined): void {
-    if (nextAttemptAt === undefined) this.db.prepare("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error, id);
-    else this.db.prepare('UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, nextAttemptAt, id);
+    if (nextAttemptAt === undefined) this.sql("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error, id);
+    else this.sql('UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, nextAttemptAt, id);
   }
 
   // ---- silences
@@ -134,8 +145,8 @@ export class AlertStore {
 
   silences(activeAt?: number): Silence[] {
     const rows = (activeAt === undefined
-      ? this.db.prepare('SELECT * FROM alert_silences ORDER BY created_at').all()
-      : this.db.prepare('SELECT * FROM alert_silences WHERE until > ? ORDER BY created_at').all(activeAt)) as Record<string, unknown>[];
+      ? this.sql('SELECT * FROM alert_silences ORDER BY created_at').all()
+      : this.sql('SELECT * FROM alert_silences WHERE until > ? ORDER BY created_at').all(activeAt)) as Record<string, unknown>[];
     return rows.map((r) => {
       const s: Silence = { id: r.id as string, until: r.until as number, createdBy: r.created_by as string, createdAt: r.created_at as number };
       if (r.rule_id !== null) s.ruleId = r.rule_id as string;
@@ -147,13 +158,13 @@ export class AlertStore {
   }
 
   removeSilence(id: string): boolean {
-    return this.db.prepare('DELETE FROM alert_silences WHERE id = ?').run(id).changes > 0;
+    return this.sql('DELETE FROM alert_silences WHERE id = ?').run(id).changes > 0;
   }
 
   // ---- lease: one evaluating process among several collectors sharing the file
   tryLease(name: string, holder: string, now: number, ttlMs: number): boolean {
     return this.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO alert_lease (name, holder, expires_at) VALUES (?, ?, 0)').run(name, holder);
+      this.sql('INSERT OR IGNORE INTO alert_lease (name, holder, expires_at) VALUES (?, ?, 0)').run(name, holder);
       const info = this.db
         .prepare('UPDATE alert_lease SET holder = ?, expires_at = ? WHERE name = ? AND (holder = ? OR expires_at <= ?)')
         .run(holder, now + ttlMs, name, holder, now);
@@ -162,16 +173,16 @@ export class AlertStore {
   }
 
   releaseLease(name: string, holder: string): void {
-    this.db.prepare('UPDATE alert_lease SET expires_at = 0 WHERE name = ? AND holder = ?').run(name, holder);
+    this.sql('UPDATE alert_lease SET expires_at = 0 WHERE name = ? AND holder = ?').run(name, holder);
   }
 
   // ---- facts
   getMeta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM alert_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.sql('SELECT value FROM alert_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO alert_meta (key, value) VALUES (?, ?)').run(key, value);
+    this.sql('INSERT OR REPLACE INTO alert_meta (key, value) VALUES (?, ?)').run(key, value);
   }
 }
 
