@@ -4,7 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlertsConfigError, loadAlertsConfig, parseAlertsConfig } from './config.ts';
-import { DEFAULT_ALERTS_FILE } from './start.ts';
+import { ConfigError } from '../config.ts';
+import { createInfluxWriter } from '../influx/writer.ts';
+import { createLogger } from '../logger.ts';
+import { Registry } from '../registry/registry.ts';
+import { DEFAULT_ALERTS_FILE, startAlerts } from './start.ts';
 
 describe('alerts file', () => {
   it('the committed default file is valid and fills each rule kind\'s defaults', () => {
@@ -48,5 +52,20 @@ describe('alerts file', () => {
     const config = loadAlertsConfig(file, { HOOK_SECRET: 'from-the-environment-123' });
     expect(config.channels[0]).toMatchObject({ secret: 'from-the-environment-123', lang: 'vi' });
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  it('a bad alerts file stops the collector start with a ConfigError naming SONGCHECK_ALERTS_FILE', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-start-'));
+    const file = path.join(dir, 'alerts.yaml');
+    fs.writeFileSync(file, 'rules:\n  - { id: x, kind: site_silent, params: { silentMinutes: 0 } }\n');
+    const registry = Registry.open(dir);
+    const writer = createInfluxWriter({ url: 'http://127.0.0.1:9', database: 'unused', timeoutMs: 1000 });
+    try {
+      expect(() => startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).toThrow(ConfigError);
+      expect(() => startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).toThrow(`SONGCHECK_ALERTS_FILE (${file}): rules.0.params.silentMinutes:`);
+    } finally {
+      registry.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

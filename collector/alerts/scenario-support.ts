@@ -34,7 +34,7 @@ export interface Rig {
   cleanup(): Promise<void>;
 }
 
-export async function createRig(opts: { influxUrl: string; db: string; start: number; sites: SiteInput[]; rules: unknown[] }): Promise<Rig> {
+export async function createRig(opts: { influxUrl: string; db: string; start: number; sites: SiteInput[]; rules: unknown[]; digestAt?: string }): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-'));
   const receiver = await startReceiver();
   const writer = createInfluxWriter({ url: opts.influxUrl, database: opts.db, timeoutMs: 10_000 });
@@ -68,7 +68,7 @@ export async function createRig(opts: { influxUrl: string; db: string; start: nu
   }
   const config = parseAlertsConfig({
     grafanaUrl: 'http://grafana.test:3000',
-    digest: { enabled: false },
+    digest: opts.digestAt ? { enabled: true, atLocal: opts.digestAt } : { enabled: false },
     delivery: { maxAttempts: 5, baseDelaySeconds: 30, maxDelaySeconds: 600, failingAfter: 3 },
     channels: [{ id: 'hook', type: 'webhook', url: `${receiver.url}/hook`, secret: WEBHOOK_SECRET, lang: 'en' }],
     rules: opts.rules,

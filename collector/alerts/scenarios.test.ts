@@ -14,10 +14,10 @@ afterEach(async () => {
   rig = undefined;
 });
 
-async function setup(start: number, sites: SiteInput[], rules: unknown[]): Promise<Rig> {
+async function setup(start: number, sites: SiteInput[], rules: unknown[], digestAt?: string): Promise<Rig> {
   const db = uniqueTestDb('alerts');
   await createDb(influxUrl, db);
-  rig = await createRig({ influxUrl, db, start, sites, rules });
+  rig = await createRig({ influxUrl, db, start, sites, rules, digestAt });
   return rig;
 }
 
@@ -195,5 +195,35 @@ describe('alert scenarios', () => {
       after.push(r.kinds());
     }
     expect(after).toEqual([[], ['firing'], ['firing'], ['firing', 'resolved']]);
+  });
+
+  it('a silenced commune sends nothing until the silence expires, then the alert still firing is announced', async () => {
+    const r = await setup(local(8), [site('LC-001'), site('LC-002', 'Tả Van')], [silentRule()]);
+    for (const id of r.devices.values()) r.registry.touchDevice(id, r.now);
+    const svc = r.service();
+    svc.store.addSilence({ groupKey: 'commune:Bản Xèo', until: local(9, 30), createdBy: 'test', createdAt: r.now });
+    const sentAt: [number, string][] = [];
+    for (let t = local(8, 5); t <= local(10); t += 5 * MIN) {
+      r.now = t;
+      const before = r.receiver.accepted().length;
+      await svc.runOnce();
+      for (const m of r.receiver.accepted().slice(before)) sentAt.push([t, (m.sites as { code: string }[])[0]!.code]);
+    }
+    expect(sentAt).toEqual([[local(8, 30), 'LC-002'], [local(9, 30), 'LC-001']]);
+  });
+
+  it('the daily digest is sent once at its local time and lists what is firing', async () => {
+    // Enrolled (and so last heard) at 16:00: silent for the last hour of school.
+    const r = await setup(local(16), [site('LC-001')], [silentRule({ quietOutsideSchool: false })], '17:30');
+    const svc = r.service();
+    for (let t = local(17); t <= local(18, 30); t += 15 * MIN) {
+      r.now = t;
+      await svc.runOnce();
+    }
+    expect(r.kinds()).toEqual(['firing', 'digest']);
+    const digest = r.receiver.accepted()[1] as { text: string; at: number };
+    expect(digest.at).toBe(local(17, 30));
+    expect(digest.text).toContain('site-silent LC-001');
+    expect(digest.text).toContain('firing=1');
   });
 });
