@@ -110,6 +110,8 @@ export class AlertEngine {
       } else if (next.state === 'firing' && next.notifiedAt === undefined && next.ackedAt === undefined && !quiet) {
         toAnnounce.push(next);
       } else if (next.state === 'firing' && next.notifiedAt !== undefined && next.ackedAt === undefined && !quiet && rule.renotifyMinutes > 0
+        // Twelve reminders for one tower would undo the grouping: grouped alerts are reminded by the digest.
+        && next.groupId === undefined
         && now - (next.lastNotifiedAt ?? next.notifiedAt) >= rule.renotifyMinutes * 60_000) {
         next.lastNotifiedAt = now;
         enqueued += this.enqueue(rule, { ...base, kind: 'reminder', sites: [siteRef(next)] }, now);

@@ -51,7 +51,7 @@ describe('alert scenarios', () => {
 
   it('twelve sites down in one commune produce one grouped message', async () => {
     const down = Array.from({ length: 12 }, (_, i) => site(`LC-1${String(i).padStart(2, '0')}`));
-    const r = await setup(local(8), [...down, site('LC-200', 'Tả Van')], [silentRule({ group: { by: 'commune', minSites: 5, windowMinutes: 30 } })]);
+    const r = await setup(local(8), [...down, site('LC-200', 'Tả Van')], [silentRule({ renotifyMinutes: 20, group: { by: 'commune', minSites: 5, windowMinutes: 30 } })]);
     const svc = r.service();
     for (const id of r.devices.values()) r.registry.touchDevice(id, r.now);
     for (let minute = 5; minute <= 60; minute += 5) {
