@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
+import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
@@ -84,6 +85,7 @@ const sections: Section[] = [
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
   // Monthly verdicts for 2 000 sites (BENCH_COMPLIANCE_SITES scales it); see bench/README.md.
   { name: 'compliance', run: async () => complianceReport(await benchCompliance()) },
+  { name: 'alerts', run: async () => alertsReport(await benchAlerts()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');

@@ -1,5 +1,6 @@
 // Types shared by the app, its routes and its middleware (kept apart to avoid import cycles).
 import type { Logger } from 'pino';
+import type { Alerts } from './alerts/service.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** The ndt7 and multi-stream HTTP test service (collector/throughput/); without it those routes are absent. */
   throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'>;
+  /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
+  alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */
   compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
 }

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
+import { alertRoutes } from './admin/alerts.ts';
 import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './admin/routes.ts';
 import { controlAdminRoutes } from './control/admin-routes.ts';
 import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps) {
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
+  if (deps.alerts) app.route(`${API_PREFIX}/admin/alerts`, alertRoutes(full, deps.alerts));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));
   if (deps.compliance) {
     const { engine, profiles, reportToken } = deps.compliance;

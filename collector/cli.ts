@@ -6,6 +6,7 @@ import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
+import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
@@ -55,6 +56,8 @@ ${CONTROL_HELP}
                              who changed what: sites, codes, devices
 ${COMPLIANCE_HELP}
 
+
+${ALERTS_HELP}
   help                       show this text
 
 Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector) and work while serve runs.`;
@@ -384,6 +387,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
     else if (command === 'report') return await (await import('./compliance/cli.ts')).reportCommand(rest);
+    else if (command === 'alerts') return alertsCommand(rest, { out, err: (line) => process.stderr.write(`${line}\n`) });
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);
     return 0;

@@ -46,6 +46,8 @@ export interface CollectorConfig extends RegistryConfig {
   control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number };
   /** Verdicts: calendar and profiles files, reporting token, schedule (collector/compliance/config.ts). */
   compliance?: ComplianceConfig;
+  /** Alert rules and channels (YAML, docs/alerts.md); default collector/alerts/alerts.default.yaml. */
+  alertsFile?: string;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +105,7 @@ const serveShape = {
   SONGCHECK_DEVICE_RATE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURES_PER_HOUR: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_ALERTS_FILE: opt(z.string().trim().min(1)),
   SONGCHECK_TRUST_PROXY: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
   SONGCHECK_CONTROL_HEARTBEAT_S: opt(intIn(1, 3600)),
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
@@ -175,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
     },
     compliance: loadComplianceConfig(env),
+    alertsFile: v.SONGCHECK_ALERTS_FILE === undefined ? undefined : path.resolve(v.SONGCHECK_ALERTS_FILE),
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
       database: v.SONGCHECK_INFLUX_DB ?? 'songcheck',

@@ -4,6 +4,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { startAlerts } from './alerts/start.ts';
 import { createApp } from './app.ts';
 import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
@@ -46,7 +47,9 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     registry.close();
     throw error;
   }
-  const app = createApp({ throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  // Alert rules are evaluated on a tick by whichever collector process holds the lease (collector/alerts/).
+  const alerts = startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger, ...(compliance ? { calendar: compliance.calendar, profiles: compliance.profiles } : {}) });
+  const app = createApp({ alerts, throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
@@ -81,6 +84,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   }).catch(async (error: unknown) => {
     await control.close();
     compliance?.stop();
+    await alerts.close();
     throughput.close();
     registry.close();
     throw error;
@@ -104,6 +108,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         await controlClosed.catch((err: unknown) => logger.warn({ err }, 'control channel shutdown failed'));
         stopWatching();
         compliance?.stop();
+        await alerts.close();
         registry.close();
         logger.info('collector stopped');
         resolve();

@@ -118,5 +118,7 @@ export const HealthResponse = z.object({
   registry: z.object({ ok: z.boolean(), sites: z.number().int(), devices: z.number().int() }),
   /** ndt7 and HTTP throughput tests: running (all collector processes), and this process's counters. */
   throughput: ThroughputHealth.optional(),
+  /** Alert channels: a channel whose last deliveries all failed is `failing` (docs/alerts.md). */
+  alerts: z.object({ channels: z.array(z.object({ id: z.string(), consecutiveFailures: z.number(), failing: z.boolean(), lastError: z.string().optional() })) }).optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

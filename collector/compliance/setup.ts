@@ -4,7 +4,7 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
-import { loadCalendar } from './calendar.ts';
+import { loadCalendar, type SchoolCalendar } from './calendar.ts';
 import type { ComplianceConfig } from './config.ts';
 import { ComplianceEngine } from './engine.ts';
 import { loadProfiles, type Profiles } from './profiles.ts';
@@ -12,6 +12,8 @@ import { startComplianceSchedule } from './scheduler.ts';
 
 export interface ComplianceSetup {
   engine: ComplianceEngine;
+  /** The calendar and profiles loaded from the configured files; the alert rules use the same ones. */
+  calendar: SchoolCalendar;
   profiles: Profiles;
   reportToken?: string;
   stop(): void;
@@ -24,5 +26,5 @@ export function createCompliance(config: ComplianceConfig, deps: { registry: Reg
   // With SONGCHECK_WORKERS > 1 only the first worker keeps the schedule (recomputing twice is harmless, only wasteful).
   const scheduled = deps.schedule !== false && config.schedule && (!cluster.isWorker || cluster.worker?.id === 1);
   const stop = scheduled ? startComplianceSchedule(engine, config.schedule!, deps.logger) : () => {};
-  return { engine, profiles, ...(config.reportToken ? { reportToken: config.reportToken } : {}), stop };
+  return { engine, calendar, profiles, ...(config.reportToken ? { reportToken: config.reportToken } : {}), stop };
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { ControlCommand } from '../../protocol/control.ts';
+import { tryLease } from '../registry/leases.ts';
 
 export type ConfigScope = { kind: 'all' } | { kind: 'group'; group: string } | { kind: 'site'; site: string };
 export type ConfigState = 'pending' | 'applied' | 'rejected';
@@ -237,13 +238,8 @@ export class ControlStore {
 
   // ---- leases
 
-  /** Takes or renews a lease; true while this holder has it. A crashed holder's lease lapses after ttlMs. */
+  /** Takes or renews a lease (collector/registry/leases.ts); true while this holder has it. */
   tryLease(name: string, holder: string, ttlMs: number): boolean {
-    const at = this.now();
-    this.sql(
-      `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @exp)
-       ON CONFLICT(name) DO UPDATE SET holder = @holder, expires_at = @exp WHERE leases.holder = @holder OR leases.expires_at < @now`,
-    ).run({ name, holder, exp: at + ttlMs, now: at });
-    return (this.sql('SELECT holder FROM leases WHERE name = ?').get(name) as { holder: string } | undefined)?.holder === holder;
+    return tryLease(this.db, name, holder, this.now(), ttlMs);
   }
 }

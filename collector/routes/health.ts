@@ -24,6 +24,7 @@ export function healthRoutes(deps: ResolvedDeps) {
       influx: { ok: ping.ok, url: writer.url, latencyMs: ping.latencyMs, ...(ping.error ? { error: ping.error } : {}) },
       registry: reg,
       ...(deps.throughput ? { throughput: deps.throughput.stats.health() } : {}),
+      ...(deps.alerts ? { alerts: { channels: deps.alerts.channelHealth() } } : {}),
     };
     c.header('cache-control', 'no-store');
     return c.json(body, ok ? 200 : 503);

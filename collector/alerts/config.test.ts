@@ -1,0 +1,71 @@
+// The alerts file: the committed default is valid, and a bad file names every problem with its path.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AlertsConfigError, loadAlertsConfig, parseAlertsConfig } from './config.ts';
+import { ConfigError } from '../config.ts';
+import { createInfluxWriter } from '../influx/writer.ts';
+import { createLogger } from '../logger.ts';
+import { Registry } from '../registry/registry.ts';
+import { DEFAULT_ALERTS_FILE, startAlerts } from './start.ts';
+
+describe('alerts file', () => {
+  it('the committed default file is valid and fills each rule kind\'s defaults', () => {
+    const config = loadAlertsConfig(DEFAULT_ALERTS_FILE, {});
+    expect(config.rules.map((r) => r.kind)).toContain('site_silent');
+    expect(config.rules.find((r) => r.id === 'degraded-throughput')!.params).toMatchObject({ lastN: 5, raiseCount: 3, clearCount: 1, lookbackDays: 7 });
+  });
+
+  it('reports every problem at once with its path', () => {
+    const error = (() => {
+      try {
+        parseAlertsConfig({
+          channels: [{ id: 'hook', type: 'webhook', url: 'ftp://x', secret: 'short' }, { id: 'tg', type: 'telegram', botToken: '${NO_SUCH_VAR}', chatId: 1 }],
+          rules: [
+            { id: 'a', kind: 'nope' },
+            { id: 'b', kind: 'degraded_throughput', params: { lastN: 3, raiseCount: 4 } },
+            { id: 'c', kind: 'site_silent', channels: ['mail'] },
+          ],
+        }, 'test.yaml', {});
+      } catch (e) {
+        return e as AlertsConfigError;
+      }
+      throw new Error('no error');
+    })();
+    expect(error).toBeInstanceOf(AlertsConfigError);
+    expect(error.message).toContain('channels.1.botToken: environment variable NO_SUCH_VAR is not set');
+    expect(error.problems).toEqual(expect.arrayContaining([
+      'channels.0.url: must be an http:// or https:// URL',
+      'channels.0.secret: must be at least 16 characters',
+    ]));
+  });
+
+  it('checks rule kinds, their params and channel references once the shape is valid', () => {
+    expect(() => parseAlertsConfig({ rules: [{ id: 'a', kind: 'nope' }, { id: 'b', kind: 'degraded_throughput', params: { lastN: 3, raiseCount: 4 } }, { id: 'c', kind: 'site_silent', channels: ['mail'] }] }, 'x', {}))
+      .toThrow(/rules\.0\.kind: unknown kind "nope"[\s\S]*rules\.1\.params\.raiseCount: raiseCount must be at most lastN[\s\S]*rules\.2\.channels: no channel "mail"/);
+  });
+
+  it('reads secrets from the environment', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-cfg-')), 'alerts.yaml');
+    fs.writeFileSync(file, 'channels:\n  - { id: hook, type: webhook, url: "http://127.0.0.1:1/h", secret: "${HOOK_SECRET}" }\n');
+    const config = loadAlertsConfig(file, { HOOK_SECRET: 'from-the-environment-123' });
+    expect(config.channels[0]).toMatchObject({ secret: 'from-the-environment-123', lang: 'vi' });
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  it('a bad alerts file stops the collector start with a ConfigError naming SONGCHECK_ALERTS_FILE', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-start-'));
+    const file = path.join(dir, 'alerts.yaml');
+    fs.writeFileSync(file, 'rules:\n  - { id: x, kind: site_silent, params: { silentMinutes: 0 } }\n');
+    const registry = Registry.open(dir);
+    const writer = createInfluxWriter({ url: 'http://127.0.0.1:9', database: 'unused', timeoutMs: 1000 });
+    try {
+      expect(() => startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).toThrow(ConfigError);
+      expect(() => startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).toThrow(`SONGCHECK_ALERTS_FILE (${file}): rules.0.params.silentMinutes:`);
+    } finally {
+      registry.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
