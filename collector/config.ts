@@ -17,6 +17,8 @@ export interface InfluxConfig {
   password?: string;
   retentionPolicy?: string;
   timeoutMs: number;
+  /** Create the hourly rollups (retention policy + continuous queries) at start-up; false on InfluxDB 2.x/3.x. */
+  rollups?: boolean;
 }
 
 export interface RegistryConfig {
@@ -98,6 +100,7 @@ const serveShape = {
   SONGCHECK_DEVICE_RATE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURES_PER_HOUR: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_INFLUX_ROLLUPS: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
   SONGCHECK_TRUST_PROXY: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
 };
 
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       password: v.SONGCHECK_INFLUX_PASSWORD,
       retentionPolicy: v.SONGCHECK_INFLUX_RP,
       timeoutMs: v.SONGCHECK_INFLUX_TIMEOUT_MS ?? 10_000,
+      rollups: v.SONGCHECK_INFLUX_ROLLUPS ?? true,
     },
   };
 }

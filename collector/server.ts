@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './app.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
+import { startGrafanaSupport } from './grafana/startup.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
 import { Registry } from './registry/registry.ts';
@@ -32,6 +33,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   const writer = createInfluxWriter(config.influx, { logger });
   // Not fatal: InfluxDB may come up after the collector; agents get 503s until it does.
   await writer.ensureDatabase();
+  // Grafana: hourly rollups and the site_info measurement (collector/grafana/, docs/grafana.md).
+  const stopGrafanaSupport = await startGrafanaSupport({ config, registry, writer, logger });
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
   const app = createApp({ throughput, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
@@ -84,6 +87,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
       server.close(() => {
         clearTimeout(timer);
         stopWatching();
+        stopGrafanaSupport();
         registry.close();
         logger.info('collector stopped');
         resolve();
