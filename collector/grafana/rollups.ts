@@ -79,7 +79,7 @@ type Querier = Pick<InfluxWriter, 'query' | 'database'>;
 async function existingCqs(writer: Querier): Promise<string[]> {
   const res = await writer.query('SHOW CONTINUOUS QUERIES');
   const series = res.results[0]?.series ?? [];
-  return series.filter((s) => s.name === writer.database).flatMap((s) => s.values.map((v) => String(v[0])));
+  return series.filter((s) => s.name === writer.database).flatMap((s) => (s.values ?? []).map((v) => String(v[0])));
 }
 
 /**
