@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
+import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
@@ -78,6 +79,8 @@ const sections: Section[] = [
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
+  // Province overview queries over 30 days (bench/grafana.ts); BENCH_GRAFANA_SITES etc. size the dataset.
+  { name: 'grafana', run: async () => grafanaReport(await benchGrafana()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');
