@@ -7,12 +7,32 @@ import type { Registry } from '../registry/registry.ts';
 import { ensureRollups } from './rollups.ts';
 import { startSiteInfoPublisher } from './site-info.ts';
 
+/** How often creating the rollups is retried after a failure (InfluxDB not up yet), and how many times. */
+const ROLLUP_RETRY_MS = 60_000;
+const ROLLUP_RETRIES = 60;
+
 export async function startGrafanaSupport(deps: { config: CollectorConfig; registry: Registry; writer: InfluxWriter; logger: Logger }): Promise<() => void> {
   const { config, registry, writer, logger } = deps;
-  if (config.influx.rollups !== false) await ensureRollups(writer, { sourceRp: config.influx.retentionPolicy, logger });
-  else logger.info('InfluxDB rollups disabled (SONGCHECK_INFLUX_ROLLUPS=false)');
+  let retry: NodeJS.Timeout | undefined;
+  if (config.influx.rollups !== false) {
+    const first = await ensureRollups(writer, { sourceRp: config.influx.retentionPolicy, logger });
+    if (!first.ok) {
+      // InfluxDB may come up after the collector: try again every minute for an hour, then leave it to a restart.
+      let attempts = 0;
+      retry = setInterval(() => {
+        if (++attempts >= ROLLUP_RETRIES) clearInterval(retry);
+        void ensureRollups(writer, { sourceRp: config.influx.retentionPolicy, logger }).then((s) => s.ok && clearInterval(retry));
+      }, ROLLUP_RETRY_MS);
+      retry.unref();
+    }
+  } else {
+    logger.info('InfluxDB rollups disabled (SONGCHECK_INFLUX_ROLLUPS=false)');
+  }
   const publisher = startSiteInfoPublisher({ listSites: () => registry.listSites(), writer, logger });
-  // Not awaited on failure paths: a down InfluxDB must not delay the collector's start; the next tick retries.
-  await publisher.tick(true);
-  return () => publisher.stop();
+  // Not awaited: a slow InfluxDB must not hold the start. A failed publication is logged and retried next tick.
+  void publisher.tick(true);
+  return () => {
+    clearInterval(retry);
+    publisher.stop();
+  };
 }

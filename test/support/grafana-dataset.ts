@@ -6,6 +6,8 @@ import { createInfluxWriter } from '../../collector/influx/writer.ts';
 import { backfillRollups } from '../../collector/grafana/rollups.ts';
 import type { Result } from '../../protocol/results.ts';
 import { type ComplianceFixture, type PresenceFixture, writeCollectorDerivedFixture } from './collector-derived-fixture.ts';
+import { influxQuery } from './influx-query.ts';
+import { eventually } from './processes.ts';
 import { ADMIN_TOKEN, type Stack } from './stack.ts';
 
 const MIN = 60_000;
@@ -100,6 +102,11 @@ export async function loadGrafanaDataset(stack: Stack, influxUrl: string, db: st
   // site_info is published at start-up (and on change, within a minute): a restart publishes the new sites now.
   await stack.stopCollector();
   await stack.startCollector();
+  // Published in the background at start-up: wait until every site is there.
+  await eventually(async () => {
+    const published = (await influxQuery(influxUrl, db, 'SHOW TAG VALUES FROM "site_info" WITH KEY = "site"')).map((r) => r.value);
+    return SITES.every((s) => published.includes(s.code)) ? true : undefined;
+  }, 30_000, 'site_info for every site');
   const now = Date.now();
   const dev = { 'LC-0001': await enroll(stack, 'LC-0001'), 'LC-0002': await enroll(stack, 'LC-0002'), 'LC-0003': await enroll(stack, 'LC-0003') };
   const revoked = await enroll(stack, 'LC-0002');
