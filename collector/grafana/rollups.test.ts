@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
 import { loadConfig } from '../config.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
-import { backfillRollups, CQ_PREFIX, ensureRollups, ROLLUP_RP, ROLLUPS, cqName } from './rollups.ts';
+import { backfillRollups, CQ_PREFIX, cqName, ensureRollups, ROLLUP_RP, ROLLUPS, startRollupCatchUp } from './rollups.ts';
 
 const influxUrl = inject('influxUrl');
 const HOUR = 3_600_000;
@@ -86,5 +86,26 @@ describe('the rollup queries', () => {
     expect(tp.map((r) => [r.mbps_median, r.tests, r.budget_bytes, r.direction])).toEqual([[12, 1, 1000, 'download']]);
     const up = await influxQuery(influxUrl, db, `SELECT observed_s, up_s, slots FROM "${ROLLUP_RP}"."uptime_1h"`);
     expect(up.map((r) => [r.observed_s, r.up_s, r.slots])).toEqual([[900, 450, 1]]);
+  });
+});
+
+describe('the hourly catch-up', () => {
+  it('rolls up results delivered after the continuous queries looked at their hour', async () => {
+    const { db, writer } = await setup();
+    await ensureRollups(writer);
+    const now = Math.floor(Date.now() / HOUR) * HOUR;
+    const late = now - 20 * HOUR + 60_000;
+    await writer.write([new Point('uptime').tag('site', 'LATE').floatField('observed_s', 900).floatField('up_s', 300).floatField('checks', 15).floatField('checks_up', 5).timestamp(late)]);
+    const stop = startRollupCatchUp(writer, { everyMs: 50, clock: () => now });
+    try {
+      let rows: Awaited<ReturnType<typeof influxQuery>> = [];
+      for (let i = 0; i < 100 && rows.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        rows = await influxQuery(influxUrl, db, `SELECT up_s FROM "${ROLLUP_RP}"."uptime_1h" WHERE site = 'LATE'`);
+      }
+      expect(rows.map((r) => [r.time, r.up_s])).toEqual([[now - 20 * HOUR, 300]]);
+    } finally {
+      stop();
+    }
   });
 });

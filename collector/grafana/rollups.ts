@@ -139,3 +139,26 @@ export async function backfillRollups(writer: Querier, fromMs: number, toMs: num
   }
   return written;
 }
+
+/** How far back the hourly catch-up recomputes rollups, for results delivered late (agents that were offline). */
+export const CATCH_UP_HOURS = 48;
+
+/**
+ * Every hour, recomputes the rollups of the last CATCH_UP_HOURS (the continuous queries only look at two
+ * hours), so a school whose agent delivers a day of queued results after an outage still shows in 30-day
+ * panels. Same points, same tags and times: recomputing overwrites, never duplicates. One run at a time.
+ */
+export function startRollupCatchUp(writer: Querier, opts: { sourceRp?: string; logger?: Logger; everyMs?: number; clock?: () => number } = {}): () => void {
+  const clock = opts.clock ?? Date.now;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    const now = clock();
+    backfillRollups(writer, now - CATCH_UP_HOURS * 3_600_000, now - 3_600_000, { sourceRp: opts.sourceRp })
+      .catch((error: unknown) => opts.logger?.warn({ err: (error as Error).message }, 'rollup catch-up failed; next hour retries'))
+      .finally(() => (running = false));
+  }, opts.everyMs ?? 3_600_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

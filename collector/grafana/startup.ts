@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
-import { ensureRollups } from './rollups.ts';
+import { ensureRollups, startRollupCatchUp } from './rollups.ts';
 import { startSiteInfoPublisher } from './site-info.ts';
 
 /** How often creating the rollups is retried after a failure (InfluxDB not up yet), and how many times. */
@@ -14,7 +14,9 @@ const ROLLUP_RETRIES = 60;
 export async function startGrafanaSupport(deps: { config: CollectorConfig; registry: Registry; writer: InfluxWriter; logger: Logger }): Promise<() => void> {
   const { config, registry, writer, logger } = deps;
   let retry: NodeJS.Timeout | undefined;
+  let stopCatchUp = () => {};
   if (config.influx.rollups !== false) {
+    stopCatchUp = startRollupCatchUp(writer, { sourceRp: config.influx.retentionPolicy, logger });
     const first = await ensureRollups(writer, { sourceRp: config.influx.retentionPolicy, logger });
     if (!first.ok) {
       // InfluxDB may come up after the collector: try again every minute for an hour, then leave it to a restart.
@@ -33,6 +35,7 @@ export async function startGrafanaSupport(deps: { config: CollectorConfig; regis
   void publisher.tick(true);
   return () => {
     clearInterval(retry);
+    stopCatchUp();
     publisher.stop();
   };
 }
