@@ -78,6 +78,9 @@ describe('provisioning', () => {
   it('alerting: rules, contact point, policy and mute timing reference each other and the datasource', () => {
     const file = yamlFile('provisioning/alerting/songcheck.yaml') as AlertingFile;
     expect(file.groups[0]!.rules.length).toBe(9);
+    // The webhook URL comes from the environment; no YAML anchors (hand edits of a copy stay obvious).
+    expect(read('provisioning/alerting/songcheck.yaml')).toContain('url: ${GRAFANA_ALERT_WEBHOOK_URL}');
+    expect(read('provisioning/alerting/songcheck.yaml')).not.toMatch(/[&*]a\d/);
     expect(checkAlerting(file, DATASOURCE.uid)).toEqual([]);
     const broken = structuredClone(file);
     broken.groups[0]!.rules[0]!.data[0]!.datasourceUid = 'elsewhere';

@@ -222,8 +222,9 @@ export function alertingProvisioning(): Record<string, unknown> {
             uid: 'songcheck-webhook',
             type: 'webhook',
             disableResolveMessage: false,
-            // Grafana expands environment variables in provisioning files (docker-compose passes them).
-            settings: { url: '$GRAFANA_ALERT_WEBHOOK_URL', httpMethod: 'POST' },
+            // Grafana expands environment variables in contact point settings (docker-compose passes them). It does not
+            // expand annotations, so the `{{ $labels.site }}` templates below stay as written.
+            settings: { url: '${GRAFANA_ALERT_WEBHOOK_URL}', httpMethod: 'POST' },
           },
         ],
       },
