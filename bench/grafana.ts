@@ -163,5 +163,6 @@ export function grafanaReport(r: GrafanaBench): string {
     `| trivial query (reference): last site_info of one site | ${r.trivialMs} | | |`,
     '',
     `Goal: each under 1 s: ${slow.length === 0 ? 'met' : `NOT met (${slow.map((x) => x.query).join(', ')})`}.`,
+    `The collector's hourly catch-up recomputes 48 h of rollups: at this density about ${Math.round((r.rollupSeconds * 48) / (r.days * 24))} s of InfluxDB work per hour (backfill time × 48 h / ${r.days * 24} h).`,
   ].join('\n');
 }
