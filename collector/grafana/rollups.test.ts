@@ -81,6 +81,9 @@ describe('the rollup queries', () => {
       ['A', t0, 30, 25, 3, 50, 120, 3, 'viettel', 'tcp_connect'],
       ['B', t0 + HOUR, 10, 10, 1, 100, 200, 3, 'viettel', 'tcp_connect'],
     ]);
+    // The daily level, from the hourly one: sums of sums, mean of the hourly medians.
+    const daily = await influxQuery(influxUrl, db, `SELECT sent, received, results, rtt_median_ms FROM "${ROLLUP_RP}"."latency_1d" WHERE site = 'A'`);
+    expect(daily.map((r) => [r.time % 86_400_000, r.sent, r.received, r.results, r.rtt_median_ms])).toEqual([[0, 30, 25, 3, 50]]);
     // Only successful tests count; the failed one's budget bytes do not leak into the ok rollup.
     const tp = await influxQuery(influxUrl, db, `SELECT mbps_median, tests, budget_bytes, direction FROM "${ROLLUP_RP}"."throughput_1h"`);
     expect(tp.map((r) => [r.mbps_median, r.tests, r.budget_bytes, r.direction])).toEqual([[12, 1, 1000, 'download']]);

@@ -17,16 +17,23 @@ const SITE_TAGS = ['site', 'commune', 'operator', 'link_type'];
 export interface Rollup {
   /** Target measurement in ROLLUP_RP. */
   into: string;
+  /** Source measurement; `rollup` = the hourly rollup in ROLLUP_RP (daily levels are computed from it). */
   from: string;
+  fromRollup?: boolean;
+  /** `1h` or `1d` (UTC days). */
+  every: '1h' | '1d';
   select: string;
   where?: string;
   tags: string[];
 }
 
+// Hourly levels from the raw measurements, then daily levels from the hourly ones (in this order: a backfill
+// computes each day's hours before the day). 30-day tables read the daily level: ~30 points per site and series.
 export const ROLLUPS: Rollup[] = [
   {
     into: 'latency_1h',
     from: 'latency',
+    every: '1h',
     select:
       'percentile(rtt_median_ms, 50) AS rtt_median_ms, mean(rtt_median_ms) AS rtt_mean_ms, percentile(rtt_p95_ms, 95) AS rtt_p95_ms, ' +
       'mean(jitter_ms) AS jitter_ms, sum(sent) AS sent, sum(received) AS received, count(sent) AS results',
@@ -35,6 +42,7 @@ export const ROLLUPS: Rollup[] = [
   {
     into: 'throughput_1h',
     from: 'throughput',
+    every: '1h',
     select:
       'percentile(mbps, 50) AS mbps_median, mean(mbps) AS mbps_mean, min(mbps) AS mbps_min, count(mbps) AS tests, ' +
       'percentile(loaded_rtt_median_ms, 50) AS loaded_rtt_median_ms, sum(budget_bytes) AS budget_bytes',
@@ -44,7 +52,33 @@ export const ROLLUPS: Rollup[] = [
   {
     into: 'uptime_1h',
     from: 'uptime',
+    every: '1h',
     select: 'sum(observed_s) AS observed_s, sum(up_s) AS up_s, sum(checks) AS checks, sum(checks_up) AS checks_up, count(checks) AS slots',
+    tags: SITE_TAGS,
+  },
+  {
+    into: 'latency_1d',
+    from: 'latency_1h',
+    fromRollup: true,
+    every: '1d',
+    // Mean of the hourly medians: a median of medians would cost a sort for no better figure.
+    select: 'mean(rtt_median_ms) AS rtt_median_ms, max(rtt_p95_ms) AS rtt_p95_ms, mean(jitter_ms) AS jitter_ms, sum(sent) AS sent, sum(received) AS received, sum(results) AS results',
+    tags: [...SITE_TAGS, 'method'],
+  },
+  {
+    into: 'throughput_1d',
+    from: 'throughput_1h',
+    fromRollup: true,
+    every: '1d',
+    select: 'mean(mbps_median) AS mbps_median, mean(mbps_mean) AS mbps_mean, min(mbps_min) AS mbps_min, sum(tests) AS tests, sum(budget_bytes) AS budget_bytes',
+    tags: [...SITE_TAGS, 'method', 'direction'],
+  },
+  {
+    into: 'uptime_1d',
+    from: 'uptime_1h',
+    fromRollup: true,
+    every: '1d',
+    select: 'sum(observed_s) AS observed_s, sum(up_s) AS up_s, sum(checks) AS checks, sum(checks_up) AS checks_up, sum(slots) AS slots',
     tags: SITE_TAGS,
   },
 ];
@@ -57,14 +91,16 @@ export function cqName(r: Rollup): string {
 
 /** The SELECT ... INTO a continuous query runs each hour; also used to backfill with a time range. */
 export function rollupSelect(database: string, sourceRp: string | undefined, r: Rollup, timeRange?: string): string {
-  const from = sourceRp ? `${q(database)}.${q(sourceRp)}.${q(r.from)}` : q(r.from);
+  const from = r.fromRollup ? `${q(database)}.${q(ROLLUP_RP)}.${q(r.from)}` : sourceRp ? `${q(database)}.${q(sourceRp)}.${q(r.from)}` : q(r.from);
   const where = [r.where, timeRange].filter(Boolean).join(' AND ');
-  return `SELECT ${r.select} INTO ${q(database)}.${q(ROLLUP_RP)}.${q(r.into)} FROM ${from}${where ? ` WHERE ${where}` : ''} GROUP BY time(1h), ${r.tags.map(q).join(', ')}`;
+  return `SELECT ${r.select} INTO ${q(database)}.${q(ROLLUP_RP)}.${q(r.into)} FROM ${from}${where ? ` WHERE ${where}` : ''} GROUP BY time(${r.every}), ${r.tags.map(q).join(', ')}`;
 }
 
 export function createCqStatement(database: string, sourceRp: string | undefined, r: Rollup): string {
   // RESAMPLE FOR 2h: results arrive late (agents queue offline), so the previous hour is recomputed once more.
-  return `CREATE CONTINUOUS QUERY ${q(cqName(r))} ON ${q(database)} RESAMPLE EVERY 1h FOR 2h BEGIN ${rollupSelect(database, sourceRp, r)} END`;
+  // Daily levels run hourly over the last two days, so today's figure follows the hours as they come in.
+  const resample = r.every === '1h' ? 'RESAMPLE EVERY 1h FOR 2h' : 'RESAMPLE EVERY 1h FOR 2d';
+  return `CREATE CONTINUOUS QUERY ${q(cqName(r))} ON ${q(database)} ${resample} BEGIN ${rollupSelect(database, sourceRp, r)} END`;
 }
 
 export interface RollupStatus {
@@ -129,9 +165,10 @@ export async function backfillRollups(writer: Querier, fromMs: number, toMs: num
   const HOUR = 3_600_000;
   const DAY = 24 * HOUR;
   let written = 0;
-  const start = Math.floor(fromMs / HOUR) * HOUR;
+  // Whole UTC days: a daily point computed from part of its day would overwrite the full one.
+  const start = Math.floor(fromMs / DAY) * DAY;
   for (let t = start, n = 0; t < toMs && n < 10_000; t += DAY, n++) {
-    const end = Math.min(t + DAY, Math.ceil(toMs / HOUR) * HOUR);
+    const end = t + DAY;
     for (const r of ROLLUPS) {
       const res = await writer.query(rollupSelect(writer.database, opts.sourceRp, r, `time >= ${t}ms AND time < ${end}ms`));
       written += Number(res.results[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);

@@ -71,18 +71,18 @@ const panels: PanelSpec[] = [
   {
     type: 'table',
     title: 'Theo xã và nhà mạng',
-    description: 'Per commune and operator over the range, from the hourly rollups: TCP latency (median of hourly medians), jitter, loss weighted by attempts, median download, uptime share of observed time',
+    description: 'Per commune and operator over the range, from the daily rollups: TCP latency (mean of hourly medians), jitter, loss weighted by attempts, median download, uptime share of observed time',
     w: 24,
     h: 10,
-    interval: '1h',
+    interval: '1d',
     targets: [
       {
         refId: 'A',
         format: 'table',
-        query: `SELECT median("rtt_median_ms") AS "rtt_median_ms", mean("jitter_ms") AS "jitter_ms", (sum("sent") - sum("received")) / sum("sent") * 100 AS "loss_pct" FROM ${RP}."latency_1h" WHERE "method" = 'tcp_connect' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"`,
+        query: `SELECT mean("rtt_median_ms") AS "rtt_median_ms", mean("jitter_ms") AS "jitter_ms", (sum("sent") - sum("received")) / sum("sent") * 100 AS "loss_pct" FROM ${RP}."latency_1d" WHERE "method" = 'tcp_connect' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"`,
       },
-      { refId: 'B', format: 'table', query: `SELECT median("mbps_median") AS "download_mbps" FROM ${RP}."throughput_1h" WHERE "direction" = 'download' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"` },
-      { refId: 'C', format: 'table', query: `SELECT sum("up_s") / sum("observed_s") * 100 AS "uptime_pct" FROM ${RP}."uptime_1h" WHERE ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"` },
+      { refId: 'B', format: 'table', query: `SELECT median("mbps_median") AS "download_mbps" FROM ${RP}."throughput_1d" WHERE "direction" = 'download' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"` },
+      { refId: 'C', format: 'table', query: `SELECT sum("up_s") / sum("observed_s") * 100 AS "uptime_pct" FROM ${RP}."uptime_1d" WHERE ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"` },
     ],
     transformations: [{ id: 'merge', options: {} }],
     displayNames: { commune: 'Xã', operator: 'Nhà mạng', rtt_median_ms: 'Độ trễ (ms)', jitter_ms: 'Jitter (ms)', loss_pct: 'Mất gói (%)', download_mbps: 'Tải xuống (Mbit/s)', uptime_pct: 'Thời gian hoạt động (%)' },
@@ -90,16 +90,16 @@ const panels: PanelSpec[] = [
   {
     type: 'table',
     title: 'Điểm trường có tốc độ thấp nhất',
-    description: 'Worst sites: the 20 lowest median download rates over the range (hourly rollups), with a link to the site detail',
+    description: 'Worst sites: the 20 lowest median download rates over the range (daily rollups), with a link to the site detail',
     w: 12,
     h: 10,
-    interval: '1h',
+    interval: '1d',
     unit: 'Mbits',
     targets: [
       {
         refId: 'A',
         format: 'table',
-        query: `SELECT bottom("mbps", "site", 20) AS "download_mbps" FROM (SELECT median("mbps_median") AS "mbps" FROM ${RP}."throughput_1h" WHERE "direction" = 'download' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "site")`,
+        query: `SELECT bottom("mbps", "site", 20) AS "download_mbps" FROM (SELECT median("mbps_median") AS "mbps" FROM ${RP}."throughput_1d" WHERE "direction" = 'download' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "site")`,
       },
     ],
     displayNames: { site: 'Điểm trường', download_mbps: 'Tải xuống trung vị (Mbit/s)' },
