@@ -144,9 +144,9 @@ async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, regis
 function rawEquivalent(query: string): string | undefined {
   if (!query.includes('"rollup_1h"')) return undefined;
   return query
-    .replace('"rollup_1h"."latency_1h"', '"latency"')
-    .replace('"rollup_1h"."throughput_1h"', '"throughput"')
-    .replace('"rollup_1h"."uptime_1h"', '"uptime"')
+    .replace(/"rollup_1h"\."latency_1[hd]"/, '"latency"')
+    .replace(/"rollup_1h"\."throughput_1[hd]"/, '"throughput"')
+    .replace(/"rollup_1h"\."uptime_1[hd]"/, '"uptime"')
     .replace(/"mbps_median"/g, '"mbps"');
 }
 
