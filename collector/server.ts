@@ -88,6 +88,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     await control.close();
     compliance?.stop();
     await alerts.close();
+    stopGrafanaSupport();
     throughput.close();
     registry.close();
     throw error;

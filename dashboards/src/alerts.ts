@@ -16,12 +16,13 @@ export const ALERT_DEFAULTS = {
   latencyRaiseMs: 150,
   latencyClearMs: 100,
   lossRaisePct: 5,
-  lossClearPct: 2,
+  lossClearPct: 1,
   overMinutes: 15,
-  queueBacklog: 1000,
+  /** Queue backlog: the oldest result waiting for delivery is older than this (seconds). */
+  queueOldestUnsentS: 6 * 3600,
   clockOffsetMs: 120_000,
-  /** School hours, local time (Asia/Ho_Chi_Minh), Monday to Saturday. */
-  schoolHours: { start: '07:00', end: '18:00', weekdays: ['monday:saturday'] },
+  /** School hours, local time (Asia/Ho_Chi_Minh): the default school calendar's Monday to Friday day. */
+  schoolHours: { start: '07:00', end: '17:00', weekdays: ['monday:friday'] },
 } as const;
 
 const D = ALERT_DEFAULTS;
@@ -120,14 +121,14 @@ export const ALERT_RULES: AlertRuleSpec[] = [
     uid: 'songcheck-queue-backlog',
     title: 'Hàng đợi tồn đọng (queue backlog)',
     rule: 'queue_backlog',
-    query: `SELECT last("queue_depth") AS "queue_depth" FROM "agent_health" WHERE time > now() - 1h GROUP BY ${SITE_TAGS}, "device"`,
+    query: `SELECT last("oldest_unsent_age_s") AS "oldest_unsent_age_s" FROM "agent_health" WHERE time > now() - 1h GROUP BY ${SITE_TAGS}, "device"`,
     lookbackS: 3600,
-    evaluator: { type: 'gt', value: D.queueBacklog },
+    evaluator: { type: 'gt', value: D.queueOldestUnsentS },
     for: '0m',
     severity: 'warning',
     schoolHoursOnly: false,
     summary: 'Thiết bị {{ $labels.device }} tại {{ $labels.site }} tồn đọng dữ liệu',
-    description: `More than ${D.queueBacklog} results wait in the agent's queue at {{ $labels.site }}.`,
+    description: `The oldest result waiting in the agent's queue at {{ $labels.site }} is more than ${D.queueOldestUnsentS / 3600} hours old.`,
   },
   {
     uid: 'songcheck-clock-offset',
@@ -251,7 +252,7 @@ export function alertingProvisioning(): Record<string, unknown> {
         // Quiet outside school hours: evenings, nights and Sundays, local time.
         time_intervals: [
           { times: [{ start_time: '00:00', end_time: D.schoolHours.start }, { start_time: D.schoolHours.end, end_time: '24:00' }], weekdays: [...D.schoolHours.weekdays], location: 'Asia/Ho_Chi_Minh' },
-          { weekdays: ['sunday'], location: 'Asia/Ho_Chi_Minh' },
+          { weekdays: ['saturday', 'sunday'], location: 'Asia/Ho_Chi_Minh' },
         ],
       },
     ],

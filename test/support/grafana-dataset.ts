@@ -83,7 +83,7 @@ function uptime(at: number, upS: number): Result {
 function health(at: number, queue: number, offset: number, behind: boolean): Result {
   return {
     ...base('agent_health', 'self', at),
-    fields: { queue_depth: queue, queue_bytes: queue * 300, evicted_total: 0, skipped_corrupt_total: 0, rejected_total: 0, append_failed_total: 0, upload_failures: 0, uptime_s: 3600, rss_mb: 40, behind_recommended: behind, clock_offset_ms: offset, clock_corrected: false },
+    fields: { queue_depth: queue, queue_bytes: queue * 300, ...(queue > 0 ? { oldest_unsent_age_s: queue > 1000 ? 8 * 3600 : 60 } : {}), evicted_total: 0, skipped_corrupt_total: 0, rejected_total: 0, append_failed_total: 0, upload_failures: 0, uptime_s: 3600, rss_mb: 40, behind_recommended: behind, clock_offset_ms: offset, clock_corrected: false },
   } as Result;
 }
 
