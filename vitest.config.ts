@@ -18,7 +18,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'main',
-          include: ['agent/**/*.test.ts', 'collector/**/*.test.ts', 'protocol/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['agent/**/*.test.ts', 'collector/**/*.test.ts', 'dashboards/**/*.test.ts', 'protocol/**/*.test.ts', 'scripts/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...LAB],
           // Integration tests start servers and child processes; two cores, so keep parallelism modest.
           maxWorkers: 2,

@@ -8,6 +8,7 @@ import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
+import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
@@ -86,6 +87,8 @@ const sections: Section[] = [
   // Monthly verdicts for 2 000 sites (BENCH_COMPLIANCE_SITES scales it); see bench/README.md.
   { name: 'compliance', run: async () => complianceReport(await benchCompliance()) },
   { name: 'alerts', run: async () => alertsReport(await benchAlerts()) },
+  // Province overview queries over 30 days (bench/grafana.ts); BENCH_GRAFANA_SITES etc. size the dataset.
+  { name: 'grafana', run: async () => grafanaReport(await benchGrafana()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');

@@ -66,7 +66,7 @@ describe('loadConfig', () => {
       SONGCHECK_WORKERS: '2',
     });
     expect(c).toMatchObject({ host: '0.0.0.0', port: 0, dataDir: '/tmp/x', logLevel: 'debug', publicUrl: 'https://songcheck.example.vn', workers: 2 });
-    expect(c.influx).toEqual({ url: 'http://127.0.0.1:8086', database: 'sc', username: 'u', password: 'p', retentionPolicy: 'autogen', timeoutMs: 2500, token: undefined });
+    expect(c.influx).toEqual({ url: 'http://127.0.0.1:8086', database: 'sc', username: 'u', password: 'p', retentionPolicy: 'autogen', timeoutMs: 2500, token: undefined, rollups: true });
   });
 
   it('lists one line per bad variable, each naming the variable', () => {

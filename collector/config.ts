@@ -18,6 +18,8 @@ export interface InfluxConfig {
   password?: string;
   retentionPolicy?: string;
   timeoutMs: number;
+  /** Create the hourly rollups (retention policy + continuous queries) at start-up; false on InfluxDB 2.x/3.x. */
+  rollups?: boolean;
 }
 
 export interface RegistryConfig {
@@ -106,6 +108,7 @@ const serveShape = {
   SONGCHECK_AUTH_FAILURES_PER_HOUR: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_ALERTS_FILE: opt(z.string().trim().min(1)),
+  SONGCHECK_INFLUX_ROLLUPS: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
   SONGCHECK_TRUST_PROXY: opt(z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1')),
   SONGCHECK_CONTROL_HEARTBEAT_S: opt(intIn(1, 3600)),
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
@@ -187,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       password: v.SONGCHECK_INFLUX_PASSWORD,
       retentionPolicy: v.SONGCHECK_INFLUX_RP,
       timeoutMs: v.SONGCHECK_INFLUX_TIMEOUT_MS ?? 10_000,
+      rollups: v.SONGCHECK_INFLUX_ROLLUPS ?? true,
     },
   };
 }

@@ -53,9 +53,14 @@ describe('startCollector', () => {
     const arrived = new Promise<void>((r) => (writeArrived = r));
     const influx = http.createServer((req, res) => {
       if (req.url?.startsWith('/write')) {
-        req.resume();
-        writeArrived();
-        release = () => res.writeHead(204).end();
+        // The collector's own site_info publication at start-up passes; results are held.
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          if (body.startsWith('site_info')) return void res.writeHead(204).end();
+          writeArrived();
+          release = () => res.writeHead(204).end();
+        });
         return;
       }
       res.writeHead(req.url?.startsWith('/query') ? 200 : 204, { 'content-type': 'application/json' }).end('{"results":[{"statement_id":0}]}');

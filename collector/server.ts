@@ -8,6 +8,7 @@ import { startAlerts } from './alerts/start.ts';
 import { createApp } from './app.ts';
 import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
+import { startGrafanaSupport } from './grafana/startup.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
 import { Registry } from './registry/registry.ts';
@@ -35,6 +36,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   const writer = createInfluxWriter(config.influx, { logger });
   // Not fatal: InfluxDB may come up after the collector; agents get 503s until it does.
   await writer.ensureDatabase();
+  // Grafana: hourly rollups and the site_info measurement (collector/grafana/, docs/grafana.md).
+  const stopGrafanaSupport = await startGrafanaSupport({ config, registry, writer, logger });
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
   // Verdicts (collector/compliance/): a bad calendar or profiles file stops the start with its path.
@@ -85,6 +88,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     await control.close();
     compliance?.stop();
     await alerts.close();
+    stopGrafanaSupport();
     throughput.close();
     registry.close();
     throw error;
@@ -109,6 +113,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         stopWatching();
         compliance?.stop();
         await alerts.close();
+        stopGrafanaSupport();
         registry.close();
         logger.info('collector stopped');
         resolve();

@@ -108,7 +108,8 @@ export function createInfluxWriter(config: InfluxConfig, options: WriterOptions 
       }
     },
 
-    query: (q) => query(q, /^\s*(SELECT|SHOW)\b/i.test(q) ? 'GET' : 'POST'),
+    // SELECT ... INTO writes, and InfluxDB 1.x takes it only as a POST.
+    query: (q) => query(q, /^\s*(SELECT|SHOW)\b/i.test(q) && !/\bINTO\b/i.test(q) ? 'GET' : 'POST'),
 
     async ensureDatabase() {
       try {

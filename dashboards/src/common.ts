@@ -1,0 +1,83 @@
+// What the four dashboards share: uids, variables, filters, verdict colours, rollup names.
+import type { ValueMapping, VariableSpec } from './builder.ts';
+
+export const UID = {
+  province: 'songcheck-province',
+  site: 'songcheck-site',
+  operators: 'songcheck-operators',
+  fleet: 'songcheck-fleet',
+} as const;
+
+/** Hourly rollups written by the collector's continuous queries (collector/grafana/rollups.ts). */
+export const RP = '"rollup_1h"';
+
+/** A site is silent after this long without heartbeat or result; the same figure as the site-silent alert. */
+export const SILENT_AFTER_S = 1800;
+
+/** The rolling 30-day verdict the compliance engine writes (docs/data-model.md, `compliance`). */
+export const ROLLING_OVERALL = `period_kind = 'rolling30' AND criterion = 'overall'`;
+
+export const VERDICT_MAPPINGS: ValueMapping[] = [
+  { value: '1', text: 'ĐẠT', color: 'green' },
+  { value: '0', text: 'KHÔNG ĐẠT', color: 'red' },
+  { value: '-1', text: 'CHƯA ĐỦ DỮ LIỆU', color: 'gray' },
+  { value: 'PASS', text: 'ĐẠT', color: 'green' },
+  { value: 'FAIL', text: 'KHÔNG ĐẠT', color: 'red' },
+  { value: 'INSUFFICIENT', text: 'CHƯA ĐỦ DỮ LIỆU', color: 'gray' },
+];
+export const VERDICT_THRESHOLDS = [
+  { value: null, color: 'gray' },
+  { value: 0, color: 'red' },
+  { value: 1, color: 'green' },
+];
+
+// site_info holds one series per site and group (collector/grafana/site-info.ts); the group and profile
+// filters reach the measurements through the site list, since those are not tags on results.
+const group: VariableSpec = {
+  name: 'group',
+  label: 'Nhóm',
+  description: 'Group label of the site (former district, cluster, ...), from the registry via site_info',
+  query: 'SHOW TAG VALUES FROM "site_info" WITH KEY = "group"',
+  multi: true,
+  includeAll: true,
+  allValue: '.*',
+};
+const operator: VariableSpec = {
+  name: 'operator',
+  label: 'Nhà mạng',
+  description: 'Network operator of the site',
+  query: 'SHOW TAG VALUES FROM "site_info" WITH KEY = "operator" WHERE "group" =~ /^$group$/',
+  multi: true,
+  includeAll: true,
+  allValue: '.*',
+};
+const profile: VariableSpec = {
+  name: 'profile',
+  label: 'Hồ sơ chỉ tiêu',
+  description: 'Target profile the sites are judged against',
+  query: 'SHOW TAG VALUES FROM "site_info" WITH KEY = "profile"',
+  multi: true,
+  includeAll: true,
+  allValue: '.*',
+};
+const SITE_LIST = 'SHOW TAG VALUES FROM "site_info" WITH KEY = "site" WHERE "group" =~ /^$group$/ AND "operator" =~ /^$operator$/ AND "profile" =~ /^$profile$/';
+
+/** Group, operator, profile, then the sites they leave (All = every listed site, not `.*`). */
+export const FILTER_VARIABLES: VariableSpec[] = [
+  group,
+  operator,
+  profile,
+  { name: 'site', label: 'Điểm trường', description: 'Site (school or school site) code', query: SITE_LIST, multi: true, includeAll: true },
+];
+
+/** Site detail: one site at a time. */
+export const SITE_DETAIL_VARIABLES: VariableSpec[] = [
+  group,
+  operator,
+  profile,
+  { name: 'site', label: 'Điểm trường', description: 'Site (school or school site) code', query: SITE_LIST, multi: false, includeAll: false },
+];
+
+/** The WHERE clause every result panel starts with. */
+export const SITES = `"site" =~ /^$site$/`;
+export const OPERATORS = `"operator" =~ /^$operator$/`;

@@ -1,0 +1,146 @@
+// Site detail: why one site passes or fails. Raw measurements (one site is small), not rollups.
+import { dashboard, type PanelSpec } from './builder.ts';
+import { SITE_DETAIL_VARIABLES, SITES, UID, VERDICT_MAPPINGS, VERDICT_THRESHOLDS } from './common.ts';
+
+const TCP = `"method" = 'tcp_connect' AND ${SITES} AND $timeFilter`;
+
+const panels: PanelSpec[] = [
+  {
+    type: 'stat',
+    title: 'Kết quả 30 ngày',
+    description: 'Latest rolling-30-day overall verdict of the site: PASS, FAIL or INSUFFICIENT EVIDENCE',
+    w: 6,
+    h: 6,
+    mappings: VERDICT_MAPPINGS,
+    thresholds: VERDICT_THRESHOLDS,
+    targets: [{ refId: 'A', query: `SELECT last("verdict_code") AS "verdict_code" FROM "compliance" WHERE "period_kind" = 'rolling30' AND "criterion" = 'overall' AND ${SITES} AND $timeFilter` }],
+    options: { reduceOptions: { calcs: ['lastNotNull'] }, colorMode: 'background', graphMode: 'none' },
+  },
+  {
+    type: 'table',
+    title: 'Tiêu chí và lý do',
+    description: 'Each criterion of the rolling-30-day verdict: statistic, mean (the regulation figure), threshold, samples against the minimum, and the reason',
+    w: 18,
+    h: 6,
+    mappings: VERDICT_MAPPINGS,
+    targets: [
+      {
+        refId: 'A',
+        format: 'table',
+        query: `SELECT last("verdict") AS "verdict", last("value") AS "value", last("mean") AS "mean", last("threshold") AS "threshold", last("samples") AS "samples", last("min_samples") AS "min_samples", last("reason") AS "reason" FROM "compliance" WHERE "period_kind" = 'rolling30' AND "profile" =~ /^$profile$/ AND ${SITES} AND $timeFilter GROUP BY "criterion"`,
+      },
+    ],
+    displayNames: { criterion: 'Tiêu chí', verdict: 'Kết quả', value: 'Giá trị', mean: 'Trung bình', threshold: 'Ngưỡng', samples: 'Số mẫu', min_samples: 'Số mẫu tối thiểu', reason: 'Lý do' },
+  },
+  {
+    type: 'timeseries',
+    title: 'Độ trễ (TCP)',
+    description: 'Latency: TCP connect round-trip time to the test server, median and p95 of each run, averaged per interval',
+    unit: 'ms',
+    thresholds: [{ value: null, color: 'green' }, { value: 100, color: 'orange' }, { value: 150, color: 'red' }],
+    thresholdLines: true,
+    targets: [{ refId: 'A', query: `SELECT mean("rtt_median_ms") AS "rtt_median_ms", mean("rtt_p95_ms") AS "rtt_p95_ms" FROM "latency" WHERE ${TCP} GROUP BY time($__interval) fill(none)` }],
+    displayNames: { rtt_median_ms: 'Trung vị', rtt_p95_ms: 'P95' },
+  },
+  {
+    type: 'timeseries',
+    title: 'Jitter và mất gói',
+    description: 'Jitter (ms) and packet loss (% of attempts, weighted by attempts) of the TCP latency runs',
+    targets: [
+      { refId: 'A', query: `SELECT mean("jitter_ms") AS "jitter_ms" FROM "latency" WHERE ${TCP} GROUP BY time($__interval) fill(none)` },
+      { refId: 'B', query: `SELECT (sum("sent") - sum("received")) / sum("sent") * 100 AS "loss_pct" FROM "latency" WHERE ${TCP} GROUP BY time($__interval) fill(none)` },
+    ],
+    displayNames: { jitter_ms: 'Jitter (ms)', loss_pct: 'Mất gói (%)' },
+  },
+  {
+    type: 'timeseries',
+    title: 'Tốc độ tải xuống / tải lên',
+    description: 'Throughput: steady-state Mbit/s of successful tests per direction, with the profile targets as lines (dashed: the site\'s own thresholds from the compliance engine; threshold lines: default 4G profile, 20 Mbit/s median and 5 Mbit/s floor)',
+    unit: 'Mbits',
+    min: 0,
+    thresholds: [{ value: null, color: 'red' }, { value: 5, color: 'orange' }, { value: 20, color: 'green' }],
+    thresholdLines: true,
+    targets: [
+      { refId: 'A', alias: '$tag_direction', query: `SELECT mean("mbps") AS "mbps" FROM "throughput" WHERE "code" = 'ok' AND ${SITES} AND $timeFilter GROUP BY time($__interval), "direction" fill(none)` },
+      { refId: 'B', alias: 'ngưỡng $tag_criterion', query: `SELECT last("threshold") AS "threshold" FROM "compliance" WHERE "period_kind" = 'rolling30' AND "criterion" =~ /^(download|upload)/ AND ${SITES} AND $timeFilter GROUP BY time(1d), "criterion" fill(previous)` },
+    ],
+  },
+  {
+    type: 'timeseries',
+    title: 'Độ trễ khi có tải',
+    description: 'Loaded latency: idle RTT before each throughput test against the median and p95 RTT during the transfer, per direction',
+    unit: 'ms',
+    targets: [
+      {
+        refId: 'A',
+        alias: '$col $tag_direction',
+        query: `SELECT mean("idle_rtt_ms") AS "idle_rtt_ms", mean("loaded_rtt_median_ms") AS "loaded_rtt_median_ms", mean("loaded_rtt_p95_ms") AS "loaded_rtt_p95_ms" FROM "throughput" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval), "direction" fill(none)`,
+      },
+    ],
+  },
+  {
+    type: 'state-timeline',
+    title: 'Trạng thái kết nối (mỗi 15 phút)',
+    description: 'Uptime per 15-minute slot: share of the observed time the school had Internet (green ≥ 99 %, orange, red < 50 %). A slot with no point means the device was off or unknown, never an outage (docs/uptime.md).',
+    w: 24,
+    h: 5,
+    unit: 'percent',
+    thresholds: [{ value: null, color: 'red' }, { value: 50, color: 'orange' }, { value: 99, color: 'green' }],
+    nullText: { text: 'Thiết bị tắt / không rõ', color: 'gray' },
+    targets: [{ refId: 'A', query: `SELECT sum("up_s") / sum("observed_s") * 100 AS "uptime_pct" FROM "uptime" WHERE ${SITES} AND $timeFilter GROUP BY time(15m) fill(null)` }],
+    displayNames: { uptime_pct: 'Có Internet (%)' },
+    options: { showValue: 'never', mergeValues: true },
+  },
+  {
+    type: 'table',
+    title: 'Các lần mất kết nối',
+    description: 'Outage intervals the agent saw (start time, kind: link_down, dns_down, collector_down; duration; how it ended)',
+    unit: 's',
+    targets: [{ refId: 'A', format: 'table', query: `SELECT "duration_s", "checks_failed", "ended_by", "end_at" FROM "outage" WHERE ${SITES} AND $timeFilter GROUP BY "kind"` }],
+    displayNames: { kind: 'Loại', duration_s: 'Thời lượng', checks_failed: 'Số lần kiểm tra lỗi', ended_by: 'Kết thúc do', end_at: 'Kết thúc lúc' },
+  },
+  {
+    type: 'table',
+    title: 'Thiết bị tắt hoặc ngủ',
+    description: 'Device-off periods: agent stops, unclean stops (power loss) and sleeps, with the gap and whether the device booted',
+    unit: 's',
+    targets: [{ refId: 'A', format: 'table', query: `SELECT "gap_s", "booted", "from_at", "to_at" FROM "agent_event" WHERE "event" =~ /^(stop|unclean_stop|sleep)$/ AND ${SITES} AND $timeFilter GROUP BY "event"` }],
+    displayNames: { event: 'Sự kiện', gap_s: 'Khoảng dừng', booted: 'Khởi động lại', from_at: 'Từ', to_at: 'Đến' },
+  },
+  {
+    type: 'timeseries',
+    title: 'Dữ liệu đã dùng so với hạn mức',
+    description: 'Data budget: bytes of the month\'s test budget used and left after each throughput test (used + left = the budget)',
+    unit: 'bytes',
+    custom: { stacking: { mode: 'normal' }, fillOpacity: 40 },
+    targets: [{ refId: 'A', query: `SELECT last("budget_used_bytes") AS "budget_used_bytes", last("budget_left_bytes") AS "budget_left_bytes" FROM "throughput" WHERE ${SITES} AND $timeFilter GROUP BY time(1d) fill(none)` }],
+    displayNames: { budget_used_bytes: 'Đã dùng', budget_left_bytes: 'Còn lại' },
+  },
+  {
+    type: 'table',
+    title: 'Thông tin thiết bị',
+    description: 'Device facts: agent and OS version, host, CPU, memory, modem operator, access technology and signal, per device of the site',
+    w: 12,
+    targets: [
+      {
+        refId: 'A',
+        format: 'table',
+        query: `SELECT last("agent_version") AS "agent_version", last("hostname") AS "hostname", last("os") AS "os", last("os_version") AS "os_version", last("arch") AS "arch", last("mem_total_mb") AS "mem_total_mb", last("modem_operator") AS "modem_operator", last("modem_access_tech") AS "modem_access_tech", last("modem_signal_pct") AS "modem_signal_pct" FROM "device_facts" WHERE ${SITES} AND $timeFilter GROUP BY "device"`,
+      },
+    ],
+    displayNames: { device: 'Thiết bị', agent_version: 'Phiên bản agent', hostname: 'Tên máy', os: 'Hệ điều hành', modem_operator: 'Nhà mạng (modem)', modem_access_tech: 'Công nghệ', modem_signal_pct: 'Tín hiệu (%)' },
+  },
+];
+
+export const site = dashboard({
+  uid: UID.site,
+  title: 'songcheck — Chi tiết điểm trường',
+  description: 'Site detail: latency, throughput against targets, uptime, outages, data budget, device facts and the verdict with its reasons',
+  time: { from: 'now-7d', to: 'now' },
+  variables: SITE_DETAIL_VARIABLES,
+  links: [
+    { type: 'link', title: 'Tổng quan tỉnh', url: `/d/${UID.province}` },
+    { type: 'dashboards', title: 'songcheck' },
+  ],
+  panels,
+});
