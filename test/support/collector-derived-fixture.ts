@@ -1,10 +1,13 @@
-// FIXTURE, to be replaced: the `presence` and `compliance` measurements are written by collector engines that
-// are built in parallel (control channel: presence; verdicts: compliance). Until they are merged, the Grafana
-// tests write those points for their known dataset through the collector's own InfluxDB writer
-// (collector/influx/writer.ts) with the client's Point, in exactly the shape docs/data-model.md fixes
-// ("Measurements the collector writes itself"). When the engines land, switch these calls to the real engines.
-import { Point } from '@influxdata/influxdb-client';
+// The `presence` and `compliance` points of the Grafana known dataset, built by the collector's own point
+// builders (collector/control/presence.ts, collector/compliance/points.ts) and written through its writer, so
+// the dashboards are tested against exactly what the engines store. Only the figures are chosen here: the
+// dataset is hours long, and a month of evidence per verdict would make the test slow without testing Grafana.
+import type { Point } from '@influxdata/influxdb-client';
+import type { ComplianceRun } from '../../collector/compliance/engine.ts';
+import { complianceToPoints } from '../../collector/compliance/points.ts';
 import type { InfluxWriter } from '../../collector/influx/writer.ts';
+import type { Site } from '../../collector/registry/site.ts';
+import { presencePoint as collectorPresencePoint } from '../../collector/control/presence.ts';
 
 export interface SiteTags {
   site: string;
@@ -38,35 +41,32 @@ export interface ComplianceFixture extends SiteTags {
   reason: string;
 }
 
-const VERDICT_CODE = { PASS: 1, FAIL: 0, INSUFFICIENT: -1 } as const;
-
-function siteTags(p: Point, s: SiteTags): void {
-  p.tag('site', s.site);
-  if (s.commune) p.tag('commune', s.commune);
-  if (s.operator) p.tag('operator', s.operator);
-  if (s.link_type) p.tag('link_type', s.link_type);
-}
-
 export function presencePoint(f: PresenceFixture): Point {
-  const p = new Point('presence');
-  siteTags(p, f);
-  p.tag('device', f.device);
-  p.booleanField('connected', f.connected).floatField('last_seen_age_s', f.last_seen_age_s).booleanField('revoked', f.revoked);
-  if (f.clock_offset_ms !== undefined) p.floatField('clock_offset_ms', f.clock_offset_ms);
-  if (f.agent_version !== undefined) p.stringField('agent_version', f.agent_version);
-  return p.timestamp(f.at);
+  const site = { code: f.site, commune: f.commune, operator: f.operator, linkType: f.link_type as Site['linkType'] };
+  const fields = { connected: f.connected, lastSeenAt: f.at - f.last_seen_age_s * 1000, revoked: f.revoked, clockOffsetMs: f.clock_offset_ms, agentVersion: f.agent_version };
+  return collectorPresencePoint(f.device, site, fields, f.at, f.at);
 }
 
+/** One criterion's point (or the `overall` point) of a one-site compliance run. */
 export function compliancePoint(f: ComplianceFixture): Point {
-  const p = new Point('compliance');
-  siteTags(p, f);
-  p.tag('profile', f.profile).tag('period_kind', f.period_kind).tag('period', f.period).tag('criterion', f.criterion);
-  p.stringField('verdict', f.verdict).floatField('verdict_code', VERDICT_CODE[f.verdict]);
-  p.floatField('samples', f.samples).floatField('min_samples', f.min_samples).floatField('threshold', f.threshold);
-  if (f.value !== undefined) p.floatField('value', f.value);
-  if (f.mean !== undefined) p.floatField('mean', f.mean);
-  p.stringField('reason', f.reason);
-  return p.timestamp(f.at);
+  const overall = f.criterion === 'overall';
+  const criterion = {
+    id: f.criterion, label: f.criterion, metric: 'download_mbps' as const, statistic: 'median' as const, comparison: '>=' as const,
+    threshold: f.threshold, samples: f.samples, minSamples: f.min_samples, verdict: f.verdict, reason: f.reason,
+    ...(f.value !== undefined ? { value: f.value } : {}), ...(f.mean !== undefined ? { mean: f.mean } : {}),
+  };
+  const run: ComplianceRun = {
+    period: { label: f.period, kind: f.period_kind, firstDate: '', lastDate: '', start: f.at, end: f.at, judgedUntil: f.at, complete: true, timeZone: 'Asia/Ho_Chi_Minh' },
+    generatedAt: f.at,
+    counts: { PASS: 0, FAIL: 0, INSUFFICIENT: 0 },
+    queryMs: 0,
+    sites: [{
+      site: f.site, name: f.site, commune: f.commune, operator: f.operator, linkType: f.link_type, groups: [], profile: f.profile,
+      verdict: f.verdict, criteria: overall ? [] : [criterion], outageMinutes: 0, schoolHours: 0, reasons: f.reason ? [f.reason] : [], warnings: [],
+    }],
+  };
+  const points = complianceToPoints(run, f.at);
+  return overall ? points[points.length - 1]! : points[0]!;
 }
 
 /** Writes presence and compliance points the way the collector's engines will (same writer, same shapes). */
