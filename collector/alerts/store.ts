@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { AlertMessage } from './types.ts';
 import { releaseLease, tryLease } from '../registry/leases.ts';
+import { statementCache } from '../registry/statements.ts';
 
 export type AlertStateName = 'ok' | 'pending' | 'firing' | 'resolved';
 
@@ -64,16 +65,10 @@ function stateFromRow(row: Record<string, unknown>): AlertState {
 
 export class AlertStore {
   // A tick writes one row per rule and site; compiling each statement once keeps that cheap.
-  private readonly statements = new Map<string, Database.Statement>();
-  constructor(readonly db: Database.Database) {}
+  private readonly sql: (source: string) => Database.Statement;
 
-  private sql(source: string): Database.Statement {
-    let stmt = this.statements.get(source);
-    if (!stmt) {
-      stmt = this.db.prepare(source);
-      this.statements.set(source, stmt);
-    }
-    return stmt;
+  constructor(readonly db: Database.Database) {
+    this.sql = statementCache(db);
   }
 
   transaction<T>(fn: () => T): T {

@@ -4,11 +4,10 @@
 //   const cal = loadCalendar();                    // default file, or SONGCHECK_CALENDAR_FILE
 //   cal.isSchoolTime(Date.now(), site)              // one instant
 //   cal.schoolIntervals(from, to, site)             // merged [start, end) epoch-ms intervals in a period
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { CalendarFile, type ClosureDef, WEEKDAYS } from './calendar-schema.ts';
 import { addDays, localParts, localTime, weekdayOf } from './zone.ts';
+import { parseYamlWith, readTextFile } from './yaml-file.ts';
 
 export { CalendarFile } from './calendar-schema.ts';
 
@@ -126,28 +125,11 @@ function findClosure(date: string, closures: readonly ClosureDef[]): ClosureDef 
 
 /** Parses and validates calendar YAML; errors name the file and the path of each problem. */
 export function parseCalendar(text: string, source = 'calendar'): SchoolCalendar {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new CalendarError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const parsed = CalendarFile.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
-    throw new CalendarError(`${source}: invalid school calendar:\n${lines.join('\n')}`);
-  }
-  return new SchoolCalendar(parsed.data);
+  return new SchoolCalendar(parseYamlWith(text, CalendarFile, source, 'school calendar', (message) => new CalendarError(message)));
 }
 
 export function loadCalendar(path: string = DEFAULT_CALENDAR_FILE): SchoolCalendar {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new CalendarError(`${path}: cannot read the school calendar: ${(err as Error).message}`);
-  }
-  return parseCalendar(text, path);
+  return parseCalendar(readTextFile(path, 'school calendar', (message) => new CalendarError(message)), path);
 }
 
 let defaultCalendar: SchoolCalendar | undefined;

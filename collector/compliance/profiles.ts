@@ -5,10 +5,9 @@
 //   const profiles = loadProfiles();                       // default file, or SONGCHECK_PROFILES_FILE
 //   const p = profiles.resolve({ code, profile, linkType, students });
 //   p.criteria[0].threshold, p.criteria[0].minSamples.month
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { HIGHER_IS_BETTER, type Metric, PERIOD_KINDS, type PeriodKind, ProfilesFile, type Statistic } from './profiles-schema.ts';
+import { parseYamlWith, readTextFile } from './yaml-file.ts';
 
 export { METRICS, PERIOD_KINDS, ProfilesFile, STATISTICS } from './profiles-schema.ts';
 export type { Metric, PeriodKind, Statistic } from './profiles-schema.ts';
@@ -136,28 +135,11 @@ function round(x: number): number {
 }
 
 export function parseProfiles(text: string, source = 'profiles'): Profiles {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new ProfilesError(`${source}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const parsed = ProfilesFile.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
-    throw new ProfilesError(`${source}: invalid target profiles:\n${lines.join('\n')}`);
-  }
-  return new Profiles(parsed.data);
+  return new Profiles(parseYamlWith(text, ProfilesFile, source, 'target profiles', (message) => new ProfilesError(message)));
 }
 
 export function loadProfiles(path: string = DEFAULT_PROFILES_FILE): Profiles {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ProfilesError(`${path}: cannot read the target profiles: ${(err as Error).message}`);
-  }
-  return parseProfiles(text, path);
+  return parseProfiles(readTextFile(path, 'target profiles', (message) => new ProfilesError(message)), path);
 }
 
 let defaults: Profiles | undefined;

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { ControlCommand } from '../../protocol/control.ts';
 import { tryLease } from '../registry/leases.ts';
+import { statementCache } from '../registry/statements.ts';
 
 export type ConfigScope = { kind: 'all' } | { kind: 'group'; group: string } | { kind: 'site'; site: string };
 export type ConfigState = 'pending' | 'applied' | 'rejected';
@@ -73,17 +74,13 @@ const commandFromRow = (r: CommandRowRaw): StoredCommand => ({
 });
 
 export class ControlStore {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly sql: (source: string) => Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  private sql(source: string): Database.Statement {
-    let stmt = this.statements.get(source);
-    if (!stmt) this.statements.set(source, (stmt = this.db.prepare(source)));
-    return stmt;
+  ) {
+    this.sql = statementCache(db);
   }
 
   // ---- configurations

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { formatIssuesLine } from '../validation.ts';
 import { openDatabase } from './schema.ts';
 import { hashEnrollmentCode, newCodeId, newDeviceId, newDeviceToken, newEnrollmentCode, sha256, sha256Hex } from './secrets.ts';
+import { statementCache } from './statements.ts';
 import { type Site, SiteInput, SitePatch, type SiteRow, siteFromRow } from './site.ts';
 
 const DAY_MS = 86_400_000;
@@ -174,17 +175,19 @@ export class Registry {
   readonly events = new EventEmitter<RegistryEvents>();
   private readonly now: () => number;
   // Compiling SQL costs more than running these lookups; every statement is compiled once per connection.
-  private readonly statements = new Map<string, Database.Statement>();
   // Each UPDATE is a commit (an fsync in WAL mode), so a device's last-seen time is written at most once a minute.
   private readonly lastTouched = new Map<string, { at: number; agentVersion?: string }>();
   // Audit rows this connection wrote and already announced; watchChanges skips them.
   private readonly announced = new Set<number>();
   private auditWatermark = 0;
 
+  private readonly sql: (source: string) => Database.Statement;
+
   constructor(
     private readonly db: Database.Database,
     options: RegistryOptions = {},
   ) {
+    this.sql = statementCache(db);
     this.now = options.now ?? Date.now;
     // Many WebSocket servers may listen; one listener each is expected, more is not a leak.
     this.events.setMaxListeners(100);
@@ -195,14 +198,6 @@ export class Registry {
     return new Registry(openDatabase(dataDir), options);
   }
 
-  private sql(source: string): Database.Statement {
-    let stmt = this.statements.get(source);
-    if (!stmt) {
-      stmt = this.db.prepare(source);
-      this.statements.set(source, stmt);
-    }
-    return stmt;
-  }
 
   /** The database, for subsystems that keep their own tables in it (collector/control/store.ts). */
   get database(): Database.Database {
