@@ -100,11 +100,16 @@ for (const s of sections) {
   console.log(text + '\n');
   out.push(text);
 }
+/** Dataset sizes changed from their defaults are part of the result: say which. */
+function overrides(): string {
+  const set = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_ONLY');
+  return set.length === 0 ? '' : ` Run with ${set.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`;
+}
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
 if (!only) {
   writeFileSync(
     new URL('./RESULTS.md', import.meta.url),
-    `# Benchmark results\n\nLatest \`npm run bench\`: ${new Date().toISOString().slice(0, 10)} on ${machine}.\n\n${out.join('\n\n')}\n`,
+    `# Benchmark results\n\nLatest \`npm run bench\`: ${new Date().toISOString().slice(0, 10)} on ${machine}.${overrides()}\n\n${out.join('\n\n')}\n`,
   );
   console.log('[bench] wrote bench/RESULTS.md');
 } else {
