@@ -31,20 +31,21 @@ function timeSpawn(args: string[], env: NodeJS.ProcessEnv, ready?: RegExp): Prom
     const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e6;
     let out = '';
-    let done = false;
+    let done: number | undefined;
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
-      if (ready && !done && ready.test(out)) {
-        done = true;
-        resolve(elapsed());
+      if (ready && done === undefined && ready.test(out)) {
+        done = elapsed();
         child.kill('SIGTERM');
       }
     });
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    // Resolved only once the child has exited: the next run (and the clean-up) must not meet an agent still
+    // writing its stop event and queue into the same data directory.
     child.on('exit', (code) => {
       clearTimeout(timer);
-      if (done) return;
+      if (done !== undefined) return resolve(done);
       if (!ready && code === 0) resolve(elapsed());
       else reject(new Error(`${args.join(' ')} exited ${code} before it was ready:\n${out.slice(-2000)}`));
     });
