@@ -40,18 +40,22 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   const stopGrafanaSupport = await startGrafanaSupport({ config, registry, writer, logger });
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
-  // Verdicts (collector/compliance/): a bad calendar or profiles file stops the start with its path.
+  // Verdicts (collector/compliance/) and alerts (collector/alerts/): a bad calendar, profiles or alerts file
+  // stops the start with its path, and what was already started is stopped again.
   let compliance: ComplianceSetup | undefined;
+  let alerts: ReturnType<typeof startAlerts>;
   try {
     // Loaded here rather than at the top so the registry commands of the CLI (which import this file) start fast.
     if (config.compliance) compliance = (await import('./compliance/setup.ts')).createCompliance(config.compliance, { registry, writer, logger });
+    // Alert rules are evaluated on a tick by whichever collector process holds the lease.
+    alerts = startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger, ...(compliance ? { calendar: compliance.calendar, profiles: compliance.profiles } : {}) });
   } catch (error) {
+    compliance?.stop();
+    stopGrafanaSupport();
     throughput.close();
     registry.close();
     throw error;
   }
-  // Alert rules are evaluated on a tick by whichever collector process holds the lease (collector/alerts/).
-  const alerts = startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger, ...(compliance ? { calendar: compliance.calendar, profiles: compliance.profiles } : {}) });
   const app = createApp({ alerts, throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
