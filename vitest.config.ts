@@ -9,7 +9,9 @@ const LAB = ['test/throughput-lab.test.ts', 'test/uptime-outage-lab.test.ts'];
 export default defineConfig({
   test: {
     // One real InfluxDB server for the whole run; tests that stop InfluxDB start their own.
-    globalSetup: ['test/support/global-influxd.ts'],
+    globalSetup: ['test/support/global-influxd.ts', 'test/support/global-postgres.ts'],
+    // Under SONGCHECK_TEST_DATABASE=postgres: the stores of every test on the shared PostgreSQL server.
+    setupFiles: ['test/support/database-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     reporters: ['default', ['json', { outputFile: '.ci-report/vitest.json' }]],

@@ -1,0 +1,71 @@
+// The collector's SQL store, the one interface every feature's tables are reached through (registry,
+// control channel, alerts, throughput). Infrastructure only: it knows no feature's tables. Each feature
+// contributes its migrations (`<feature>/migrations.ts`, both dialects) and collector/database.ts lists them.
+//
+// Two backends implement it: SQLite (collector/store/sqlite.ts, the embedded default: one file in the data
+// directory) and PostgreSQL (collector/store/postgres.ts, selected by SONGCHECK_DATABASE_URL: the state
+// several collectors on several machines share). Features write their SQL once, in the subset both speak,
+// with SQLite's placeholders (`?`, or `@name` with one object); the interface is asynchronous because
+// PostgreSQL is across a network.
+import type { SqlArgs } from './placeholders.ts';
+
+export type { SqlArgs, SqlValue } from './placeholders.ts';
+
+/** Which SQL engine a store runs on; features branch on it only where the dialects differ. */
+export type Backend = 'sqlite' | 'postgres';
+
+/**
+ * One step of a schema, contributed by the feature that owns its tables. Versions are consecutive
+ * (1, 2, 3, ...) across all features of one schema, because released SQLite files record the last applied
+ * version as one number.
+ */
+export interface Migration {
+  version: number;
+  /** The feature whose tables this creates or changes (for errors and docs/architecture.md). */
+  owner: string;
+  /** The statements in SQLite's dialect. */
+  sqlite: string;
+  /** The same step in PostgreSQL's dialect (BIGINT for epoch milliseconds, identity columns). */
+  postgres: string;
+}
+
+/** Statements, run directly or inside a transaction. */
+export interface SqlRunner {
+  all<T = Record<string, unknown>>(source: string, ...args: SqlArgs): Promise<T[]>;
+  get<T = Record<string, unknown>>(source: string, ...args: SqlArgs): Promise<T | undefined>;
+  /** INSERT/UPDATE/DELETE; `changes` is the number of rows written. Use `RETURNING` with get() for new ids. */
+  run(source: string, ...args: SqlArgs): Promise<{ changes: number }>;
+  /**
+   * Tells the other collector processes sharing the database that something on `channel` changed (in a
+   * transaction: when it commits). PostgreSQL: NOTIFY. SQLite: nothing; every process polls.
+   */
+  notify(channel: string): Promise<void>;
+}
+
+export interface Store extends SqlRunner {
+  readonly backend: Backend;
+  /** False once closed; feature stores answer "nothing" instead of throwing after shutdown. */
+  readonly isOpen: boolean;
+  /**
+   * Runs `fn` in one write transaction, taken before its first read (SQLite: BEGIN IMMEDIATE; PostgreSQL:
+   * an advisory lock): all of it happens, or none, and no other writer interleaves. `fn` uses only `tx`.
+   */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /**
+   * Calls `fn` when another process notified `channel` (PostgreSQL LISTEN). SQLite never calls it: its
+   * callers poll, which also stays the backstop on PostgreSQL. Returns the unsubscribe function.
+   */
+  listen(channel: string, fn: () => void): () => void;
+  /** Takes or renews a named lease; true while `holder` has it. A crashed holder's lease lapses after ttlMs. */
+  tryLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives a lease up at once, so another process can take it without waiting for it to lapse. */
+  releaseLease(name: string, holder: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Checks that a list of migrations is numbered 1..n without gaps or repeats (a programming error otherwise). */
+export function checkMigrations(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i + 1} (from ${m.owner}) is numbered ${m.version}; versions must run 1, 2, 3, ... in order`);
+  });
+}
