@@ -152,21 +152,12 @@ function cliActor(): string {
   }
 }
 
-function withRegistry<T>(fn: (registry: Registry) => T): T {
-  const registry = Registry.open(loadRegistryConfig().dataDir);
-  try {
-    return fn(registry);
-  } finally {
-    registry.close();
-  }
-}
-
-async function withRegistryAsync<T>(fn: (registry: Registry) => Promise<T>): Promise<T> {
-  const registry = Registry.open(loadRegistryConfig().dataDir);
+async function withRegistry<T>(fn: (registry: Registry) => Promise<T>): Promise<T> {
+  const registry = await Registry.open(loadRegistryConfig().dataDir);
   try {
     return await fn(registry);
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -180,17 +171,17 @@ function table(rows: string[][]): void {
   for (const r of rows) out(r.map((cell, i) => cell + ' '.repeat(widths[i]! - [...cell].length)).join('  ').trimEnd());
 }
 
-function sitesAdd(args: string[]): void {
+async function sitesAdd(args: string[]): Promise<void> {
   const a = parse(args, { code: { type: 'string' }, ...siteFieldOptions }, SitesAddArgs, ['code', 'name']);
   const input: SiteInput = {
     code: a.code, name: a.name!, commune: a.commune, province: a.province, operator: a.operator, linkType: a['link-type'],
     latitude: a.lat, longitude: a.lon, students: a.students, groups: a.group ?? [], profile: a.profile, notes: a.notes,
   };
-  const site = withRegistry((r) => r.addSite(input, cliActor()));
+  const site = await withRegistry((r) => r.addSite(input, cliActor()));
   out(`added site ${site.code} (${site.name})`);
 }
 
-function sitesEdit(args: string[]): void {
+async function sitesEdit(args: string[]): Promise<void> {
   const a = parse(args, { code: { type: 'string' }, ...siteFieldOptions, clear: { type: 'string', multiple: true } }, SitesEditArgs, ['code']);
   const patch: SitePatch = {
     name: a.name, commune: a.commune, province: a.province, operator: a.operator, linkType: a['link-type'],
@@ -202,14 +193,14 @@ function sitesEdit(args: string[]): void {
     else if (field === 'link-type') patch.linkType = null;
     else patch[field] = null;
   }
-  const { site, changed } = withRegistry((r) => r.updateSite(a.code, patch, cliActor()));
+  const { site, changed } = await withRegistry((r) => r.updateSite(a.code, patch, cliActor()));
   out(changed.length ? `updated site ${site.code}: ${changed.join(', ')}` : `site ${site.code} unchanged`);
 }
 
-function sitesList(args: string[]): void {
+async function sitesList(args: string[]): Promise<void> {
   const a = parse(args, { json: { type: 'boolean' }, group: { type: 'string' }, commune: { type: 'string' } },
     z.object({ json: z.boolean().optional(), group: z.string().optional(), commune: z.string().optional() }));
-  const sites = filterSites(withRegistry((r) => r.listSites()), a);
+  const sites = filterSites(await withRegistry((r) => r.listSites()), a);
   if (a.json) return out(JSON.stringify(sites, null, 2));
   table([['CODE', 'NAME', 'COMMUNE', 'OPERATOR', 'LINK'], ...sites.map((s) => [s.code, s.name, s.commune ?? '', s.operator ?? '', s.linkType ?? ''])]);
 }
@@ -230,7 +221,7 @@ function writeOutput(file: string, content: string): void {
   }
 }
 
-function sitesImport(args: string[]): number {
+async function sitesImport(args: string[]): Promise<number> {
   const a = parse(args, { 'dry-run': { type: 'boolean' }, 'allow-partial': { type: 'boolean' } },
     z.object({ 'dry-run': z.boolean().optional(), 'allow-partial': z.boolean().optional() }), [], 1);
   const file = a._[0];
@@ -238,7 +229,7 @@ function sitesImport(args: string[]): number {
   const bytes = readInput(file);
   let report: ImportReport;
   try {
-    report = withRegistry((r) => importSitesCsv(r, bytes, { dryRun: a['dry-run'], allowPartial: a['allow-partial'], actor: cliActor() }));
+    report = await withRegistry((r) => importSitesCsv(r, bytes, { dryRun: a['dry-run'], allowPartial: a['allow-partial'], actor: cliActor() }));
   } catch (error) {
     if (error instanceof CsvFormatError) throw new Refused(`${file}: ${error.message}`);
     throw error;
@@ -247,9 +238,9 @@ function sitesImport(args: string[]): number {
   return report.invalid > 0 && !(report.applied && a['allow-partial']) ? 1 : 0;
 }
 
-function sitesExport(args: string[]): void {
+async function sitesExport(args: string[]): Promise<void> {
   const a = parse(args, { out: { type: 'string' }, 'no-bom': { type: 'boolean' } }, z.object({ out: z.string().min(1).optional(), 'no-bom': z.boolean().optional() }));
-  const sites = withRegistry((r) => r.listSites());
+  const sites = await withRegistry((r) => r.listSites());
   const csv = exportSitesCsv(sites, { bom: !a['no-bom'] });
   if (a.out) {
     writeOutput(a.out, csv);
@@ -275,11 +266,11 @@ async function enrollCode(args: string[]): Promise<void> {
   );
   const config = loadRegistryConfig();
   const url = collectorUrl(config.publicUrl);
-  await withRegistryAsync(async (registry) => {
-    const { sites, missing } = selectSites(registry, { sites: a.site, group: a.group, commune: a.commune, all: a.all });
+  await withRegistry(async (registry) => {
+    const { sites, missing } = await selectSites(registry, { sites: a.site, group: a.group, commune: a.commune, all: a.all });
     if (missing.length) throw new RegistryError('site_not_found', `no site with code ${missing.join(', ')}; add it first`);
     if (sites.length === 0) throw new RegistryError('site_not_found', 'no site matches');
-    const entries = createSheetEntries(registry, sites, { uses: a.uses, ttlDays: a['ttl-days'], actor: cliActor() });
+    const entries = await createSheetEntries(registry, sites, { uses: a.uses, ttlDays: a['ttl-days'], actor: cliActor() });
     if (a.sheet) writeOutput(a.sheet, await renderSheets(entries, url));
     if (a['codes-csv']) writeOutput(a['codes-csv'], sheetsCsv(entries, url));
     const first = entries[0]!;
@@ -294,27 +285,27 @@ async function enrollCode(args: string[]): Promise<void> {
   });
 }
 
-function codesList(args: string[]): void {
+async function codesList(args: string[]): Promise<void> {
   const a = parse(args, { site: { type: 'string' }, active: { type: 'boolean' }, json: { type: 'boolean' } },
     z.object({ site: SiteCode.optional(), active: z.boolean().optional(), json: z.boolean().optional() }));
-  const codes = withRegistry((r) => r.listEnrollmentCodes({ siteCode: a.site, activeOnly: a.active }));
+  const codes = await withRegistry((r) => r.listEnrollmentCodes({ siteCode: a.site, activeOnly: a.active }));
   if (a.json) return out(JSON.stringify(codes, null, 2));
   table([['ID', 'SITE', 'CREATED', 'EXPIRES', 'USES LEFT', 'STATUS'], ...codes.map((c) => [c.id, c.siteCode, isoDay(c.createdAt), isoDay(c.expiresAt), `${c.usesLeft}/${c.usesTotal}`, c.status])]);
 }
 
-function codesRevoke(args: string[]): void {
+async function codesRevoke(args: string[]): Promise<void> {
   const a = parse(args, { id: { type: 'string' } }, z.object({ id: z.string().min(1) }), ['id']);
-  const changed = withRegistry((r) => r.revokeEnrollmentCode(a.id, cliActor()));
+  const changed = await withRegistry((r) => r.revokeEnrollmentCode(a.id, cliActor()));
   out(changed ? `withdrew enrollment code ${a.id}` : `enrollment code ${a.id} was already withdrawn`);
 }
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const isoMinute = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
 
-function devicesList(args: string[]): void {
+async function devicesList(args: string[]): Promise<void> {
   const a = parse(args, { site: { type: 'string' }, all: { type: 'boolean' }, duplicates: { type: 'boolean' }, json: { type: 'boolean' } },
     z.object({ site: SiteCode.optional(), all: z.boolean().optional(), duplicates: z.boolean().optional(), json: z.boolean().optional() }));
-  let devices = withRegistry((r) => r.listDevices({ siteCode: a.site, includeRevoked: a.all }));
+  let devices = await withRegistry((r) => r.listDevices({ siteCode: a.site, includeRevoked: a.all }));
   if (a.duplicates) devices = devices.filter((d) => d.duplicateFingerprint);
   if (a.json) return out(JSON.stringify(devices, null, 2));
   table([
@@ -326,22 +317,22 @@ function devicesList(args: string[]): void {
   ]);
 }
 
-function devicesRevoke(args: string[]): void {
+async function devicesRevoke(args: string[]): Promise<void> {
   const a = parse(args, { id: { type: 'string' }, reason: { type: 'string' } }, z.object({ id: z.string().min(1), reason: z.string().min(1).max(500).optional() }), ['id']);
-  const changed = withRegistry((r) => r.revokeDevice(a.id, { reason: a.reason, actor: cliActor() }));
+  const changed = await withRegistry((r) => r.revokeDevice(a.id, { reason: a.reason, actor: cliActor() }));
   out(changed ? `revoked device ${a.id}; its token is refused from now on` : `device ${a.id} was already revoked`);
 }
 
-function devicesMove(args: string[]): void {
+async function devicesMove(args: string[]): Promise<void> {
   const a = parse(args, { id: { type: 'string' }, site: { type: 'string' } }, z.object({ id: z.string().min(1), site: SiteCode }), ['id', 'site']);
-  const moved = withRegistry((r) => r.moveDevice(a.id, a.site, cliActor()));
+  const moved = await withRegistry((r) => r.moveDevice(a.id, a.site, cliActor()));
   out(moved.changed ? `moved device ${a.id} from ${moved.from} to ${moved.to}` : `device ${a.id} is already at ${moved.to}`);
 }
 
-function auditCommand(args: string[]): void {
+async function auditCommand(args: string[]): Promise<void> {
   const a = parse(args, { subject: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
     z.object({ subject: z.string().optional(), limit: integer.pipe(z.number().min(1).max(10_000)).optional(), json: z.boolean().optional() }));
-  const entries = withRegistry((r) => r.auditLog({ subject: a.subject, limit: a.limit ?? 50 }));
+  const entries = await withRegistry((r) => r.auditLog({ subject: a.subject, limit: a.limit ?? 50 }));
   if (a.json) return out(JSON.stringify(entries, null, 2));
   table([['WHEN (UTC)', 'WHO', 'ACTION', 'SUBJECT', 'DETAIL'], ...entries.map((e) => [isoMinute(e.at), e.actor, e.action, e.subject, e.detail ? JSON.stringify(e.detail) : ''])]);
 }
@@ -368,7 +359,7 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void 
   'devices move': devicesMove,
   // Remote configuration and commands (collector/control/cli-commands.ts).
   ...controlCommands({
-    parse, withRegistry, withRegistryAsync, out, table, actor: cliActor,
+    parse, withRegistry, out, table, actor: cliActor,
     usage: (message) => new UsageError(message),
     refused: (message) => new Refused(message),
   }),
@@ -385,9 +376,9 @@ export async function main(argv: string[]): Promise<number> {
     else if (sub) return (await sub(rest.slice(1))) ?? 0;
     else if (single) await single(rest);
     else if (command === 'enroll-code') await enrollCode(rest);
-    else if (command === 'audit') auditCommand(rest);
+    else if (command === 'audit') await auditCommand(rest);
     else if (command === 'report') return await (await import('./compliance/cli.ts')).reportCommand(rest);
-    else if (command === 'alerts') return alertsCommand(rest, { out, err: (line) => process.stderr.write(`${line}\n`) });
+    else if (command === 'alerts') return await alertsCommand(rest, { out, err: (line) => process.stderr.write(`${line}\n`) });
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);
     return 0;

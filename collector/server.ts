@@ -1,5 +1,5 @@
 // Puts the Hono app on a socket: opens the registry, connects InfluxDB, listens, and shuts down cleanly
-// (stop accepting, let in-flight requests finish so no acknowledgement is lost, then close SQLite).
+// (stop accepting, let in-flight requests finish so no acknowledgement is lost, then close the store).
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -32,36 +32,44 @@ export interface StartOptions {
 export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
   const logger = options.logger ?? createLogger(config.logLevel);
   logger.info({ config: redactConfig(config), version: COLLECTOR_VERSION }, 'starting collector');
-  const registry = Registry.open(config.dataDir);
+  const registry = await Registry.open(config.dataDir);
   const writer = createInfluxWriter(config.influx, { logger });
   // Not fatal: InfluxDB may come up after the collector; agents get 503s until it does.
   await writer.ensureDatabase();
   // Grafana: hourly rollups and the site_info measurement (collector/grafana/, docs/grafana.md).
   const stopGrafanaSupport = await startGrafanaSupport({ config, registry, writer, logger });
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
-  const throughput = createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
+  let throughput: Awaited<ReturnType<typeof createThroughputService>>;
+  try {
+    throughput = await createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
+  } catch (error) {
+    stopGrafanaSupport();
+    await registry.close();
+    throw error;
+  }
   // Verdicts (collector/compliance/) and alerts (collector/alerts/): a bad calendar, profiles or alerts file
   // stops the start with its path, and what was already started is stopped again.
   let compliance: ComplianceSetup | undefined;
-  let alerts: ReturnType<typeof startAlerts>;
+  let alerts: Awaited<ReturnType<typeof startAlerts>>;
   try {
     // Loaded here rather than at the top so the registry commands of the CLI (which import this file) start fast.
     if (config.compliance) compliance = (await import('./compliance/setup.ts')).createCompliance(config.compliance, { registry, writer, logger });
     // Alert rules are evaluated on a tick by whichever collector process holds the lease.
-    alerts = startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger, ...(compliance ? { calendar: compliance.calendar, profiles: compliance.profiles } : {}) });
+    alerts = await startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger, ...(compliance ? { calendar: compliance.calendar, profiles: compliance.profiles } : {}) });
   } catch (error) {
     compliance?.stop();
     stopGrafanaSupport();
-    throughput.close();
-    registry.close();
+    await throughput.close();
+    await registry.close();
     throw error;
   }
   const app = createApp({ alerts, throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
-  // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
-  const stopWatching = registry.watchChanges(1000);
+  // Revocations and moves made by the CLI, another worker or (PostgreSQL) another collector reach this
+  // process's open WebSockets at once when notified, within a second by polling otherwise.
+  const stopWatching = registry.watchChanges(1000, (err) => logger.warn({ err }, 'could not read registry changes'));
 
   let closing: Promise<void> | undefined;
   let server: Server;
@@ -93,8 +101,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     compliance?.stop();
     await alerts.close();
     stopGrafanaSupport();
-    throughput.close();
-    registry.close();
+    await throughput.close();
+    await registry.close();
     throw error;
   });
   // A wildcard bind is reachable on loopback; report that, since "0.0.0.0" is not an address to call.
@@ -105,7 +113,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
       // Open ndt7 tests are cut (they would hold the close for up to 15 s); HTTP streams end with their connections.
-      throughput.close();
+      const throughputClosed = throughput.close();
       // Agents are told to come back later, spread out, before their sockets close.
       const controlClosed = control.close();
       const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
@@ -118,7 +126,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         compliance?.stop();
         await alerts.close();
         stopGrafanaSupport();
-        registry.close();
+        await throughputClosed.catch((err: unknown) => logger.warn({ err }, 'throughput shutdown failed'));
+        await registry.close();
         logger.info('collector stopped');
         resolve();
       });

@@ -25,8 +25,8 @@ export function workerSignals(): NodeJS.Signals[] {
  * the workers, replaces one that crashes, and on SIGTERM/SIGINT sends each worker SIGTERM and exits once
  * all of them have finished their in-flight requests.
  */
-export function runPrimary(workers: number, dataDir: string, logger: Logger): void {
-  Registry.open(dataDir).close();
+export async function runPrimary(workers: number, dataDir: string, logger: Logger): Promise<void> {
+  await (await Registry.open(dataDir)).close();
   let stopping = false;
   let exitCode = 0;
   const started = new Map<Worker, number>();

@@ -5,7 +5,7 @@
 //   const guard = new RevocationGuard(registry);              // one per WebSocket server
 //   const stop = registry.watchChanges();                      // once per process: sees the CLI's and other workers' revocations
 //   server.on('upgrade', (req, socket, head) => {
-//     const auth = authenticateUpgrade(registry, req);
+//     const auth = await authenticateUpgrade(registry, req);
 //     if (!auth) return refuseUpgrade(socket, 401, 'unauthorized', 'device token not recognised or revoked');
 //     wss.handleUpgrade(req, socket, head, (ws) => { guard.watch(ws, auth.device.id); ... });
 //   });
@@ -32,7 +32,7 @@ const CLOSE_GRACE_MS = 1000;
  * header, or null. Checked against the registry on every call, never cached. Tokens in query strings
  * are not read here: proxies log URLs.
  */
-export function authenticateUpgrade(registry: Pick<Registry, 'authenticateDevice'>, req: IncomingMessage): AuthenticatedDevice | null {
+export async function authenticateUpgrade(registry: Pick<Registry, 'authenticateDevice'>, req: IncomingMessage): Promise<AuthenticatedDevice | null> {
   const token = bearerToken(req.headers.authorization);
   return token === undefined ? null : registry.authenticateDevice(token);
 }
@@ -125,22 +125,34 @@ export function closeRevoked(ws: WebSocket): void {
  * `noServer: true` and a `maxPayload`, e.g. WS_MAX_MESSAGE_BYTES) and watches the socket for revocation.
  * Otherwise answers 401 and closes the socket.
  */
-export function acceptDeviceUpgrade(
+export async function acceptDeviceUpgrade(
   opts: { wss: WebSocketServer; registry: Pick<Registry, 'authenticateDevice' | 'isDeviceActive'>; guard: RevocationGuard; req: IncomingMessage; socket: Duplex; head: Buffer },
   onConnection: (ws: WebSocket, auth: AuthenticatedDevice) => void,
-): void {
-  const auth = authenticateUpgrade(opts.registry, opts.req);
+): Promise<void> {
+  let auth: AuthenticatedDevice | null;
+  try {
+    auth = await authenticateUpgrade(opts.registry, opts.req);
+  } catch {
+    // The store is unreachable (PostgreSQL restarting): the agent retries after Retry-After.
+    refuseUpgrade(opts.socket, 503, 'busy', 'the collector cannot reach its database right now; reconnect later', { headers: { 'retry-after': '10' } });
+    return;
+  }
   if (!auth) {
     refuseUpgrade(opts.socket, 401, 'unauthorized', 'device token missing, not recognised or revoked; send "Authorization: Bearer <device token>"');
     return;
   }
+  if (opts.socket.destroyed) return; // the client went away while we looked the token up
+  const device = auth;
   opts.wss.handleUpgrade(opts.req, opts.socket, opts.head, (ws) => {
     // Protocol errors (a message over maxPayload, a bad frame) close the socket with 1009/1002; without a
     // listener they would be thrown as unhandled errors and bring the collector down.
     ws.on('error', () => {});
-    opts.guard.watch(ws, auth.device.id);
+    opts.guard.watch(ws, device.device.id);
+    onConnection(ws, device);
     // Revoked between the check and the handshake: the guard was not yet watching, so look again.
-    if (!opts.registry.isDeviceActive(auth.device.id)) return closeRevoked(ws);
-    onConnection(ws, auth);
+    opts.registry
+      .isDeviceActive(device.device.id)
+      .then((active) => active || closeRevoked(ws))
+      .catch(() => ws.close(1011, 'database unavailable'));
   });
 }

@@ -48,26 +48,26 @@ export function alertRoutes(deps: ResolvedDeps, alerts: Alerts) {
   });
   const { store } = alerts;
 
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const q = check(ListQuery, c.req.query(), 'query');
-    const states = store.states(q.rule).filter((s) => (!q.state || s.state === q.state) && (!q.site || s.siteCode === q.site));
+    const states = (await store.states(q.rule)).filter((s) => (!q.state || s.state === q.state) && (!q.site || s.siteCode === q.site));
     return c.json({ alerts: states });
   });
 
   app.post('/ack', async (c) => {
     const b = check(AckBody, await readJson(c), 'body');
     const by = b.by ?? `admin-api ${c.get('requestId')}`;
-    if (!store.acknowledge(b.rule, b.site, by, alerts.clock())) {
+    if (!(await store.acknowledge(b.rule, b.site, by, alerts.clock()))) {
       throw new ApiError(404, 'not_found', `no pending or firing alert ${b.rule} for site ${b.site}`);
     }
     deps.logger.info({ rule: b.rule, site: b.site, by }, 'alert acknowledged');
-    return c.json({ acknowledged: store.getState(b.rule, b.site) });
+    return c.json({ acknowledged: await store.getState(b.rule, b.site) });
   });
 
-  app.get('/silences', (c) => {
+  app.get('/silences', async (c) => {
     const q = check(SilencesQuery, c.req.query(), 'query');
     const all = q.all === '1' || q.all === 'true';
-    return c.json({ silences: store.silences(all ? undefined : alerts.clock()) });
+    return c.json({ silences: await store.silences(all ? undefined : alerts.clock()) });
   });
 
   app.post('/silences', async (c) => {
@@ -75,22 +75,22 @@ export function alertRoutes(deps: ResolvedDeps, alerts: Alerts) {
     const now = alerts.clock();
     const until = b.until ? Date.parse(b.until) : now + b.minutes! * 60_000;
     if (until <= now) throw new ApiError(400, 'bad_request', 'invalid body: until is in the past');
-    const silence = store.addSilence({ ruleId: b.rule, siteCode: b.site, groupKey: b.group, until, reason: b.reason, createdBy: b.by ?? `admin-api ${c.get('requestId')}`, createdAt: now });
+    const silence = await store.addSilence({ ruleId: b.rule, siteCode: b.site, groupKey: b.group, until, reason: b.reason, createdBy: b.by ?? `admin-api ${c.get('requestId')}`, createdAt: now });
     deps.logger.info({ silence }, 'alert silence added');
     return c.json({ silence }, 201);
   });
 
-  app.delete('/silences/:id', (c) => {
+  app.delete('/silences/:id', async (c) => {
     const id = check(z.string().regex(/^sil_[0-9a-f]{16}$/, 'must be a silence id (sil_ and 16 hex characters)'), c.req.param('id'), 'silence id');
-    if (!store.removeSilence(id)) throw new ApiError(404, 'not_found', `no silence ${id}`);
+    if (!(await store.removeSilence(id))) throw new ApiError(404, 'not_found', `no silence ${id}`);
     return c.body(null, 204);
   });
 
-  app.get('/outbox', (c) => {
+  app.get('/outbox', async (c) => {
     const q = check(OutboxQuery, c.req.query(), 'query');
-    return c.json({ outbox: store.outbox(q) });
+    return c.json({ outbox: await store.outbox(q) });
   });
 
-  app.get('/channels', (c) => c.json({ channels: alerts.channelHealth() }));
+  app.get('/channels', async (c) => c.json({ channels: await alerts.channelHealth() }));
   return app;
 }

@@ -80,9 +80,9 @@ const STATUS: Record<RegistryError['code'], { status: 400 | 404 | 409; code: 'ba
 };
 
 /** Registry refusals as API errors. */
-function registryCall<T>(fn: () => T): T {
+async function registryCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (error) {
     if (error instanceof RegistryError) {
       const s = STATUS[error.code];
@@ -109,21 +109,21 @@ export function adminRoutes(deps: ResolvedDeps) {
 
   // ---- sites
 
-  app.get('/sites', (c) => {
+  app.get('/sites', async (c) => {
     const q = query(c, SiteQuery);
-    return c.json({ sites: filterSites(registry.listSites(), q) });
+    return c.json({ sites: filterSites(await registry.listSites(), q) });
   });
 
   app.post('/sites', async (c) => {
     const input = await body(c, SiteInput);
-    const site = registryCall(() => registry.addSite(input, actor(c)));
+    const site = await registryCall(() => registry.addSite(input, actor(c)));
     audit(c, 'site added', { site: site.code });
     return c.json({ site }, 201);
   });
 
-  app.get('/sites/export', (c) => {
+  app.get('/sites/export', async (c) => {
     const q = query(c, ExportQuery);
-    const csv = exportSitesCsv(registry.listSites(), { bom: q.bom ?? true });
+    const csv = exportSitesCsv(await registry.listSites(), { bom: q.bom ?? true });
     return c.body(csv, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="sites.csv"' });
   });
 
@@ -132,7 +132,7 @@ export function adminRoutes(deps: ResolvedDeps) {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     let report;
     try {
-      report = importSitesCsv(registry, bytes, { dryRun: q.dry_run, allowPartial: q.allow_partial, actor: actor(c) });
+      report = await importSitesCsv(registry, bytes, { dryRun: q.dry_run, allowPartial: q.allow_partial, actor: actor(c) });
     } catch (error) {
       if (error instanceof CsvFormatError) throw new ApiError(422, 'csv_invalid', error.message);
       throw error;
@@ -150,17 +150,17 @@ export function adminRoutes(deps: ResolvedDeps) {
     return c.json(report, 200);
   });
 
-  app.get('/sites/:code', (c) => {
+  app.get('/sites/:code', async (c) => {
     const code = check(SiteCode, c.req.param('code'), 'site code');
-    const site = registry.getSite(code);
+    const site = await registry.getSite(code);
     if (!site) throw new ApiError(404, 'site_not_found', `no site with code ${code}`);
-    return c.json({ site, devices: registry.listDevices({ siteCode: code, includeRevoked: true }), enrollmentCodes: registry.listEnrollmentCodes({ siteCode: code }) });
+    return c.json({ site, devices: await registry.listDevices({ siteCode: code, includeRevoked: true }), enrollmentCodes: await registry.listEnrollmentCodes({ siteCode: code }) });
   });
 
   app.patch('/sites/:code', async (c) => {
     const code = check(SiteCode, c.req.param('code'), 'site code');
     const patch = await body(c, SitePatch);
-    const result = registryCall(() => registry.updateSite(code, patch, actor(c)));
+    const result = await registryCall(() => registry.updateSite(code, patch, actor(c)));
     if (result.changed.length) audit(c, 'site edited', { site: code, changed: result.changed });
     return c.json(result);
   });
@@ -170,30 +170,30 @@ export function adminRoutes(deps: ResolvedDeps) {
   app.post('/sites/:code/enrollment-codes', async (c) => {
     const code = check(SiteCode, c.req.param('code'), 'site code');
     const opts = await optionalBody(c, CodeBody);
-    const created = registryCall(() => registry.createEnrollmentCode(code, opts, actor(c)));
+    const created = await registryCall(() => registry.createEnrollmentCode(code, opts, actor(c)));
     audit(c, 'enrollment code created', { site: code, id: created.id, uses: created.uses });
     return c.json({ ...created, collectorUrl, command: enrollCommand(collectorUrl, created.code) }, 201);
   });
 
-  app.get('/enrollment-codes', (c) => {
+  app.get('/enrollment-codes', async (c) => {
     const q = query(c, CodesQuery);
-    return c.json({ codes: registry.listEnrollmentCodes({ siteCode: q.site, activeOnly: q.active }) });
+    return c.json({ codes: await registry.listEnrollmentCodes({ siteCode: q.site, activeOnly: q.active }) });
   });
 
-  app.post('/enrollment-codes/:id/revoke', (c) => {
+  app.post('/enrollment-codes/:id/revoke', async (c) => {
     const id = check(CodeId, c.req.param('id'), 'enrollment code id');
-    const revoked = registryCall(() => registry.revokeEnrollmentCode(id, actor(c)));
+    const revoked = await registryCall(() => registry.revokeEnrollmentCode(id, actor(c)));
     audit(c, 'enrollment code withdrawn', { id });
     return c.json({ id, revoked });
   });
 
   app.post('/enrollment-sheets', async (c) => {
     const b = await body(c, SheetsBody);
-    const { sites, missing } = selectSites(registry, b);
+    const { sites, missing } = await selectSites(registry, b);
     if (missing.length) throw new ApiError(404, 'site_not_found', `no site with code ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`);
     if (sites.length === 0) throw new ApiError(404, 'site_not_found', 'no site matches');
     if (sites.length > MAX_SHEETS) throw new ApiError(400, 'bad_request', `${sites.length} sites selected; make at most ${MAX_SHEETS} sheets per request (select by group or commune)`);
-    const entries = registryCall(() => createSheetEntries(registry, sites, { uses: b.uses, ttlDays: b.ttlDays, actor: actor(c) }));
+    const entries = await registryCall(() => createSheetEntries(registry, sites, { uses: b.uses, ttlDays: b.ttlDays, actor: actor(c) }));
     audit(c, 'enrollment sheets created', { sites: entries.length });
     if (b.format === 'csv') {
       return c.body(sheetsCsv(entries, collectorUrl), 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="enrollment-codes.csv"' });
@@ -203,16 +203,16 @@ export function adminRoutes(deps: ResolvedDeps) {
 
   // ---- devices
 
-  app.get('/devices', (c) => {
+  app.get('/devices', async (c) => {
     const q = query(c, DevicesQuery);
-    let devices = registry.listDevices({ siteCode: q.site, includeRevoked: q.revoked });
+    let devices = await registry.listDevices({ siteCode: q.site, includeRevoked: q.revoked });
     if (q.duplicates) devices = devices.filter((d) => d.duplicateFingerprint);
     return c.json({ devices });
   });
 
-  app.get('/devices/:id', (c) => {
+  app.get('/devices/:id', async (c) => {
     const id = check(DeviceId, c.req.param('id'), 'device id');
-    const device = registry.getDevice(id);
+    const device = await registry.getDevice(id);
     if (!device) throw new ApiError(404, 'device_not_found', `no device with id ${id}`);
     return c.json({ device });
   });
@@ -220,24 +220,24 @@ export function adminRoutes(deps: ResolvedDeps) {
   app.post('/devices/:id/revoke', async (c) => {
     const id = check(DeviceId, c.req.param('id'), 'device id');
     const b = await optionalBody(c, RevokeBody);
-    const changed = registryCall(() => registry.revokeDevice(id, { reason: b.reason, actor: actor(c) }));
+    const changed = await registryCall(() => registry.revokeDevice(id, { reason: b.reason, actor: actor(c) }));
     audit(c, 'device revoked', { device: id, changed });
-    return c.json({ device: registry.getDevice(id), changed });
+    return c.json({ device: await registry.getDevice(id), changed });
   });
 
   app.post('/devices/:id/move', async (c) => {
     const id = check(DeviceId, c.req.param('id'), 'device id');
     const b = await body(c, MoveBody);
-    const moved = registryCall(() => registry.moveDevice(id, b.site, actor(c)));
+    const moved = await registryCall(() => registry.moveDevice(id, b.site, actor(c)));
     audit(c, 'device moved', { device: id, from: moved.from, to: moved.to });
-    return c.json({ device: registry.getDevice(id), ...moved });
+    return c.json({ device: await registry.getDevice(id), ...moved });
   });
 
   // ---- audit log
 
-  app.get('/audit', (c) => {
+  app.get('/audit', async (c) => {
     const q = query(c, AuditQuery);
-    return c.json({ entries: registry.auditLog(q) });
+    return c.json({ entries: await registry.auditLog(q) });
   });
 
   return app;

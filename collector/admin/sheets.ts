@@ -129,18 +129,20 @@ export function createSheetEntries(
   registry: Registry,
   sites: Site[],
   opts: { uses?: number; ttlDays?: number; actor?: string },
-): SheetEntry[] {
-  return registry.transaction(() =>
-    sites.map((site) => {
-      const created = registry.createEnrollmentCode(site.code, { uses: opts.uses, ttlDays: opts.ttlDays }, opts.actor);
-      return { site, code: created.code, expiresAt: created.expiresAt, uses: created.uses };
-    }),
-  );
+): Promise<SheetEntry[]> {
+  return registry.transaction(async (r) => {
+    const entries: SheetEntry[] = [];
+    for (const site of sites) {
+      const created = await r.createEnrollmentCode(site.code, { uses: opts.uses, ttlDays: opts.ttlDays }, opts.actor);
+      entries.push({ site, code: created.code, expiresAt: created.expiresAt, uses: created.uses });
+    }
+    return entries;
+  });
 }
 
 /** Which sites a sheet run covers: a list of codes, a group label, a commune, or all of them. */
-export function selectSites(registry: Registry, sel: { sites?: string[]; group?: string; commune?: string; all?: boolean }): { sites: Site[]; missing: string[] } {
-  const all = registry.listSites();
+export async function selectSites(registry: Registry, sel: { sites?: string[]; group?: string; commune?: string; all?: boolean }): Promise<{ sites: Site[]; missing: string[] }> {
+  const all = await registry.listSites();
   if (sel.sites) {
     const byCode = new Map(all.map((s) => [s.code, s]));
     const missing = sel.sites.filter((c) => !byCode.has(c));

@@ -35,57 +35,59 @@ export class Dispatcher {
     return Math.min(d.maxDelaySeconds, d.baseDelaySeconds * 2 ** Math.max(0, attempts - 1)) * 1000;
   }
 
-  health(): ChannelHealth[] {
-    return this.deps.config.channels.map((c) => {
-      const h = this.readHealth(c.id);
-      return { id: c.id, consecutiveFailures: h.failures, failing: h.failures >= this.deps.config.delivery.failingAfter, ...(h.lastError ? { lastError: h.lastError } : {}) };
-    });
+  async health(): Promise<ChannelHealth[]> {
+    const out: ChannelHealth[] = [];
+    for (const c of this.deps.config.channels) {
+      const h = await this.readHealth(c.id);
+      out.push({ id: c.id, consecutiveFailures: h.failures, failing: h.failures >= this.deps.config.delivery.failingAfter, ...(h.lastError ? { lastError: h.lastError } : {}) });
+    }
+    return out;
   }
 
-  private readHealth(id: string): { failures: number; reported: boolean; lastError?: string } {
-    const raw = this.deps.store.getMeta(`channel:${id}`);
+  private async readHealth(id: string): Promise<{ failures: number; reported: boolean; lastError?: string }> {
+    const raw = await this.deps.store.getMeta(`channel:${id}`);
     return raw ? (JSON.parse(raw) as { failures: number; reported: boolean; lastError?: string }) : { failures: 0, reported: false };
   }
 
   async dispatch(): Promise<DispatchReport> {
     const { store, channels, clock, config } = this.deps;
     const report: DispatchReport = { sent: 0, retried: 0, failed: 0 };
-    for (const row of store.due(clock(), BATCH)) {
+    for (const row of await store.due(clock(), BATCH)) {
       const channel = channels.get(row.channel);
       if (!channel) {
-        store.markFailedAttempt(row.id, `no channel "${row.channel}" in the configuration`, undefined);
+        await store.markFailedAttempt(row.id, `no channel "${row.channel}" in the configuration`, undefined);
         report.failed++;
         continue;
       }
       try {
         await channel.send(render(row.message, channel.lang, config.grafanaUrl), row.message);
-        store.markSent(row.id, clock());
-        store.setMeta(`channel:${row.channel}`, JSON.stringify({ failures: 0, reported: false }));
+        await store.markSent(row.id, clock());
+        await store.setMeta(`channel:${row.channel}`, JSON.stringify({ failures: 0, reported: false }));
         report.sent++;
       } catch (error) {
         const e = error instanceof DeliveryError ? error : new DeliveryError(String((error as Error)?.message ?? error), true);
         const last = row.attempts + 1 >= config.delivery.maxAttempts || !e.retryable;
-        store.markFailedAttempt(row.id, e.message, last ? undefined : clock() + this.backoffMs(row.attempts + 1));
+        await store.markFailedAttempt(row.id, e.message, last ? undefined : clock() + this.backoffMs(row.attempts + 1));
         if (last) report.failed++;
         else report.retried++;
         this.deps.logger?.warn({ channel: row.channel, outbox: row.id, retryable: e.retryable, err: e.message }, 'alert delivery failed');
-        this.noteFailure(row.channel, e.message);
+        await this.noteFailure(row.channel, e.message);
       }
     }
     return report;
   }
 
-  private noteFailure(id: string, error: string): void {
+  private async noteFailure(id: string, error: string): Promise<void> {
     const { store, clock, config } = this.deps;
-    const h = this.readHealth(id);
+    const h = await this.readHealth(id);
     h.failures += 1;
     h.lastError = error;
     if (h.failures >= config.delivery.failingAfter && !h.reported) {
       h.reported = true;
       const others = config.channels.filter((c) => c.enabled && c.id !== id);
-      for (const c of others) store.enqueue(c.id, { kind: 'channel_failing', at: clock(), channel: id, sites: [], lines: [error] }, clock());
+      for (const c of others) await store.enqueue(c.id, { kind: 'channel_failing', at: clock(), channel: id, sites: [], lines: [error] }, clock());
     }
-    store.setMeta(`channel:${id}`, JSON.stringify(h));
+    await store.setMeta(`channel:${id}`, JSON.stringify(h));
   }
 }
 

@@ -1,6 +1,6 @@
 // The alert engine: on each tick (guarded by a lease so one collector process evaluates) it runs every
 // rule, steps each site's state machine and decides what to say. A notification is written to the outbox
-// in the same SQLite transaction that marks the alert notified, so a restart neither repeats it nor loses
+// in the same transaction that marks the alert notified, so a restart neither repeats it nor loses
 // it; the dispatcher (dispatcher.ts) sends the outbox.
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.ts';
@@ -50,12 +50,12 @@ export class AlertEngine {
     const now = clock();
     const report: TickReport = { evaluated: false, enqueued: 0, errors: [] };
     // The lease outlives two ticks, so a process that dies hands over within that time.
-    if (!store.tryLease(LEASE, this.holder, now, config.evaluateEverySeconds * 2500)) return report;
+    if (!(await store.tryLease(LEASE, this.holder, now, config.evaluateEverySeconds * 2500))) return report;
     report.evaluated = true;
-    const sites = this.deps.registry.listSites();
+    const sites = await this.deps.registry.listSites();
     const siteBy = new Map(sites.map((s) => [s.code, s]));
     const ctx: RuleContext = {
-      now, sites, devices: this.deps.registry.listDevices().filter((d) => d.revokedAt === undefined),
+      now, sites, devices: (await this.deps.registry.listDevices()).filter((d) => d.revokedAt === undefined),
       query: this.deps.query, school: this.deps.school, floorFor: this.deps.floorFor,
     };
     for (const rule of config.rules.filter((r) => r.enabled)) {
@@ -68,9 +68,9 @@ export class AlertEngine {
         this.deps.logger?.warn({ rule: rule.id, err: error }, 'alert rule evaluation failed');
         continue;
       }
-      report.enqueued += store.transaction(() => this.apply(rule, observations, siteBy, now));
+      report.enqueued += await store.transaction((tx) => this.apply(tx, rule, observations, siteBy, now));
     }
-    report.enqueued += store.transaction(() => this.digestIfDue(now, siteBy));
+    report.enqueued += await store.transaction((tx) => this.digestIfDue(tx, now, siteBy));
     return report;
   }
 
@@ -82,21 +82,20 @@ export class AlertEngine {
     );
   }
 
-  private enqueue(rule: RuleConfig | undefined, message: AlertMessage, now: number): number {
+  private async enqueue(store: AlertStore, rule: RuleConfig | undefined, message: AlertMessage, now: number): Promise<number> {
     const channels = this.channelsFor(rule);
-    for (const channel of channels) this.deps.store.enqueue(channel, message, now);
+    for (const channel of channels) await store.enqueue(channel, message, now);
     return channels.length;
   }
 
-  private apply(rule: RuleConfig, observations: Observation[], siteBy: Map<string, Site>, now: number): number {
-    const { store } = this.deps;
+  private async apply(store: AlertStore, rule: RuleConfig, observations: Observation[], siteBy: Map<string, Site>, now: number): Promise<number> {
     const base = { ruleId: rule.id, ruleKind: rule.kind, severity: rule.severity, at: now };
     const siteRef = (st: AlertState) => ({ code: st.siteCode, name: siteBy.get(st.siteCode)?.name ?? st.siteCode, summary: st.summary });
     let enqueued = 0;
     const toAnnounce: AlertState[] = [];
     const resolvedGroups = new Set<string>();
-    const silences = store.silences(now);
-    const previous = new Map(store.states(rule.id).map((s) => [s.siteCode, s]));
+    const silences = await store.silences(now);
+    const previous = new Map((await store.states(rule.id)).map((s) => [s.siteCode, s]));
     for (const obs of observations) {
       const prev = previous.get(obs.siteCode);
       // Nothing raised at a site that is ok (or resolved): no transition, so no write. Most sites, most ticks.
@@ -106,7 +105,7 @@ export class AlertEngine {
       if (transition === 'resolved') {
         // Only an incident someone was told about gets a resolution; one held back in quiet hours ends quietly.
         if (next.groupId) resolvedGroups.add(next.groupId);
-        else if (next.notifiedAt !== undefined) enqueued += this.enqueue(rule, { ...base, kind: 'resolved', sites: [siteRef(next)] }, now);
+        else if (next.notifiedAt !== undefined) enqueued += await this.enqueue(store, rule, { ...base, kind: 'resolved', sites: [siteRef(next)] }, now);
       } else if (next.state === 'firing' && next.notifiedAt === undefined && next.ackedAt === undefined && !quiet) {
         toAnnounce.push(next);
       } else if (next.state === 'firing' && next.notifiedAt !== undefined && next.ackedAt === undefined && !quiet && rule.renotifyMinutes > 0
@@ -114,24 +113,23 @@ export class AlertEngine {
         && next.groupId === undefined
         && now - (next.lastNotifiedAt ?? next.notifiedAt) >= rule.renotifyMinutes * 60_000) {
         next.lastNotifiedAt = now;
-        enqueued += this.enqueue(rule, { ...base, kind: 'reminder', sites: [siteRef(next)] }, now);
+        enqueued += await this.enqueue(store, rule, { ...base, kind: 'reminder', sites: [siteRef(next)] }, now);
       }
-      store.putState(next);
+      await store.putState(next);
     }
-    enqueued += this.announce(rule, toAnnounce, siteBy, now, siteRef);
+    enqueued += await this.announce(store, rule, toAnnounce, siteBy, now, siteRef);
     // A group resolves as one message once none of its sites is still firing.
     for (const groupId of resolvedGroups) {
-      const members = store.states(rule.id).filter((s) => s.groupId === groupId);
+      const members = (await store.states(rule.id)).filter((s) => s.groupId === groupId);
       if (members.some((s) => s.state === 'firing')) continue;
       const [by, value] = groupId.split('|').slice(1) as [string, string];
-      enqueued += this.enqueue(rule, { ...base, kind: 'group_resolved', group: { by, value, id: groupId }, sites: members.map(siteRef) }, now);
+      enqueued += await this.enqueue(store, rule, { ...base, kind: 'group_resolved', group: { by, value, id: groupId }, sites: members.map(siteRef) }, now);
     }
     return enqueued;
   }
 
   /** New firing alerts: grouped when enough sites of one commune/operator fire within the window, else one each. */
-  private announce(rule: RuleConfig, fresh: AlertState[], siteBy: Map<string, Site>, now: number, siteRef: (s: AlertState) => AlertMessage['sites'][number]): number {
-    const { store } = this.deps;
+  private async announce(store: AlertStore, rule: RuleConfig, fresh: AlertState[], siteBy: Map<string, Site>, now: number, siteRef: (s: AlertState) => AlertMessage['sites'][number]): Promise<number> {
     const base = { ruleId: rule.id, ruleKind: rule.kind, severity: rule.severity, at: now };
     let enqueued = 0;
     const single: AlertState[] = [];
@@ -145,13 +143,13 @@ export class AlertEngine {
         if (key === undefined) single.push(s);
         else buckets.set(key, [...(buckets.get(key) ?? []), s]);
       }
-      const recent = store.states(rule.id).filter((s) => s.state === 'firing' && (s.firedAt ?? 0) >= now - rule.group!.windowMinutes * 60_000);
+      const recent = (await store.states(rule.id)).filter((s) => s.state === 'firing' && (s.firedAt ?? 0) >= now - rule.group!.windowMinutes * 60_000);
       for (const [key, list] of buckets) {
         const peers = recent.filter((s) => keyOf(s.siteCode) === key);
         const open = peers.find((s) => s.groupId !== undefined)?.groupId;
         if (open) {
           // The group was announced moments ago: join it silently; the digest and the resolution list it.
-          for (const s of list) store.putState({ ...s, groupId: open, notifiedAt: now, lastNotifiedAt: now });
+          for (const s of list) await store.putState({ ...s, groupId: open, notifiedAt: now, lastNotifiedAt: now });
           continue;
         }
         if (peers.length < rule.group.minSites) {
@@ -159,34 +157,34 @@ export class AlertEngine {
           continue;
         }
         const groupId = `${rule.id}|${by}|${key}|${now}`;
-        for (const s of list) store.putState({ ...s, groupId, notifiedAt: now, lastNotifiedAt: now });
-        enqueued += this.enqueue(rule, { ...base, kind: 'group_firing', group: { by, value: key, id: groupId }, sites: list.map(siteRef) }, now);
+        for (const s of list) await store.putState({ ...s, groupId, notifiedAt: now, lastNotifiedAt: now });
+        enqueued += await this.enqueue(store, rule, { ...base, kind: 'group_firing', group: { by, value: key, id: groupId }, sites: list.map(siteRef) }, now);
       }
     }
     for (const s of single) {
-      store.putState({ ...s, notifiedAt: now, lastNotifiedAt: now });
-      enqueued += this.enqueue(rule, { ...base, kind: 'firing', sites: [siteRef(s)] }, now);
+      await store.putState({ ...s, notifiedAt: now, lastNotifiedAt: now });
+      enqueued += await this.enqueue(store, rule, { ...base, kind: 'firing', sites: [siteRef(s)] }, now);
     }
     return enqueued;
   }
 
   /** Once a day at digest.atLocal: what is firing now and what happened since the last digest. */
-  private digestIfDue(now: number, siteBy: Map<string, Site>): number {
-    const { config, store } = this.deps;
+  private async digestIfDue(store: AlertStore, now: number, siteBy: Map<string, Site>): Promise<number> {
+    const { config } = this.deps;
     if (!config.digest.enabled) return 0;
     const { day, minutes } = localDay(now);
     const [h, m] = config.digest.atLocal.split(':').map(Number) as [number, number];
-    if (minutes < h * 60 + m || store.getMeta('digest_day') === day) return 0;
-    const since = Number(store.getMeta('digest_at') ?? now - 86_400_000);
-    store.setMeta('digest_day', day);
-    store.setMeta('digest_at', String(now));
-    const states = store.states();
+    if (minutes < h * 60 + m || (await store.getMeta('digest_day')) === day) return 0;
+    const since = Number((await store.getMeta('digest_at')) ?? now - 86_400_000);
+    await store.setMeta('digest_day', day);
+    await store.setMeta('digest_at', String(now));
+    const states = await store.states();
     const firing = states.filter((s) => s.state === 'firing');
     const lines = [
       `firing=${firing.length} fired_since_last=${states.filter((s) => (s.firedAt ?? 0) > since).length} resolved_since_last=${states.filter((s) => (s.resolvedAt ?? 0) > since).length}`,
       ...firing.map((s) => `${s.ruleId} ${s.siteCode}${s.ackedAt ? ' (ack)' : ''}: ${s.summary ?? ''}`),
     ];
     const sites = [...new Set(firing.map((s) => s.siteCode))].map((code) => ({ code, name: siteBy.get(code)?.name ?? code }));
-    return this.enqueue(undefined, { kind: 'digest', at: now, sites, lines }, now);
+    return this.enqueue(store, undefined, { kind: 'digest', at: now, sites, lines }, now);
   }
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Point } from '@influxdata/influxdb-client';
 import { createInfluxWriter, type InfluxWriter } from '../influx/writer.ts';
 import { Registry } from '../registry/registry.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import type { SiteInput } from '../registry/site.ts';
 import { parseAlertsConfig } from './config.ts';
 import { AlertService } from './service.ts';
@@ -45,26 +45,26 @@ export async function createRig(opts: { influxUrl: string; db: string; start: nu
     writer,
     receiver,
     devices: new Map(),
-    service: (holder) => {
-      const s = new AlertService({ config, db: openDatabase(dir), registry: rig.registry, query: (q) => writer.query(q), clock: () => rig.now, holder });
+    service: async (holder) => {
+      const s = new AlertService({ config, db: await openCollectorStore(dir), registry: rig.registry, query: (q) => writer.query(q), clock: () => rig.now, holder });
       opened.push(s);
       return s;
     },
     write: (points) => writer.write(points),
     kinds: () => receiver.accepted().map((m) => m.kind as string),
     async cleanup() {
-      for (const s of opened) if (s.store.db.open) s.store.db.close();
-      rig.registry.close();
+      for (const s of opened) await s.store.db.close();
+      await rig.registry.close();
       await receiver.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
   const opened: AlertService[] = [];
-  rig.registry = Registry.open(dir, { now: () => rig.now });
+  rig.registry = await Registry.open(dir, { now: () => rig.now });
   for (const site of opts.sites) {
-    rig.registry.addSite(site);
-    const { code } = rig.registry.createEnrollmentCode(site.code);
-    rig.devices.set(site.code, rig.registry.enroll(code, { hostname: `pc-${site.code}` }).deviceId);
+    await rig.registry.addSite(site);
+    const { code } = await rig.registry.createEnrollmentCode(site.code);
+    rig.devices.set(site.code, (await rig.registry.enroll(code, { hostname: `pc-${site.code}` })).deviceId);
   }
   const config = parseAlertsConfig({
     grafanaUrl: 'http://grafana.test:3000',

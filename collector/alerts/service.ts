@@ -1,10 +1,12 @@
-// Wires the alert engine into a running collector: its own SQLite connection to the registry file, the
-// channels, a tick every evaluateEverySeconds and an outbox drain every few seconds. Only the process
-// holding the evaluator lease evaluates and sends, so several collector processes never double-notify.
-import type Database from 'better-sqlite3';
+// Wires the alert engine into a running collector: its own handle on the collector's store, the channels,
+// a tick every evaluateEverySeconds and an outbox drain every few seconds. Only the process holding the
+// evaluator lease evaluates and sends, so several collector processes (on one machine, or on several
+// sharing PostgreSQL) never double-notify.
 import type { Logger } from 'pino';
 import type { QueryResponse } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { Site } from '../registry/site.ts';
+import type { Store } from '../store/store.ts';
 import type { Channel } from './channels/channel.ts';
 import { createChannel } from './channels/index.ts';
 import type { AlertsConfig } from './config.ts';
@@ -16,12 +18,12 @@ import { AlertStore } from './store.ts';
 
 export interface AlertServiceDeps {
   config: AlertsConfig;
-  db: Database.Database;
-  registry: Pick<Registry, 'listSites' | 'listDevices' | 'getSite'>;
+  db: Store;
+  registry: Pick<Registry, 'listSites' | 'listDevices'>;
   query: (q: string) => Promise<QueryResponse>;
   clock?: () => number;
   logger?: Logger;
-  /** Default: the school calendar and target profiles of collector/compliance/. */
+  /** Default: the school calendar and target profiles of collector/compliance/, over `sites` (refreshed each tick). */
   school?: SchoolTime;
   floorFor?: FloorFor;
   holder?: string;
@@ -31,7 +33,7 @@ export interface AlertServiceDeps {
 export interface Alerts {
   store: AlertStore;
   config: AlertsConfig;
-  channelHealth(): ChannelHealth[];
+  channelHealth(): Promise<ChannelHealth[]>;
   clock: () => number;
 }
 
@@ -45,46 +47,64 @@ export class AlertService implements Alerts {
   private readonly holder: string;
   private timers: NodeJS.Timeout[] = [];
   private running: Promise<unknown> = Promise.resolve();
+  /** The sites as of the last tick: the calendar and the profiles ask for them many times a tick. */
+  private sites = new Map<string, Site>();
+  private readonly registry: AlertServiceDeps['registry'];
+  private readonly logger: Logger | undefined;
 
   constructor(deps: AlertServiceDeps) {
     this.config = deps.config;
     this.clock = deps.clock ?? Date.now;
     this.holder = deps.holder ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.store = new AlertStore(deps.db);
+    this.registry = deps.registry;
+    this.logger = deps.logger;
+    const getSite = (code: string): Site | undefined => this.sites.get(code);
     const timeoutMs = deps.config.delivery.timeoutSeconds * 1000;
     this.channels = new Map(deps.config.channels.filter((c) => c.enabled).map((c) => [c.id, createChannel(c, { timeoutMs, clock: this.clock })]));
     this.engine = new AlertEngine({
       config: deps.config, store: this.store, registry: deps.registry, query: deps.query, clock: this.clock, logger: deps.logger,
-      school: deps.school ?? calendarSchoolTime((code) => deps.registry.getSite(code)),
-      floorFor: deps.floorFor ?? profileFloor((code) => deps.registry.getSite(code)),
+      school: deps.school ?? calendarSchoolTime(getSite),
+      floorFor: deps.floorFor ?? profileFloor(getSite),
       holder: this.holder,
     });
     this.dispatcher = new Dispatcher({ config: deps.config, store: this.store, channels: this.channels, clock: this.clock, logger: deps.logger });
   }
 
-  channelHealth(): ChannelHealth[] {
+  channelHealth(): Promise<ChannelHealth[]> {
     return this.dispatcher.health();
+  }
+
+  /** A site as of the last tick. */
+  site(code: string): Site | undefined {
+    return this.sites.get(code);
+  }
+
+  /** Reads the sites again, then evaluates (if this process holds the lease). */
+  async tick(): Promise<TickReport> {
+    this.sites = new Map((await this.registry.listSites()).map((s) => [s.code, s]));
+    return this.engine.tick();
   }
 
   /** One evaluation, then one drain of the outbox (tests call this with a fake clock). */
   async runOnce(): Promise<{ tick: TickReport; dispatch?: DispatchReport }> {
-    const tick = await this.engine.tick();
+    const tick = await this.tick();
     if (!tick.evaluated) return { tick };
     return { tick, dispatch: await this.dispatcher.dispatch() };
   }
 
   /** Drains the outbox if this process holds the lease. */
   async drain(): Promise<DispatchReport | undefined> {
-    if (!this.store.tryLease(LEASE, this.holder, this.clock(), this.config.evaluateEverySeconds * 2500)) return undefined;
+    if (!(await this.store.tryLease(LEASE, this.holder, this.clock(), this.config.evaluateEverySeconds * 2500))) return undefined;
     return this.dispatcher.dispatch();
   }
 
   start(drainEveryMs = 5000): void {
     // Each run waits for the previous one, so a slow InfluxDB never stacks evaluations.
     const chain = (fn: () => Promise<unknown>) => () => {
-      this.running = this.running.then(fn).catch(() => undefined);
+      this.running = this.running.then(fn).catch((err: unknown) => this.logger?.error({ err }, 'alerts: a tick or drain failed'));
     };
-    this.timers.push(setInterval(chain(() => this.engine.tick()), this.config.evaluateEverySeconds * 1000));
+    this.timers.push(setInterval(chain(() => this.tick()), this.config.evaluateEverySeconds * 1000));
     this.timers.push(setInterval(chain(() => this.drain()), drainEveryMs));
     for (const t of this.timers) t.unref();
   }
@@ -93,8 +113,8 @@ export class AlertService implements Alerts {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.running;
-    this.store.releaseLease(LEASE, this.holder);
+    if (this.store.db.isOpen) await this.store.releaseLease(LEASE, this.holder);
     for (const c of this.channels.values()) c.close?.();
-    if (this.store.db.open) this.store.db.close();
+    await this.store.db.close();
   }
 }

@@ -1,10 +1,10 @@
 // Starts the alert service for a running collector: loads the alerts file (a bad file stops the start with
-// every problem listed, like a bad environment variable) and opens its own connection to the registry file.
+// every problem listed, like a bad environment variable) and opens its own handle on the collector's store.
 import type { Logger } from 'pino';
 import { ConfigError } from '../config.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import { AlertsConfigError, loadAlertsConfig } from './config.ts';
 import type { SchoolCalendar } from '../compliance/calendar.ts';
 import type { Profiles } from '../compliance/profiles.ts';
@@ -24,7 +24,7 @@ export interface StartAlertsDeps {
   profiles?: Profiles;
 }
 
-export function startAlerts(deps: StartAlertsDeps): AlertService {
+export async function startAlerts(deps: StartAlertsDeps): Promise<AlertService> {
   const file = deps.file ?? DEFAULT_ALERTS_FILE;
   let config;
   try {
@@ -33,10 +33,9 @@ export function startAlerts(deps: StartAlertsDeps): AlertService {
     if (error instanceof AlertsConfigError) throw new ConfigError(error.problems.map((p) => `SONGCHECK_ALERTS_FILE (${file}): ${p}`));
     throw error;
   }
-  const getSite = (code: string) => deps.registry.getSite(code);
-  const service = new AlertService({
-    config, db: openDatabase(deps.dataDir), registry: deps.registry, query: (q) => deps.writer.query(q), logger: deps.logger,
-    school: calendarSchoolTime(getSite, deps.calendar), floorFor: profileFloor(getSite, deps.profiles),
+  const service: AlertService = new AlertService({
+    config, db: await openCollectorStore(deps.dataDir), registry: deps.registry, query: (q) => deps.writer.query(q), logger: deps.logger,
+    school: calendarSchoolTime((code) => service.site(code), deps.calendar), floorFor: profileFloor((code) => service.site(code), deps.profiles),
   });
   service.start();
   deps.logger.info({ file, rules: config.rules.filter((r) => r.enabled).length, channels: config.channels.length }, 'alerts started');

@@ -1,10 +1,9 @@
-// Alert state, outbox, silences, lease and small facts in the registry's SQLite file (migration "alerts"
-// in collector/registry/schema.ts). Its own connection: the engine may run in any collector process.
+// Alert state, outbox, silences, lease and small facts in the collector's database (migration 4,
+// collector/alerts/migrations.ts). The engine may run in any collector process; its lease makes it one.
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
 import type { AlertMessage } from './types.ts';
-import { releaseLease, tryLease } from '../registry/leases.ts';
-import { statementCache } from '../registry/statements.ts';
+import type { Store } from '../store/store.ts';
+import { storeInTransaction } from '../store/store.ts';
 
 export type AlertStateName = 'ok' | 'pending' | 'firing' | 'resolved';
 
@@ -64,85 +63,82 @@ function stateFromRow(row: Record<string, unknown>): AlertState {
 }
 
 export class AlertStore {
-  // A tick writes one row per rule and site; compiling each statement once keeps that cheap.
-  private readonly sql: (source: string) => Database.Statement;
+  constructor(readonly db: Store) {}
 
-  constructor(readonly db: Database.Database) {
-    this.sql = statementCache(db);
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /** Runs `fn` in one write transaction; `fn` gets a store whose statements run inside it. */
+  transaction<T>(fn: (tx: AlertStore) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => fn(new AlertStore(storeInTransaction(this.db, tx))));
   }
 
   // ---- state
-  states(ruleId?: string): AlertState[] {
+  async states(ruleId?: string): Promise<AlertState[]> {
     const rows = ruleId === undefined
-      ? this.sql('SELECT * FROM alert_state ORDER BY rule_id, site_code').all()
-      : this.sql('SELECT * FROM alert_state WHERE rule_id = ? ORDER BY site_code').all(ruleId);
-    return (rows as Record<string, unknown>[]).map(stateFromRow);
+      ? await this.db.all('SELECT * FROM alert_state ORDER BY rule_id, site_code')
+      : await this.db.all('SELECT * FROM alert_state WHERE rule_id = ? ORDER BY site_code', ruleId);
+    return rows.map(stateFromRow);
   }
 
-  getState(ruleId: string, siteCode: string): AlertState | undefined {
-    const row = this.sql('SELECT * FROM alert_state WHERE rule_id = ? AND site_code = ?').get(ruleId, siteCode) as Record<string, unknown> | undefined;
+  async getState(ruleId: string, siteCode: string): Promise<AlertState | undefined> {
+    const row = await this.db.get('SELECT * FROM alert_state WHERE rule_id = ? AND site_code = ?', ruleId, siteCode);
     return row ? stateFromRow(row) : undefined;
   }
 
-  putState(s: AlertState): void {
+  async putState(s: AlertState): Promise<void> {
     const values = COLS.map(([key]) => s[key] ?? null);
-    this.sql(`INSERT OR REPLACE INTO alert_state (${COLS.map(([, c]) => c).join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})`).run(...values);
+    await this.db.run(
+      `INSERT INTO alert_state (${COLS.map(([, c]) => c).join(', ')}) VALUES (${COLS.map(() => '?').join(', ')})
+       ON CONFLICT (rule_id, site_code) DO UPDATE SET ${COLS.slice(2).map(([, c]) => `${c} = excluded.${c}`).join(', ')}`,
+      ...values,
+    );
   }
 
   /** Acknowledges a firing (or pending) alert until it resolves. False when there is nothing to acknowledge. */
-  acknowledge(ruleId: string, siteCode: string, by: string, at: number): boolean {
-    const info = this.db
-      .prepare("UPDATE alert_state SET acked_at = ?, acked_by = ? WHERE rule_id = ? AND site_code = ? AND state IN ('pending', 'firing')")
-      .run(at, by, ruleId, siteCode);
+  async acknowledge(ruleId: string, siteCode: string, by: string, at: number): Promise<boolean> {
+    const info = await this.db.run("UPDATE alert_state SET acked_at = ?, acked_by = ? WHERE rule_id = ? AND site_code = ? AND state IN ('pending', 'firing')",
+      at, by, ruleId, siteCode);
     return info.changes > 0;
   }
 
   // ---- outbox
-  enqueue(channel: string, message: AlertMessage, at: number): number {
-    const info = this.db
-      .prepare('INSERT INTO alert_outbox (created_at, channel, kind, message, next_attempt_at) VALUES (?, ?, ?, ?, ?)')
-      .run(at, channel, message.kind, JSON.stringify(message), at);
-    return Number(info.lastInsertRowid);
+  async enqueue(channel: string, message: AlertMessage, at: number): Promise<number> {
+    const row = await this.db.get<{ id: number }>('INSERT INTO alert_outbox (created_at, channel, kind, message, next_attempt_at) VALUES (?, ?, ?, ?, ?) RETURNING id',
+      at, channel, message.kind, JSON.stringify(message), at);
+    return row!.id;
   }
 
-  due(now: number, limit = 100): OutboxRow[] {
-    const rows = this.sql("SELECT * FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?").all(now, limit);
-    return (rows as Record<string, unknown>[]).map(outboxFromRow);
+  async due(now: number, limit = 100): Promise<OutboxRow[]> {
+    const rows = await this.db.all("SELECT * FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?", now, limit);
+    return rows.map(outboxFromRow);
   }
 
-  outbox(filter: { status?: string; limit?: number } = {}): OutboxRow[] {
+  async outbox(filter: { status?: string; limit?: number } = {}): Promise<OutboxRow[]> {
     const rows = filter.status
-      ? this.sql('SELECT * FROM alert_outbox WHERE status = ? ORDER BY id DESC LIMIT ?').all(filter.status, filter.limit ?? 100)
-      : this.sql('SELECT * FROM alert_outbox ORDER BY id DESC LIMIT ?').all(filter.limit ?? 100);
-    return (rows as Record<string, unknown>[]).map(outboxFromRow);
+      ? await this.db.all('SELECT * FROM alert_outbox WHERE status = ? ORDER BY id DESC LIMIT ?', filter.status, filter.limit ?? 100)
+      : await this.db.all('SELECT * FROM alert_outbox ORDER BY id DESC LIMIT ?', filter.limit ?? 100);
+    return rows.map(outboxFromRow);
   }
 
-  markSent(id: number, at: number): void {
-    this.sql("UPDATE alert_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").run(at, id);
+  async markSent(id: number, at: number): Promise<void> {
+    await this.db.run("UPDATE alert_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", at, id);
   }
 
-  markFailedAttempt(id: number, error: string, nextAttemptAt: number | undefined): void {
-    if (nextAttemptAt === undefined) this.sql("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error, id);
-    else this.sql('UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, nextAttemptAt, id);
+  async markFailedAttempt(id: number, error: string, nextAttemptAt: number | undefined): Promise<void> {
+    if (nextAttemptAt === undefined) await this.db.run("UPDATE alert_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?", error, id);
+    else await this.db.run('UPDATE alert_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?', error, nextAttemptAt, id);
   }
 
   // ---- silences
-  addSilence(s: Omit<Silence, 'id'>): Silence {
+  async addSilence(s: Omit<Silence, 'id'>): Promise<Silence> {
     const silence = { ...s, id: `sil_${randomBytes(8).toString('hex')}` };
-    this.db
-      .prepare('INSERT INTO alert_silences (id, rule_id, site_code, group_key, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(silence.id, s.ruleId ?? null, s.siteCode ?? null, s.groupKey ?? null, s.until, s.reason ?? null, s.createdBy, s.createdAt);
+    await this.db.run('INSERT INTO alert_silences (id, rule_id, site_code, group_key, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      silence.id, s.ruleId ?? null, s.siteCode ?? null, s.groupKey ?? null, s.until, s.reason ?? null, s.createdBy, s.createdAt);
     return silence;
   }
 
-  silences(activeAt?: number): Silence[] {
-    const rows = (activeAt === undefined
-      ? this.sql('SELECT * FROM alert_silences ORDER BY created_at').all()
-      : this.sql('SELECT * FROM alert_silences WHERE until > ? ORDER BY created_at').all(activeAt)) as Record<string, unknown>[];
+  async silences(activeAt?: number): Promise<Silence[]> {
+    const rows = activeAt === undefined
+      ? await this.db.all('SELECT * FROM alert_silences ORDER BY created_at')
+      : await this.db.all('SELECT * FROM alert_silences WHERE until > ? ORDER BY created_at', activeAt);
     return rows.map((r) => {
       const s: Silence = { id: r.id as string, until: r.until as number, createdBy: r.created_by as string, createdAt: r.created_at as number };
       if (r.rule_id !== null) s.ruleId = r.rule_id as string;
@@ -153,26 +149,26 @@ export class AlertStore {
     });
   }
 
-  removeSilence(id: string): boolean {
-    return this.sql('DELETE FROM alert_silences WHERE id = ?').run(id).changes > 0;
+  async removeSilence(id: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM alert_silences WHERE id = ?', id)).changes > 0;
   }
 
-  // ---- lease: one evaluating process among several collectors sharing the file
-  tryLease(name: string, holder: string, now: number, ttlMs: number): boolean {
-    return tryLease(this.db, name, holder, now, ttlMs);
+  // ---- lease: one evaluating process among all collectors sharing the database
+  tryLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    return this.db.tryLease(name, holder, now, ttlMs);
   }
 
-  releaseLease(name: string, holder: string): void {
-    releaseLease(this.db, name, holder);
+  releaseLease(name: string, holder: string): Promise<void> {
+    return this.db.releaseLease(name, holder);
   }
 
   // ---- facts
-  getMeta(key: string): string | undefined {
-    return (this.sql('SELECT value FROM alert_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  async getMeta(key: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM alert_meta WHERE key = ?', key))?.value;
   }
 
-  setMeta(key: string, value: string): void {
-    this.sql('INSERT OR REPLACE INTO alert_meta (key, value) VALUES (?, ?)').run(key, value);
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db.run('INSERT INTO alert_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
   }
 }
 

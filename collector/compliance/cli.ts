@@ -46,8 +46,9 @@ function parse(args: string[], allowed: (keyof typeof OPTIONS)[], timeZone: stri
   return parsed.data;
 }
 
-function knownSites(registry: Registry, codes: string[] | undefined): void {
-  const unknown = (codes ?? []).filter((c) => !registry.getSite(c));
+async function knownSites(registry: Registry, codes: string[] | undefined): Promise<void> {
+  const known = new Set((await registry.listSites()).map((s) => s.code));
+  const unknown = (codes ?? []).filter((c) => !known.has(c));
   if (unknown.length) throw new ConfigError([`--site: no such site: ${unknown.join(', ')} (see "songcheck-collector sites list")`]);
 }
 
@@ -55,7 +56,7 @@ async function withEngine(fn: (c: ReturnType<typeof createCompliance>, registry:
   // The admin token guards the HTTP API only; a report on the collector's own machine does not need it.
   const config = loadConfig({ SONGCHECK_ADMIN_TOKEN: 'not-used-by-the-report-commands', ...process.env });
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const registry = Registry.open(config.dataDir);
+  const registry = await Registry.open(config.dataDir);
   try {
     const compliance = createCompliance(config.compliance ?? {}, { registry, writer: createInfluxWriter(config.influx, { logger }), logger, schedule: false });
     return await fn(compliance, registry);
@@ -65,7 +66,7 @@ async function withEngine(fn: (c: ReturnType<typeof createCompliance>, registry:
     process.stderr.write(`songcheck-collector: ${(err as Error).message}\n`);
     return 1;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -73,7 +74,7 @@ async function withEngine(fn: (c: ReturnType<typeof createCompliance>, registry:
 export async function reportCommand(args: string[], write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
   return withEngine(async ({ engine, profiles }, registry) => {
     const a = parse(args, ['period', 'format', 'lang', 'site', 'out'], engine.timeZone);
-    knownSites(registry, a.site);
+    await knownSites(registry, a.site);
     const run = await engine.evaluate(a.period, a.site ? { sites: a.site } : {});
     const text = a.format === 'csv' ? complianceCsv(run) : a.format === 'html' ? renderReport(run, profiles, a.lang) : `${JSON.stringify(run, null, 2)}\n`;
     if (a.out) fs.writeFileSync(a.out, text);
@@ -86,7 +87,7 @@ export async function reportCommand(args: string[], write: (text: string) => voi
 export async function complianceRunCommand(args: string[]): Promise<number> {
   return withEngine(async ({ engine }, registry) => {
     const a = parse(args, ['period', 'site'], engine.timeZone);
-    knownSites(registry, a.site);
+    await knownSites(registry, a.site);
     const run = await engine.run(a.period, a.site ? { sites: a.site } : {});
     process.stdout.write(`${run.period.label}: ${run.sites.length} sites, ${run.counts.PASS} PASS, ${run.counts.FAIL} FAIL, ${run.counts.INSUFFICIENT} INSUFFICIENT; ${run.pointsWritten} points stored (${run.queryMs} ms in InfluxDB queries)\n`);
     return 0;

@@ -74,7 +74,7 @@ export class ComplianceEngine {
   /** Verdicts for every site (or the given codes) without writing anything. */
   async evaluate(period: Period, opts: { sites?: string[] } = {}): Promise<ComplianceRun> {
     const wanted = opts.sites ? new Set(opts.sites) : undefined;
-    const sites = this.deps.registry.listSites().filter((s) => !wanted || wanted.has(s.code));
+    const sites = (await this.deps.registry.listSites()).filter((s) => !wanted || wanted.has(s.code));
     const { calendar, profiles } = this.deps;
     const resolved = new Map(sites.map((s) => [s.code, profiles.resolve(s)]));
 

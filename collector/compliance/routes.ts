@@ -88,7 +88,7 @@ export function complianceRoutes(deps: ComplianceRouteDeps) {
 
   app.get('/sites/:code/compliance', read, async (c) => {
     const code = check(SiteCode, c.req.param('code'), 'site code');
-    if (!deps.registry.getSite(code)) throw new ApiError(404, 'site_not_found', `no site ${code}`);
+    if (!(await deps.registry.getSite(code))) throw new ApiError(404, 'site_not_found', `no site ${code}`);
     const q = check(ListQuery, c.req.query(), 'query');
     return respond(c, await evaluate(q.period, [code]), q.format, q.bom);
   });

@@ -32,9 +32,9 @@ function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   return parsed.data;
 }
 
-function op<T>(fn: () => T): T {
+async function op<T>(fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (error) {
     if (error instanceof ControlOpError) throw new ApiError(error.code === 'bad_request' ? 400 : 404, error.code, error.message);
     throw error;
@@ -43,7 +43,7 @@ function op<T>(fn: () => T): T {
 
 export function controlAdminRoutes(deps: ResolvedDeps) {
   const { registry, logger, clock } = deps;
-  const store = new ControlStore(registry.database, clock);
+  const store = new ControlStore(registry.store, clock);
   const app = new Hono<AppEnv>();
   const failures = new RateLimiter(deps.limits.authFailures, clock);
   const actor = (c: Context<AppEnv>) => `admin-api ${c.get('requestId')}`;
@@ -54,19 +54,19 @@ export function controlAdminRoutes(deps: ResolvedDeps) {
 
   app.post('/agent-configs', async (c) => {
     const b = check(PushBody, await readJson(c), 'body');
-    const stored = op(() => pushConfig(registry, store, b.target, b.config, actor(c)));
+    const stored = await op(() => pushConfig(registry, store, b.target, b.config, actor(c)));
     logger.info({ requestId: c.get('requestId'), version: stored.version, scope: stored.scope, devices: stored.devices }, 'agent configuration pushed');
     return c.json({ version: stored.version, scope: stored.scope, devices: stored.devices, createdAt: stored.createdAt }, 201);
   });
 
-  app.get('/agent-configs', (c) => {
+  app.get('/agent-configs', async (c) => {
     const q = check(ListQuery, c.req.query(), 'query');
-    return c.json({ configs: store.listConfigs(q.limit) }, 200, { 'cache-control': 'no-store' });
+    return c.json({ configs: await store.listConfigs(q.limit) }, 200, { 'cache-control': 'no-store' });
   });
 
-  app.get('/agent-configs/status', (c) => {
+  app.get('/agent-configs/status', async (c) => {
     const q = check(StatusQuery, c.req.query(), 'query');
-    let devices = configStatus(registry, store, q);
+    let devices = await configStatus(registry, store, q);
     if (q.state) devices = devices.filter((d) => d.state === q.state);
     const counts = { pending: 0, applied: 0, rejected: 0, none: 0 };
     for (const d of devices) counts[d.state]++;
@@ -75,19 +75,19 @@ export function controlAdminRoutes(deps: ResolvedDeps) {
 
   app.post('/commands', async (c) => {
     const b = check(CommandBody, await readJson(c), 'body');
-    const commands = op(() => queueCommand(registry, store, b.target, b.command, actor(c), b.ttlSeconds !== undefined ? b.ttlSeconds * 1000 : undefined));
+    const commands = await op(() => queueCommand(registry, store, b.target, b.command, actor(c), b.ttlSeconds !== undefined ? b.ttlSeconds * 1000 : undefined));
     logger.info({ requestId: c.get('requestId'), commands: commands.map((x) => x.id), kind: b.command.kind }, 'commands queued');
     return c.json({ commands }, 201);
   });
 
-  app.get('/commands', (c) => {
+  app.get('/commands', async (c) => {
     const q = check(CommandsQuery, c.req.query(), 'query');
-    return c.json({ commands: store.listCommands({ deviceId: q.device, limit: q.limit }) }, 200, { 'cache-control': 'no-store' });
+    return c.json({ commands: await store.listCommands({ deviceId: q.device, limit: q.limit }) }, 200, { 'cache-control': 'no-store' });
   });
 
-  app.get('/commands/:id', (c) => {
+  app.get('/commands/:id', async (c) => {
     const id = check(CommandId, c.req.param('id'), 'command id');
-    return c.json({ command: op(() => getCommand(store, id)) }, 200, { 'cache-control': 'no-store' });
+    return c.json({ command: await op(() => getCommand(store, id)) }, 200, { 'cache-control': 'no-store' });
   });
   return app;
 }

@@ -1,7 +1,8 @@
 // The collector's end of the control channel (docs/control-channel.md): accepts agents' WebSockets at
 // CONTROL_PATH (device token, admission control), answers heartbeats with timestamps for the clock
 // estimate, keeps presence, and delivers configurations and commands. State that other processes need
-// (presence, config states, commands) lives in SQLite (store.ts); everything per socket stays in memory.
+// (presence, config states, commands) lives in the collector's store (store.ts: SQLite, or PostgreSQL
+// shared by several collectors); everything per socket stays in memory.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -18,7 +19,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
 import { acceptDeviceUpgrade, refuseUpgrade, RevocationGuard } from '../ws-auth.ts';
 import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
-import { ControlStore } from './store.ts';
+import { CONTROL_CHANNEL, ControlStore, type PresenceWrite, upsertPresence } from './store.ts';
 
 export interface ControlOptions {
   heartbeatSeconds: number;
@@ -77,9 +78,11 @@ export function createControlHub(deps: ControlDeps) {
   const now = deps.now ?? Date.now;
   const opts: ControlOptions = { ...DEFAULT_CONTROL_OPTIONS, ...deps.options };
   const logger = deps.logger.child({ component: 'control' });
-  const store = new ControlStore(deps.registry.database, now);
+  const store = new ControlStore(deps.registry.store, now);
   const holder = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  store.tryLease(`holder:${holder}`, holder, Math.max(90_000, opts.flushMs * 4));
+  const holderTtlMs = Math.max(90_000, opts.flushMs * 4);
+  // This process's devices count as connected while this lease is renewed (every flush).
+  void store.tryLease(`holder:${holder}`, holder, holderTtlMs).catch((err: unknown) => logger.error({ err }, 'control: could not take the holder lease'));
   const wss = new WebSocketServer({ noServer: true, maxPayload: CONTROL_MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const guard = new RevocationGuard(deps.registry);
   const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
@@ -87,18 +90,22 @@ export function createControlHub(deps: ControlDeps) {
   /** Presence rows to write at the next flush: connects and disconnects. */
   let changes: { deviceId: string; holder: string; connected: boolean; changedAt: number; agentVersion?: string }[] = [];
   let points: Point[] = [];
-  let knownVersion = store.latestVersion();
+  // Unknown until the first poll, which then offers every helloed agent its configuration (a no-op for
+  // an agent that already runs it).
+  let knownVersion = -1;
   let closing = false;
   let shed = 0;
 
   // A device moved to another site gets that site's tags and configuration from now on.
   const onMoved = ({ deviceId, to }: { deviceId: string; to: string }) => {
     const conn = conns.get(deviceId);
-    const site = conn && deps.registry.getSite(to);
-    if (conn && site) {
+    if (!conn) return;
+    void (async () => {
+      const site = await deps.registry.getSite(to);
+      if (!site || conns.get(deviceId) !== conn) return;
       conn.site = site;
-      if (conn.helloed) deliverConfig(conn);
-    }
+      if (conn.helloed) await deliverConfig(conn);
+    })().catch((err: unknown) => logger.error({ err, device: deviceId }, 'control: could not apply a device move'));
   };
   deps.registry.events.on('moved', onMoved);
 
@@ -113,28 +120,35 @@ export function createControlHub(deps: ControlDeps) {
 
   // The configuration meant for each site, for the current newest version: a reconnect storm of 10 000
   // agents costs one query per site, not per agent. Emptied on a new version and at every flush (group edits).
+  // The promise is cached, so agents of one site helloing together share one query.
   const wantedBySite = new Map<string, ReturnType<ControlStore['effectiveConfig']>>();
-  function deliverConfig(conn: Conn): void {
-    if (!wantedBySite.has(conn.site.code)) wantedBySite.set(conn.site.code, store.effectiveConfig(conn.site));
-    const wanted = wantedBySite.get(conn.site.code);
+  async function deliverConfig(conn: Conn): Promise<void> {
+    let pending = wantedBySite.get(conn.site.code);
+    if (!pending) {
+      pending = store.effectiveConfig(conn.site);
+      wantedBySite.set(conn.site.code, pending);
+      // A failed query is not remembered: the next delivery asks again.
+      pending.catch(() => wantedBySite.delete(conn.site.code));
+    }
+    const wanted = await pending;
     if (!wanted || wanted.version === conn.configVersion) return;
     conn.configVersion = wanted.version;
     send(conn, { type: 'config', version: wanted.version, config: wanted.config });
     logger.info({ device: conn.deviceId, version: wanted.version, scope: wanted.scope }, 'configuration sent');
   }
 
-  function deliverCommands(): void {
-    for (const cmd of store.pendingCommands()) {
+  async function deliverCommands(): Promise<void> {
+    for (const cmd of await store.pendingCommands()) {
       const conn = conns.get(cmd.deviceId);
       if (!conn?.helloed) continue;
       // Another process may hold a (stale) socket of the same device: only one of them moves it to sent.
-      if (!store.markCommand(cmd.id, 'sent', undefined, 'pending')) continue;
+      if (!(await store.markCommand(cmd.id, 'sent', undefined, 'pending'))) continue;
       send(conn, { type: 'command', id: cmd.id, command: cmd.command });
       logger.info({ device: conn.deviceId, command: cmd.id, kind: cmd.command.kind }, 'command sent');
     }
   }
 
-  function onMessage(conn: Conn, data: Buffer, isBinary: boolean): void {
+  async function onMessage(conn: Conn, data: Buffer, isBinary: boolean): Promise<void> {
     const t1 = now();
     conn.lastSeen = t1;
     conn.dirty = true;
@@ -161,20 +175,20 @@ export function createControlHub(deps: ControlDeps) {
         changes.push({ deviceId: conn.deviceId, holder, connected: true, changedAt: t1, agentVersion: msg.agentVersion });
         presenceNow(conn, true);
         // Commands waiting for this device go out with the next poll (within pollMs): one query a second, not one per hello.
-        deliverConfig(conn);
+        await deliverConfig(conn);
         return;
       case 'config_result':
-        store.setConfigState(conn.deviceId, msg.version, msg.status, msg.reason);
+        await store.setConfigState(conn.deviceId, msg.version, msg.status, msg.reason);
         if (msg.status === 'applied') conn.configVersion = msg.version;
         logger[msg.status === 'applied' ? 'info' : 'warn']({ device: conn.deviceId, version: msg.version, reason: msg.reason }, `configuration ${msg.status}`);
         return;
       case 'command_result':
         // A device answers only for its own commands.
-        if (store.getCommand(msg.id)?.deviceId !== conn.deviceId) {
+        if ((await store.getCommand(msg.id))?.deviceId !== conn.deviceId) {
           send(conn, { type: 'error', code: 'bad_message', message: `no command ${msg.id} was sent to this device` });
           return;
         }
-        store.markCommand(msg.id, msg.status, msg.detail);
+        await store.markCommand(msg.id, msg.status, msg.detail);
         logger.info({ device: conn.deviceId, command: msg.id, status: msg.status, detail: msg.detail }, 'command answered');
         return;
     }
@@ -186,13 +200,11 @@ export function createControlHub(deps: ControlDeps) {
     const conn: Conn = { ws, deviceId, site, helloed: false, lastSeen: now(), configVersion: 0, dirty: true };
     conns.set(deviceId, conn);
     ws.on('message', (data: Buffer, isBinary) => {
-      try {
-        onMessage(conn, data, isBinary);
-      } catch (err) {
+      onMessage(conn, data, isBinary).catch((err: unknown) => {
         // A bug or a database error on one message must not take the process (and 10 000 sockets) down.
         logger.error({ err, device: deviceId }, 'control message failed');
         send(conn, { type: 'error', code: 'internal', message: 'the collector could not handle this message; see its log' });
-      }
+      });
     });
     ws.on('close', () => {
       if (conns.get(deviceId) !== conn) return;
@@ -205,7 +217,7 @@ export function createControlHub(deps: ControlDeps) {
   }
 
   /**
-   * Writes connects, disconnects, changed offsets and last-seen times to SQLite, in transactions of
+   * Writes connects, disconnects, changed offsets and last-seen times to the store, in transactions of
    * FLUSH_CHUNK devices with a turn of the event loop between them (10 000 devices in one transaction
    * would hold heartbeats up for most of a second), then queued presence points to InfluxDB.
    */
@@ -213,8 +225,8 @@ export function createControlHub(deps: ControlDeps) {
     wantedBySite.clear();
     const at = now();
     // This process is alive: its devices' rows count as connected in the sweep until this lapses.
-    store.tryLease(`holder:${holder}`, holder, Math.max(90_000, opts.flushMs * 4));
-    const rows: Parameters<ControlStore['writePresence']>[0] = changes;
+    await store.tryLease(`holder:${holder}`, holder, holderTtlMs);
+    const rows: PresenceWrite[] = changes;
     changes = [];
     const dirty: Conn[] = [];
     for (const conn of conns.values()) {
@@ -227,10 +239,10 @@ export function createControlHub(deps: ControlDeps) {
       conn.dirty = false;
     }
     for (let i = 0; i < Math.max(rows.length, dirty.length); i += FLUSH_CHUNK) {
-      deps.registry.transaction(() => {
-        store.writePresence(rows.slice(i, i + FLUSH_CHUNK));
+      await deps.registry.transaction(async (registry) => {
+        for (const row of rows.slice(i, i + FLUSH_CHUNK)) await upsertPresence(registry.store, row, at);
         // touchDevice writes a device at most once a minute; the rest cost a map lookup.
-        for (const conn of dirty.slice(i, i + FLUSH_CHUNK)) deps.registry.touchDevice(conn.deviceId, conn.lastSeen, conn.agentVersion);
+        for (const conn of dirty.slice(i, i + FLUSH_CHUNK)) await registry.touchDevice(conn.deviceId, conn.lastSeen, conn.agentVersion);
       });
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -251,18 +263,39 @@ export function createControlHub(deps: ControlDeps) {
     }
   }
 
-  function poll(): void {
-    const latest = store.latestVersion();
+  async function poll(): Promise<void> {
+    const latest = await store.latestVersion();
     if (latest !== knownVersion) {
       knownVersion = latest;
       wantedBySite.clear();
-      for (const conn of conns.values()) if (conn.helloed) deliverConfig(conn);
+      for (const conn of conns.values()) if (conn.helloed) await deliverConfig(conn);
     }
-    deliverCommands();
+    await deliverCommands();
+  }
+
+  /** One poll at a time; a request while one runs (a notification, the timer) runs once more after it. */
+  let polling: Promise<void> | undefined;
+  let pollAgain = false;
+  function pollSoon(): Promise<void> {
+    if (polling) {
+      pollAgain = true;
+      return polling;
+    }
+    polling = (async () => {
+      try {
+        do {
+          pollAgain = false;
+          await poll();
+        } while (pollAgain && !closing);
+      } finally {
+        polling = undefined;
+      }
+    })();
+    return polling;
   }
 
   async function sweep(): Promise<void> {
-    if (!store.tryLease('presence-sweep', holder, opts.sweepMs * 1.5)) return;
+    if (!(await store.tryLease('presence-sweep', holder, opts.sweepMs * 1.5))) return;
     const local = new Map([...conns.values()].map((c) => [c.deviceId, c.lastSeen]));
     const n = await sweepPresence({ registry: deps.registry, store, writer: deps.writer, logger, now: now(), local });
     logger.debug({ points: n }, 'presence sweep written');
@@ -275,11 +308,14 @@ export function createControlHub(deps: ControlDeps) {
   };
   const timers = [
     setInterval(guarded('flush', flush), opts.flushMs),
-    setInterval(guarded('poll', poll), opts.pollMs),
+    setInterval(guarded('poll', pollSoon), opts.pollMs),
     setInterval(guarded('sweep', sweep), opts.sweepMs),
     setInterval(guarded('points', flushPoints), 1_000),
   ];
   for (const t of timers) t.unref();
+  // A configuration pushed or a command queued on another collector (PostgreSQL NOTIFY): deliver now
+  // rather than at the next poll.
+  const unlisten = deps.registry.store.listen(CONTROL_CHANNEL, guarded('poll', pollSoon));
 
   return {
     store,
@@ -306,7 +342,7 @@ export function createControlHub(deps: ControlDeps) {
     stats: () => ({ connections: conns.size, shed }),
     /** Runs the periodic jobs now (tests, and before a shutdown). */
     flush,
-    poll,
+    poll: pollSoon,
     sweep,
     /**
      * Graceful shutdown: every agent is told to come back after a delay spread over the time the
@@ -316,15 +352,17 @@ export function createControlHub(deps: ControlDeps) {
       if (closing) return;
       closing = true;
       for (const t of timers) clearInterval(t);
+      unlisten();
       const spreadMs = Math.min(600_000, Math.max(5_000, (conns.size / opts.handshakesPerSecond) * 1500));
       for (const conn of conns.values()) {
         send(conn, { type: 'reconnect', afterMs: 1000 + Math.floor(Math.random() * spreadMs), reason: 'collector restarting' });
         conn.ws.close(1012, 'collector restarting');
       }
       try {
+        await polling;
         await flush();
-        store.releaseHolder(holder);
-        store.tryLease(`holder:${holder}`, holder, 0);
+        await store.releaseHolder(holder);
+        await store.tryLease(`holder:${holder}`, holder, 0);
       } catch (err) {
         logger.warn({ err }, 'could not record presence at shutdown');
       }

@@ -38,56 +38,58 @@ export const CommandTarget = z
   .refine((b) => exactlyOne(b, ['device', 'site']), { message: 'choose the agents with exactly one of device or site' });
 export type CommandTarget = z.infer<typeof CommandTarget>;
 
-export function scopeOf(registry: Registry, target: ConfigTarget): ConfigScope {
+export async function scopeOf(registry: Registry, target: ConfigTarget): Promise<ConfigScope> {
   if (target.site !== undefined) {
-    if (!registry.getSite(target.site)) throw new ControlOpError('site_not_found', `no site with code ${target.site}`);
+    if (!(await registry.getSite(target.site))) throw new ControlOpError('site_not_found', `no site with code ${target.site}`);
     return { kind: 'site', site: target.site };
   }
   if (target.group !== undefined) {
-    if (!registry.listSites().some((s) => s.groups.includes(target.group!))) throw new ControlOpError('bad_request', `no site is in group "${target.group}"; check the label (sites list --group)`);
+    if (!(await registry.listSites()).some((s) => s.groups.includes(target.group!))) throw new ControlOpError('bad_request', `no site is in group "${target.group}"; check the label (sites list --group)`);
     return { kind: 'group', group: target.group };
   }
   return { kind: 'all' };
 }
 
 /** Validates the configuration as the agent will (agent/config.ts) and stores it as a new version. */
-export function pushConfig(registry: Registry, store: ControlStore, target: ConfigTarget, config: unknown, actor: string): StoredConfig & { devices: number } {
-  const scope = scopeOf(registry, target);
+export async function pushConfig(registry: Registry, store: ControlStore, target: ConfigTarget, config: unknown, actor: string): Promise<StoredConfig & { devices: number }> {
+  const scope = await scopeOf(registry, target);
   const checked = checkRemoteConfig(config);
   if (!checked.ok) throw new ControlOpError('bad_request', checked.reason);
-  const stored = store.pushConfig(scope, config as Record<string, unknown>, actor);
-  const devices = registry.listDevices().filter((d) => scope.kind === 'all' || (scope.kind === 'site' ? d.siteCode === scope.site : registry.getSite(d.siteCode)?.groups.includes(scope.group))).length;
+  const stored = await store.pushConfig(scope, config as Record<string, unknown>, actor);
+  const sites = new Map((await registry.listSites()).map((s) => [s.code, s]));
+  const devices = (await registry.listDevices()).filter((d) => scope.kind === 'all' || (scope.kind === 'site' ? d.siteCode === scope.site : sites.get(d.siteCode)?.groups.includes(scope.group))).length;
   return { ...stored, devices };
 }
 
-export function configStatus(registry: Registry, store: ControlStore, filter: { site?: string; group?: string } = {}): DeviceConfigStatus[] {
-  const sites = new Map(registry.listSites().map((s) => [s.code, s]));
-  const devices = registry
-    .listDevices(filter.site ? { siteCode: filter.site } : {})
+export async function configStatus(registry: Registry, store: ControlStore, filter: { site?: string; group?: string } = {}): Promise<DeviceConfigStatus[]> {
+  const sites = new Map((await registry.listSites()).map((s) => [s.code, s]));
+  const devices = (await registry.listDevices(filter.site ? { siteCode: filter.site } : {}))
     .filter((d) => filter.group === undefined || sites.get(d.siteCode)?.groups.includes(filter.group));
   return store.configStatus(sites, devices);
 }
 
 /** Queues the command for each chosen device (a site's active devices, or one device). */
-export function queueCommand(registry: Registry, store: ControlStore, target: CommandTarget, command: ControlCommand, actor: string, ttlMs = DEFAULT_COMMAND_TTL_MS): StoredCommand[] {
+export async function queueCommand(registry: Registry, store: ControlStore, target: CommandTarget, command: ControlCommand, actor: string, ttlMs = DEFAULT_COMMAND_TTL_MS): Promise<StoredCommand[]> {
   if (command.kind === 'run_probe' && !(command.probe in PROBES)) {
     throw new ControlOpError('bad_request', `unknown probe '${command.probe}' (known: ${Object.keys(PROBES).join(', ')})`);
   }
   let deviceIds: string[];
   if (target.device !== undefined) {
-    const device = registry.getDevice(target.device);
+    const device = await registry.getDevice(target.device);
     if (!device || device.revokedAt !== undefined) throw new ControlOpError('device_not_found', `no active device with id ${target.device}`);
     deviceIds = [device.id];
   } else {
-    if (!registry.getSite(target.site!)) throw new ControlOpError('site_not_found', `no site with code ${target.site}`);
-    deviceIds = registry.listDevices({ siteCode: target.site }).map((d) => d.id);
+    if (!(await registry.getSite(target.site!))) throw new ControlOpError('site_not_found', `no site with code ${target.site}`);
+    deviceIds = (await registry.listDevices({ siteCode: target.site })).map((d) => d.id);
     if (deviceIds.length === 0) throw new ControlOpError('device_not_found', `site ${target.site} has no active device`);
   }
-  return deviceIds.map((id) => store.addCommand(id, command, actor, ttlMs));
+  const queued: StoredCommand[] = [];
+  for (const id of deviceIds) queued.push(await store.addCommand(id, command, actor, ttlMs));
+  return queued;
 }
 
-export function getCommand(store: ControlStore, id: string): StoredCommand {
-  const cmd = store.getCommand(id);
+export async function getCommand(store: ControlStore, id: string): Promise<StoredCommand> {
+  const cmd = await store.getCommand(id);
   if (!cmd) throw new ControlOpError('command_not_found', `no command with id ${id}`);
   return cmd;
 }

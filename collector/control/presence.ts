@@ -50,10 +50,10 @@ export async function writeChunked(writer: InfluxWriter, points: Point[]): Promi
  * newest heartbeat times this process has not flushed yet, so its own devices are exact.
  */
 export async function sweepPresence(deps: { registry: Registry; store: ControlStore; writer: InfluxWriter; logger: Logger; now: number; local: Map<string, number> }): Promise<number> {
-  const sites = new Map(deps.registry.listSites().map((s) => [s.code, s]));
+  const sites = new Map((await deps.registry.listSites()).map((s) => [s.code, s]));
   const minute = Math.floor(deps.now / 60_000) * 60_000;
   const points: Point[] = [];
-  const rows = deps.store.presence();
+  const rows = await deps.store.presence();
   for (const [i, row] of rows.entries()) {
     if (i % WRITE_CHUNK === WRITE_CHUNK - 1) await yieldToLoop();
     const site = sites.get(row.siteCode);

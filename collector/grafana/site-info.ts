@@ -65,7 +65,7 @@ export interface SiteInfoPublisher {
 }
 
 export function startSiteInfoPublisher(deps: {
-  listSites: () => Site[];
+  listSites: () => Promise<Site[]>;
   writer: Pick<InfluxWriter, 'write'>;
   logger?: Logger;
   clock?: () => number;
@@ -79,7 +79,7 @@ export function startSiteInfoPublisher(deps: {
   let running: Promise<boolean> | undefined;
 
   const publish = async (force: boolean): Promise<boolean> => {
-    const sites = deps.listSites();
+    const sites = await deps.listSites();
     const print = fingerprint(sites);
     const now = clock();
     if (!force && print === lastPrint && now - lastAt < maxAgeMs) return false;

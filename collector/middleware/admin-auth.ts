@@ -40,7 +40,7 @@ export function adminAuth(options: AdminAuthOptions): MiddlewareHandler<AppEnv> 
     if (token === undefined) {
       return errorResponse(c, 401, 'unauthorized', 'missing admin token: send "Authorization: Bearer <SONGCHECK_ADMIN_TOKEN>"', challenge);
     }
-    if (options.registry.authenticateDevice(token)) {
+    if (await options.registry.authenticateDevice(token)) {
       return errorResponse(c, 403, 'forbidden', 'a device token cannot use the admin API; use the admin token (SONGCHECK_ADMIN_TOKEN)');
     }
     return errorResponse(c, 401, 'unauthorized', 'admin token not recognised', challenge);

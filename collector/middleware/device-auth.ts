@@ -24,7 +24,7 @@ export function deviceAuth(registry: Pick<Registry, 'authenticateDevice'>, limit
     if (token === undefined) {
       return errorResponse(c, 401, 'unauthorized', 'missing device token: send "Authorization: Bearer <device token>" (enroll the agent first)', DEVICE_CHALLENGE);
     }
-    const auth = registry.authenticateDevice(token);
+    const auth = await registry.authenticateDevice(token);
     if (!auth) {
       return errorResponse(
         c,

@@ -128,7 +128,7 @@ export function createNdt7Server(deps: Ndt7Deps) {
       const run = test === 'download' ? runDownload : runUpload;
       void run(ws, info, metadata, log).finally(() => {
         open.delete(ws);
-        deps.store.endTest(admission.slot);
+        void deps.store.endTest(admission.slot);
       });
     });
   }

@@ -184,7 +184,9 @@ function siteValues(site: Site): SiteValues {
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Validates every row against the registry as it is now and says what importing it would do. */
-export function planImport(registry: Pick<Registry, 'getSite'>, parsed: ReturnType<typeof parseSitesCsv>): { rows: RowPlan[]; errors: RowError[]; inputs: Map<string, SiteValues> } {
+export async function planImport(registry: Pick<Registry, 'listSites'>, parsed: ReturnType<typeof parseSitesCsv>): Promise<{ rows: RowPlan[]; errors: RowError[]; inputs: Map<string, SiteValues> }> {
+  // One read of every site rather than one per row: a province's file has thousands of rows.
+  const known = new Map((await registry.listSites()).map((s) => [s.code, s]));
   const errors = [...parsed.errors];
   const rows: RowPlan[] = [];
   const inputs = new Map<string, SiteValues>();
@@ -200,7 +202,7 @@ export function planImport(registry: Pick<Registry, 'getSite'>, parsed: ReturnTy
       errors.push({ line: row.line, code: row.code || undefined, errors: problems });
       continue;
     }
-    const existing = registry.getSite(row.code);
+    const existing = known.get(row.code);
     const before = existing ? siteValues(existing) : {};
     const merged: SiteValues = { ...before };
     for (const [field, value] of Object.entries(row.values) as [SiteField, unknown][]) {
@@ -235,14 +237,14 @@ export function planImport(registry: Pick<Registry, 'getSite'>, parsed: ReturnTy
  * what would happen; otherwise every valid row is written in one transaction.
  * Throws CsvFormatError when the file as a whole cannot be read.
  */
-export function importSitesCsv(
+export async function importSitesCsv(
   registry: Registry,
   input: string | Uint8Array,
   opts: { dryRun?: boolean; allowPartial?: boolean; actor?: string } = {},
-): ImportReport {
+): Promise<ImportReport> {
   const parsed = parseSitesCsv(input);
-  const run = () => {
-    const plan = planImport(registry, parsed);
+  const run = async (registry: Registry): Promise<ImportReport> => {
+    const plan = await planImport(registry, parsed);
     const report: ImportReport = {
       dryRun: opts.dryRun ?? false,
       applied: false,
@@ -257,21 +259,21 @@ export function importSitesCsv(
     const actor = opts.actor ?? 'registry';
     for (const row of plan.rows) {
       const values = plan.inputs.get(row.code)!;
-      if (row.action === 'create') registry.addSite({ code: row.code, ...values } as Parameters<Registry['addSite']>[0], actor);
+      if (row.action === 'create') await registry.addSite({ code: row.code, ...values } as Parameters<Registry['addSite']>[0], actor);
       else if (row.action === 'update') {
         const patch: Record<string, unknown> = {};
         for (const change of row.changes) {
           const field = COLUMN_FIELD[change.column as Exclude<CsvColumn, 'code'>];
           patch[field] = values[field] ?? (field === 'groups' ? [] : null);
         }
-        registry.updateSite(row.code, patch, actor);
+        await registry.updateSite(row.code, patch, actor);
       }
     }
     report.applied = true;
     return report;
   };
   // Planning and writing in one write transaction: nobody changes a site between the check and the write.
-  return opts.dryRun ? run() : registry.transaction(run);
+  return opts.dryRun ? run(registry) : registry.transaction(run);
 }
 
 /** Row errors as the API's error `details`: one per problem, with its line. */

@@ -44,7 +44,7 @@ export function enrollRoutes(deps: ResolvedDeps) {
     }
     const { code, ...facts } = parsed.data;
     try {
-      const { deviceId, token, site, duplicateOf } = registry.enroll(code, facts);
+      const { deviceId, token, site, duplicateOf } = await registry.enroll(code, facts);
       const log = { requestId: c.get('requestId'), device: deviceId, site: site.code, hostname: facts.hostname };
       logger.info(log, 'device enrolled');
       if (duplicateOf.length > 0) {

@@ -12,7 +12,7 @@ export function healthRoutes(deps: ResolvedDeps) {
     const ping = await writer.ping();
     let reg: HealthResponse['registry'];
     try {
-      reg = { ok: true, ...registry.counts() };
+      reg = { ok: true, ...(await registry.counts()) };
     } catch {
       reg = { ok: false, sites: 0, devices: 0 };
     }
@@ -23,8 +23,8 @@ export function healthRoutes(deps: ResolvedDeps) {
       uptimeS: Math.max(0, Math.round((clock() - startedAt) / 1000)),
       influx: { ok: ping.ok, url: writer.url, latencyMs: ping.latencyMs, ...(ping.error ? { error: ping.error } : {}) },
       registry: reg,
-      ...(deps.throughput ? { throughput: deps.throughput.stats.health() } : {}),
-      ...(deps.alerts ? { alerts: { channels: deps.alerts.channelHealth() } } : {}),
+      ...(deps.throughput ? { throughput: await deps.throughput.stats.health() } : {}),
+      ...(deps.alerts ? { alerts: { channels: await deps.alerts.channelHealth() } } : {}),
     };
     c.header('cache-control', 'no-store');
     return c.json(body, ok ? 200 : 503);

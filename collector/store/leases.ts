@@ -4,6 +4,18 @@
 // migration creates it). The SQL is the same for both backends.
 import type { SqlRunner } from './store.ts';
 
+export const LEASES_TABLE_SQLITE = `CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );`;
+
+export const LEASES_TABLE_POSTGRES = `CREATE TABLE leases (
+     name TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     expires_at BIGINT NOT NULL
+   );`;
+
 /** Takes or renews a lease; true while this holder has it. The upsert is one atomic statement in both engines. */
 export async function tryLease(db: SqlRunner, name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
   const row = await db.get<{ holder: string }>(

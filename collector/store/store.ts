@@ -7,6 +7,7 @@
 // several collectors on several machines share). Features write their SQL once, in the subset both speak,
 // with SQLite's placeholders (`?`, or `@name` with one object); the interface is asynchronous because
 // PostgreSQL is across a network.
+import { releaseLease, tryLease } from './leases.ts';
 import type { SqlArgs } from './placeholders.ts';
 
 export type { SqlArgs, SqlValue } from './placeholders.ts';
@@ -68,4 +69,26 @@ export function checkMigrations(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) throw new Error(`migration ${i + 1} (from ${m.owner}) is numbered ${m.version}; versions must run 1, 2, 3, ... in order`);
   });
+}
+
+/**
+ * A Store whose statements run in the transaction `tx`: code written against a Store (a feature store's
+ * methods, leases) runs inside a caller's transaction; a nested transaction() is part of the outer one.
+ */
+export function storeInTransaction(store: Store, tx: SqlRunner): Store {
+  return {
+    backend: store.backend,
+    get isOpen() {
+      return store.isOpen;
+    },
+    all: (source, ...args) => tx.all(source, ...args),
+    get: (source, ...args) => tx.get(source, ...args),
+    run: (source, ...args) => tx.run(source, ...args),
+    notify: (channel) => tx.notify(channel),
+    transaction: (fn) => fn(tx),
+    listen: (channel, fn) => store.listen(channel, fn),
+    tryLease: (name, holder, now, ttlMs) => tryLease(tx, name, holder, now, ttlMs),
+    releaseLease: (name, holder) => releaseLease(tx, name, holder),
+    close: async () => {},
+  };
 }

@@ -67,7 +67,7 @@ export function credentialOf(req: IncomingMessage, url: URL): string | undefined
   return token;
 }
 
-export type Authenticate = (credential: string) => TestCaller | undefined;
+export type Authenticate = (credential: string) => Promise<TestCaller | undefined>;
 
 /**
  * Device tokens are checked against the registry (a revoked device is refused at once). A test token is
@@ -75,11 +75,11 @@ export type Authenticate = (credential: string) => TestCaller | undefined;
  * for at most TEST_TOKEN_TTL_MS.
  */
 export function authenticator(registry: Pick<Registry, 'authenticateDevice'>, tokens: TestTokens): Authenticate {
-  return (credential) => {
+  return async (credential) => {
     const test = tokens.verify(credential);
     if (test) return { ...test, via: 'test_token' };
     if (credential.startsWith(TEST_TOKEN_PREFIX)) return undefined;
-    const auth = registry.authenticateDevice(credential);
+    const auth = await registry.authenticateDevice(credential);
     return auth ? { deviceId: auth.device.id, siteCode: auth.site.code, via: 'device_token' } : undefined;
   };
 }

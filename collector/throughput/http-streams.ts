@@ -79,7 +79,7 @@ export async function handleHttpDownload(req: IncomingMessage, res: ServerRespon
     res.destroy();
   } finally {
     clearTimeout(timer);
-    deps.store.endTest(admission.slot);
+    void deps.store.endTest(admission.slot);
   }
 }
 
@@ -108,7 +108,7 @@ export async function handleHttpUpload(req: IncomingMessage, res: ServerResponse
     finished = true;
     clearInterval(ticker);
     clearTimeout(hardLimit);
-    deps.store.endTest(slot);
+    void deps.store.endTest(slot);
     if (reason === 'aborted') {
       deps.stats.http.failed++;
       return;

@@ -32,7 +32,7 @@ export function throughputRoutes(service: Pick<ThroughputService, 'tokens' | 'st
     const parsed = LeaseRequest.safeParse(raw);
     if (!parsed.success) throw new ApiError(400, 'bad_request', `invalid lease request: ${parsed.error.issues[0]?.message ?? ''}`);
     const { device, site } = c.get('device');
-    const answer = service.store.acquireLease(site.code, device.id, parsed.data.durationS * 1000);
+    const answer = await service.store.acquireLease(site.code, device.id, parsed.data.durationS * 1000);
     const body: LeaseResponse = answer.granted
       ? { granted: true, leaseId: answer.leaseId, expiresAt: answer.expiresAt }
       : { granted: false, retryAfterS: Math.ceil(answer.retryAfterMs / 1000) };
@@ -40,8 +40,8 @@ export function throughputRoutes(service: Pick<ThroughputService, 'tokens' | 'st
     return c.json(body, 200);
   });
 
-  app.post('/throughput/lease/:id/release', deviceAuth(registry), (c) => {
-    service.store.releaseLease(c.get('device').site.code, c.req.param('id'));
+  app.post('/throughput/lease/:id/release', deviceAuth(registry), async (c) => {
+    await service.store.releaseLease(c.get('device').site.code, c.req.param('id'));
     return c.body(null, 204);
   });
   return app;

@@ -48,12 +48,12 @@ export interface ThroughputDeps {
 
 export type Admission = { slot: string } | { status: 401 | 503; code: string; message: string; retryAfterS?: number };
 
-export type ThroughputService = ReturnType<typeof createThroughputService>;
+export type ThroughputService = Awaited<ReturnType<typeof createThroughputService>>;
 
-export function createThroughputService(deps: ThroughputDeps) {
+export async function createThroughputService(deps: ThroughputDeps) {
   const now = deps.now ?? Date.now;
   const limits: ThroughputLimits = { ...DEFAULT_THROUGHPUT_LIMITS, ...deps.limits };
-  const store = ThroughputStore.open(deps.dataDir, now);
+  const store = await ThroughputStore.open(deps.dataDir, now);
   const stats = new ThroughputStats(store, { ndt7: limits.ndt7MaxConcurrent, http: limits.httpMaxStreams });
   const tokens = new TestTokens(deps.secret, now);
   const authenticate: Authenticate = authenticator(deps.registry, tokens);
@@ -61,8 +61,18 @@ export function createThroughputService(deps: ThroughputDeps) {
 
   /** Authenticates and takes a slot, waiting up to queueWaitMs for one (polling the shared store). */
   async function admit(req: IncomingMessage, url: URL, kind: TestKind, gone: AbortSignal): Promise<Admission & { caller?: TestCaller }> {
+    try {
+      return await admitOrThrow(req, url, kind, gone);
+    } catch (err) {
+      // The store is unreachable (PostgreSQL restarting): refuse this test, keep the process.
+      logger.error({ err }, 'throughput admission failed');
+      return { status: 503, code: 'busy', message: 'the collector cannot reach its database right now; try again later', retryAfterS: 30 };
+    }
+  }
+
+  async function admitOrThrow(req: IncomingMessage, url: URL, kind: TestKind, gone: AbortSignal): Promise<Admission & { caller?: TestCaller }> {
     const credential = credentialOf(req, url);
-    const caller = credential ? authenticate(credential) : undefined;
+    const caller = credential ? await authenticate(credential) : undefined;
     if (!caller) {
       return { status: 401, code: 'unauthorized', message: 'send a device token or a test token as "Authorization: Bearer …" or as ?access_token=' };
     }
@@ -70,14 +80,14 @@ export function createThroughputService(deps: ThroughputDeps) {
     const max = kind.startsWith('ndt7') ? limits.ndt7MaxConcurrent : limits.httpMaxStreams;
     // A slot outlives the test's hard limit a little, so a crashed process frees it on its own.
     const ttl = kind.startsWith('ndt7') ? 20_000 : limits.httpMaxMs + 5_000;
-    let slot = store.tryStartTest(kind, caller.deviceId, max, ttl);
+    let slot = await store.tryStartTest(kind, caller.deviceId, max, ttl);
     if (!slot) {
       family.queued++;
       const deadline = now() + limits.queueWaitMs;
       try {
         for (let i = 0; i < 1000 && !slot && !gone.aborted && now() < deadline; i++) {
           await new Promise((resolve) => setTimeout(resolve, 200));
-          slot = store.tryStartTest(kind, caller.deviceId, max, ttl);
+          slot = await store.tryStartTest(kind, caller.deviceId, max, ttl);
         }
       } finally {
         family.queued--;
@@ -119,9 +129,9 @@ export function createThroughputService(deps: ThroughputDeps) {
       void ndt7.upgrade(req, socket, head);
       return true;
     },
-    close(): void {
+    async close(): Promise<void> {
       ndt7.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -23,10 +23,10 @@ export class ThroughputStats {
     private readonly limits: { ndt7: number; http: number },
   ) {}
 
-  health(): ThroughputHealth {
+  async health(): Promise<ThroughputHealth> {
     return {
-      ndt7: { ...this.ndt7, running: this.store.running('ndt7'), maxConcurrent: this.limits.ndt7 },
-      http: { ...this.http, running: this.store.running('http'), maxConcurrent: this.limits.http },
+      ndt7: { ...this.ndt7, running: await this.store.running('ndt7'), maxConcurrent: this.limits.ndt7 },
+      http: { ...this.http, running: await this.store.running('http'), maxConcurrent: this.limits.http },
     };
   }
 }
