@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Point } from '@influxdata/influxdb-client';
 import { startInfluxd } from '../scripts/influxd-server.ts';
-import { getDefaultCalendar } from '../collector/compliance/calendar.ts';
+import { getDefaultCalendar } from '../collector/school/calendar.ts';
 import { ComplianceEngine } from '../collector/compliance/engine.ts';
-import { getDefaultProfiles } from '../collector/compliance/profiles.ts';
+import { getDefaultProfiles } from '../collector/school/profiles.ts';
 import { createInfluxWriter, type InfluxWriter } from '../collector/influx/writer.ts';
 import { Registry } from '../collector/registry/registry.ts';
 

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
+import { ConfigError } from './config-error.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -50,13 +51,6 @@ export interface CollectorConfig extends RegistryConfig {
   compliance?: ComplianceConfig;
   /** Alert rules and channels (YAML, docs/alerts.md); default collector/alerts/alerts.default.yaml. */
   alertsFile?: string;
-}
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
 }
 
 // Compose files often write `VAR=` to mean "unset"; treat an empty value as absent rather than invalid.

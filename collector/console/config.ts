@@ -5,7 +5,7 @@
 //   SONGCHECK_GRAFANA_URL                Grafana's address; when set, the console links into its dashboards
 //   SONGCHECK_CONSOLE_SESSION_HOURS      how long a console sign-in lasts (default 12)
 import { z } from 'zod';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import { DEFAULT_SESSION_HOURS } from './session.ts';
 
 export interface ConsoleSettings {
