@@ -1,5 +1,6 @@
 // The one place probes are registered: adding a probe is one folder under agent/probes/ and one line here.
 import { dnsProbe } from './dns/index.ts';
+import { gatewayProbe } from './gateway/index.ts';
 import { httpProbe } from './http/index.ts';
 import { icmpProbe } from './icmp/index.ts';
 import { tcpProbe } from './tcp/index.ts';
@@ -11,6 +12,7 @@ export const PROBES: Readonly<Record<string, Probe<unknown>>> = Object.freeze({
   http: httpProbe,
   dns: dnsProbe,
   icmp: icmpProbe,
+  gateway: gatewayProbe as Probe<unknown>,
   throughput: throughputProbe as Probe<unknown>,
 });
 

@@ -8,6 +8,7 @@ import { guarded, makeResult } from '../result.ts';
 import { sleep } from '../../platform/abortable-sleep.ts';
 import { collectorEndpoint, formatHostPort, parseHostPort } from '../target.ts';
 import type { Probe } from '../types.ts';
+import { withLanAttribution } from '../gateway/lan.ts';
 import { connectOnce } from './connect.ts';
 
 export const TcpOptions = z
@@ -35,7 +36,7 @@ export const tcpProbe: Probe<TcpOptions> = {
   run(target, rawOptions, ctx) {
     return guarded('tcp', target, ctx, latencyStats([]), async (measuredAt) => {
       const done = (code: ResultCode, attempts: Attempt[], detail?: string) =>
-        makeResult('tcp', target, measuredAt, code, latencyStats(attempts), detail);
+        makeResult('tcp', target, measuredAt, code, withLanAttribution(latencyStats(attempts), ctx.now()), detail);
       const options = TcpOptions.parse(rawOptions);
       const hp = parseHostPort(target);
       if ('error' in hp) return done('error', [], hp.error);
