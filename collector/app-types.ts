@@ -29,7 +29,7 @@ export interface AppDeps {
   /** The URL agents use, printed on enrollment sheets. */
   publicUrl?: string;
   /** The ndt7 and multi-stream HTTP test service (collector/throughput/); without it those routes are absent. */
-  throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'>;
+  throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'> & Partial<Pick<ThroughputService, 'serverStates'>>;
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */
