@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { seededRandom } from './seeded-random.ts';
 
 export const DEMO_GROUP = 'demo';
 const DAY = 86_400_000;
@@ -56,23 +57,12 @@ export const DEMO_SITES: Scenario[] = [
   { code: 'DEMO-P12', name: 'Điểm trường Ngải Thầu (demo)', commune: 'Y Tý', operator: 'vnpt', lat: 22.6011, lon: 103.6922, students: 40, down: 23, up: 6, rtt: 75, loss: 3 },
 ];
 
-/** A small deterministic generator, so every run of the demo tells the same story. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Every result of one site's history, in the agent's wire format (protocol/results.ts). */
 export function siteHistory(s: Scenario, index: number, now: number): Record<string, unknown>[] {
-  const r = rng(index + 17);
+  const r = seededRandom(index + 17);
   const out: Record<string, unknown>[] = [];
   let n = 0;
   const id = () => `${s.code}-${(n++).toString(36).padStart(6, '0')}`;
