@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MAX_RESULTS_PER_BATCH } from './api.ts';
 import { ConnectivityConfig } from './connectivity-config.ts';
 import { isScheduledProbe, PROBE_OPTIONS, SCHEDULED_PROBES } from './probe-options/index.ts';
+import { Target } from './results.ts';
 
 const cron = z
   .string()
@@ -22,7 +23,8 @@ const ProbeSchedule = z
     splaySeconds: z.number().min(0).max(3600).default(60),
     timeoutSeconds: z.number().positive().max(3600).default(60),
     /** Empty or absent: the probe's default targets (the collector). */
-    targets: z.array(z.string().min(1).max(200)).max(20).optional(),
+    /** Each one in the collector's tag grammar (results.ts TARGET_PATTERN), or its results would be refused. */
+    targets: z.array(Target).max(20).optional(),
     /** Checked against the probe's own options schema (probe-options/, see docs/agent.md). */
     options: z.record(z.string(), z.unknown()).default({}),
   })
