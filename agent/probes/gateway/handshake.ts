@@ -6,8 +6,7 @@ import { sleep } from '../../platform/abortable-sleep.ts';
 import { latencyStats } from '../latency-stats.ts';
 import type { LatencyFields } from '../../../protocol/results.ts';
 
-/** The router's web admin page, HTTPS, DNS (most home and 4G routers serve one of them or answer RST). */
-export const GATEWAY_PORTS = [80, 443, 53];
+export { GATEWAY_PORTS } from '../../../protocol/probe-options/gateway.ts';
 
 export type Handshake = { rttMs: number; answer: 'accepted' | 'reset' } | { lost: true } | { aborted: true };
 

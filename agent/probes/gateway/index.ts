@@ -2,25 +2,12 @@
 // counts as an answer, so no service needs to listen; no privileges), beside the local link: wired, Wi-Fi or
 // cellular, link rate and Wi-Fi signal where the OS tells them. Its latest look is kept for the other probes
 // (a latency run says whether the router alone took most of its round trip). docs/throughput.md.
-import { z } from 'zod';
+import { GatewayOptions } from '../../../protocol/probe-options/gateway.ts';
 import type { GatewayFields } from '../../../protocol/results.ts';
 import { guarded, makeResult } from '../result.ts';
 import type { Probe } from '../types.ts';
-import { GATEWAY_PORTS } from './handshake.ts';
 import { type LanObservation, observeLan } from './lan.ts';
 
-export const GatewayOptions = z
-  .object({
-    count: z.number().int().min(1).max(100).default(5),
-    intervalMs: z.number().int().min(0).max(60_000).default(200),
-    /** A router on the same LAN answers in milliseconds; a second is already a lost handshake. */
-    timeoutMs: z.number().int().min(100).max(10_000).default(1000),
-    /** Router ports tried in order; the first that answers (accepted or reset) is used. */
-    ports: z.array(z.number().int().min(1).max(65535)).min(1).max(5).default(GATEWAY_PORTS),
-  })
-  .strict()
-  .prefault({});
-export type GatewayOptions = z.infer<typeof GatewayOptions>;
 
 const EMPTY: GatewayFields = { sent: 0, received: 0, loss_pct: 0, lan_medium: 'unknown' };
 
@@ -39,7 +26,6 @@ export function gatewayFields(o: LanObservation): GatewayFields {
 export const gatewayProbe: Probe<GatewayOptions> = {
   name: 'gateway',
   description: 'Round trips and loss to the default gateway (TCP handshakes, no privileges) and the local link: wired or Wi-Fi, link rate, signal',
-  options: GatewayOptions,
 
   defaultTargets() {
     return ['gateway'];
