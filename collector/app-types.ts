@@ -7,6 +7,8 @@ import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
 import type { Profiles } from './compliance/profiles.ts';
+import type { SchoolCalendar } from './compliance/calendar.ts';
+import type { EvidenceService } from './evidence/service.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -32,7 +34,9 @@ export interface AppDeps {
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */
-  compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
+  compliance?: { engine: ComplianceEngine; profiles: Profiles; calendar?: SchoolCalendar; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
+  /** Signed results, the evidence log and packs (collector/evidence/); without it results are stored unchecked and unlogged. */
+  evidence?: EvidenceService;
 }
 
 /** What routes receive: the dependencies with every default filled in. */

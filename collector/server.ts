@@ -6,6 +6,8 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { startAlerts } from './alerts/start.ts';
 import { createApp } from './app.ts';
+import { loadEvidenceConfig } from './evidence/config.ts';
+import { EvidenceService } from './evidence/service.ts';
 import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { startGrafanaSupport } from './grafana/startup.ts';
@@ -22,6 +24,9 @@ export interface RunningCollector {
   port: number;
   close(): Promise<void>;
 }
+
+/** The zone of evidence-log days when no calendar is configured (the shipped calendar's). */
+const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
 
 export interface StartOptions {
   logger?: Logger;
@@ -56,7 +61,10 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     registry.close();
     throw error;
   }
-  const app = createApp({ alerts, throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  // Signed results and the evidence log (collector/evidence/): days are the calendar's.
+  const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.database, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger });
+  evidence.start();
+  const app = createApp({ alerts, throughput, compliance, evidence, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
@@ -92,6 +100,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     await control.close();
     compliance?.stop();
     await alerts.close();
+    await evidence.close();
     stopGrafanaSupport();
     throughput.close();
     registry.close();
@@ -117,6 +126,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         stopWatching();
         compliance?.stop();
         await alerts.close();
+        await evidence.close();
         stopGrafanaSupport();
         registry.close();
         logger.info('collector stopped');

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { EVIDENCE_MIGRATION } from '../evidence/store.ts';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE sites (
@@ -158,6 +159,9 @@ const MIGRATIONS: string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+
+  // 5 (evidence, docs/evidence.md): device signing keys, recorded daily chain heads, signature counters.
+  EVIDENCE_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
