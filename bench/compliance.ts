@@ -15,6 +15,7 @@ import { ComplianceEngine } from '../collector/compliance/engine.ts';
 import { getDefaultProfiles } from '../collector/compliance/profiles.ts';
 import { createInfluxWriter, type InfluxWriter } from '../collector/influx/writer.ts';
 import { Registry } from '../collector/registry/registry.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 const MONTH = '2026-11';
 const MONTH_START = Date.parse('2026-11-01T00:00:00+07:00');
@@ -35,16 +36,7 @@ export interface ComplianceStep {
   counts: Record<string, number>;
 }
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const code = (i: number) => `LC-${String(i).padStart(4, '0')}`;
 const COMMUNES = ['Bản Xèo', 'Bát Xát', 'Y Tý', 'Sa Pa', 'Bắc Hà', 'Mường Khương', 'Si Ma Cai', 'Văn Bàn'];

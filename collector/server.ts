@@ -22,6 +22,8 @@ export interface RunningCollector {
   /** Base URL the server listens on (with the real port when configured with port 0). */
   url: string;
   port: number;
+  /** The evidence feature (collector/evidence/): its store, log and sweep. */
+  evidence: EvidenceService;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
 
 export interface StartOptions {
   logger?: Logger;
+  /** Epoch ms for the app and the evidence log; injectable so tests can deliver a month day by day. */
+  clock?: () => number;
   /** How long close() waits for in-flight requests before cutting connections. */
   shutdownGraceMs?: number;
 }
@@ -62,9 +66,9 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     throw error;
   }
   // Signed results and the evidence log (collector/evidence/): days are the calendar's.
-  const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.database, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger });
+  const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.database, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger, ...(options.clock ? { clock: options.clock } : {}) });
   evidence.start();
-  const app = createApp({ alerts, throughput, compliance, evidence, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  const app = createApp({ alerts, throughput, compliance, evidence, registry, writer, logger, ...(options.clock ? { clock: options.clock } : {}), version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
@@ -136,7 +140,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     });
     return closing;
   };
-  return { url, port, close };
+  return { url, port, evidence, close };
 }
 
 /** SIGTERM/SIGINT (or the given signals) → graceful close, then exit. A second signal exits at once. */
