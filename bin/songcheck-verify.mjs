@@ -49,7 +49,7 @@ export function readPack(text) {
       case 'device': pack.devices.push({ ...rec.device, key: rec.key ?? null }); break;
       case 'audit': pack.audit.push(rec.entry); break;
       case 'calendar': pack.calendar = rec; break;
-      case 'profile': pack.profile = rec.profile; break;
+      case 'profile': pack.profile = rec.profile; pack.readiness = rec.readiness; break;
       case 'method': pack.method = rec; break;
       case 'verdict': pack.verdict = rec; break;
       case 'head': pack.heads.push(rec); break;
@@ -188,7 +188,7 @@ export function checkIntegrity(pack) {
       } else {
         problems.push(`${place}: neither a signed nor an unsigned result`);
       }
-      if (result && typeof result === 'object') results.push({ device: e.device, result, place });
+      if (result && typeof result === 'object') results.push({ device: e.device, result, place, ...(e.collector ? { collector: e.collector } : {}) });
     }
     const recorded = headsByDate.get(day.date);
     if (recorded) {
@@ -327,7 +327,7 @@ const MEASUREMENT = { tcp: ['latency', 'tcp_connect'], icmp: ['latency', 'icmp_e
  */
 export function storedPoints(results) {
   const points = new Map();
-  for (const { device, result: r } of results) {
+  for (const { device, result: r, collector } of results) {
     const m = MEASUREMENT[r.probe];
     if (!m) continue;
     const method = r.probe === 'throughput' ? r.method : m[1];
@@ -335,9 +335,11 @@ export function storedPoints(results) {
     const target = tagValue(r.target) ?? '';
     const code = tagValue(r.code) ?? '';
     const key = JSON.stringify([m[0], device, target, code, method, extra, r.measuredAt]);
+    // Fields the collector added to the stored point (the test server's state) are in the log line's `collector`.
+    const fields = { ...r.fields, ...collector };
     const p = points.get(key);
-    if (p) Object.assign(p.fields, r.fields);
-    else points.set(key, { measurement: m[0], device, target, code, method, extra, time: r.measuredAt, fields: { ...r.fields } });
+    if (p) Object.assign(p.fields, fields);
+    else points.set(key, { measurement: m[0], device, target, code, method, extra, time: r.measuredAt, fields });
   }
   return [...points.values()];
 }
@@ -357,12 +359,17 @@ export function summarise(values, floors = []) {
   return { count: n, median, mean: sum / n, p95, atLeast };
 }
 
-function evidenceOf(points, intervals, from, to, profile) {
+const EXCLUSION_FLAGS = ['cross_traffic', 'lan_bottleneck', 'server_limited'];
+
+function evidenceOf(points, intervals, from, to, profile, readiness) {
   const inSchool = (t) => intervals.some((i) => t >= i.start && t < i.end);
   const v = { download: [], upload: [], rtt: [], jitter: [], loss: [] };
   const devices = new Map();
   const outages = [];
-  for (const p of points) {
+  const tests = [];
+  const runs = [];
+  const excluded = { counts: { cross_traffic: 0, lan_bottleneck: 0, server_limited: 0 }, tests: 0, lanReasonAt: -Infinity };
+  for (const p of [...points].sort((a, b) => a.time - b.time)) {
     if (p.measurement === 'outage') {
       if ((p.extra === 'link_down' || p.extra === 'dns_down') && p.time >= from - OUTAGE_LOOKBACK_MS && p.time < to) {
         const end = finite(p.fields.end_at);
@@ -373,12 +380,27 @@ function evidenceOf(points, intervals, from, to, profile) {
     if (!inSchool(p.time)) continue;
     if (p.measurement === 'throughput' && p.code === 'ok' && p.target !== 'mlab' && (p.extra === 'download' || p.extra === 'upload')) {
       const x = finite(p.fields.mbps);
-      if (x !== undefined) v[p.extra].push(x);
-    } else if (p.measurement === 'latency' && p.method === 'tcp_connect') {
-      for (const [k, f] of [['rtt', 'rtt_median_ms'], ['jitter', 'jitter_ms'], ['loss', 'loss_pct']]) {
-        const x = finite(p.fields[f]);
-        if (x !== undefined) v[k].push(x);
+      if (x === undefined) continue;
+      // Tests flagged as the school's line in use, the school's LAN or the test server are left out.
+      const raised = EXCLUSION_FLAGS.filter((f) => p.fields[f] === true);
+      if (raised.length > 0) {
+        for (const f of raised) excluded.counts[f]++;
+        excluded.tests++;
+        const reason = typeof p.fields.lan_reason === 'string' ? p.fields.lan_reason : undefined;
+        if (raised.includes('lan_bottleneck') && reason && p.time > excluded.lanReasonAt) {
+          excluded.lanReason = reason;
+          excluded.lanReasonAt = p.time;
+        }
+        continue;
       }
+      v[p.extra].push(x);
+      tests.push({ at: p.time, device: p.device, direction: p.extra, mbps: x, idleRttMs: finite(p.fields.idle_rtt_ms), loadedRttMs: finite(p.fields.loaded_rtt_median_ms) });
+    } else if (p.measurement === 'latency' && p.method === 'tcp_connect') {
+      const [rtt, jitter, loss] = [finite(p.fields.rtt_median_ms), finite(p.fields.jitter_ms), finite(p.fields.loss_pct)];
+      if (rtt !== undefined) v.rtt.push(rtt);
+      if (jitter !== undefined) v.jitter.push(jitter);
+      if (loss !== undefined) v.loss.push(loss);
+      if (rtt !== undefined || jitter !== undefined || loss !== undefined) runs.push({ at: p.time, ...(rtt !== undefined ? { rttMs: rtt } : {}), ...(jitter !== undefined ? { jitterMs: jitter } : {}), ...(loss !== undefined ? { lossPct: loss } : {}) });
     } else if (p.measurement === 'uptime') {
       const d = devices.get(p.device) ?? [0, 0, 0, 0];
       d[0] += finite(p.fields.checks) ?? 0;
@@ -394,6 +416,18 @@ function evidenceOf(points, intervals, from, to, profile) {
     const a = summarise(v[key], metric ? floors(metric) : []);
     if (a) e[key] = a;
   }
+  if (readiness && tests.length > 0) {
+    const graded = readinessTests(readiness, tests, runs);
+    const pick = (f) => graded.map(f).filter((x) => x !== undefined);
+    for (const [key, metric, f] of [['videoClasses', 'video_classes', (t) => t.readiness.videoClasses], ['videoCallGrade', 'video_call_grade', (t) => t.readiness.videoCall?.grade], ['streamingGrade', 'streaming_grade', (t) => t.readiness.streaming?.grade]]) {
+      const a = summarise(pick(f), floors(metric));
+      if (a) e[key] = a;
+    }
+  }
+  if (excluded.tests > 0) {
+    delete excluded.lanReasonAt;
+    e.excluded = excluded;
+  }
   if (devices.size > 0) {
     const u = { checks: 0, up: 0, collectorDown: 0, observedS: 0 };
     for (const [checks, up, cd, obs] of devices.values()) {
@@ -405,6 +439,107 @@ function evidenceOf(points, intervals, from, to, profile) {
     e.uptime = u;
   }
   return e;
+}
+
+// ---------------------------------------------------------------------------------------------- readiness
+// Online-class readiness per test (collector/compliance/readiness.ts, readiness-evidence.ts): a download
+// and the upload the same device ran within 3 minutes after it, with the TCP-connect runs within 30 minutes.
+
+const PAIR_WINDOW_MS = 180_000;
+const LATENCY_WINDOW_MS = 30 * 60_000;
+
+function median(xs) {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+function band(b, value) {
+  let i = 0;
+  while (i < b.thresholds.length && value >= b.thresholds[i]) i++;
+  return b.points[i];
+}
+
+function inputValue(input, t) {
+  switch (input) {
+    case 'latency_ms': return t.idleRttMs;
+    case 'loaded_latency_increase_ms': return t.idleRttMs !== undefined && t.loadedRttMs !== undefined ? Math.max(0, t.loadedRttMs - t.idleRttMs) : undefined;
+    case 'jitter_ms': return t.jitterMs;
+    case 'loss_pct': return t.lossPct;
+    case 'download_mbps': return t.downMbps;
+    case 'upload_mbps': return t.upMbps;
+  }
+  return undefined;
+}
+
+function experienceGrade(config, experience, t) {
+  const def = config.scoring.experiences[experience];
+  let points = 0;
+  for (const input of def.inputs) {
+    const value = inputValue(input, t);
+    if (value === undefined) {
+      if (input === 'loss_pct') continue;
+      return undefined;
+    }
+    points += band(config.scoring.bands[input], value);
+  }
+  return { grade: band({ thresholds: def.gradeThresholds, points: [0, 1, 2, 3, 4] }, Math.max(0, points)) };
+}
+
+function videoClasses(config, t) {
+  if (t.downMbps === undefined || t.upMbps === undefined) return undefined;
+  const c = config.videoClass;
+  if (t.loadedRttMs !== undefined && t.loadedRttMs > c.maxLoadedRttMs) return 0;
+  if (t.lossPct !== undefined && t.lossPct > c.maxLossPct) return 0;
+  const usable = c.usablePct / 100;
+  return Math.min(Math.floor((t.downMbps * usable) / c.downMbps + 1e-9), Math.floor((t.upMbps * usable) / c.upMbps + 1e-9));
+}
+
+function readinessTests(config, rows, runs) {
+  const sorted = [...rows].sort((a, b) => a.at - b.at);
+  const used = new Set();
+  const out = [];
+  for (const row of sorted) {
+    if (used.has(row)) continue;
+    used.add(row);
+    let down;
+    let up;
+    if (row.direction === 'download') {
+      down = row;
+      up = sorted.find((r) => !used.has(r) && r.device === row.device && r.direction === 'upload' && r.at > row.at && r.at - row.at <= PAIR_WINDOW_MS);
+      if (up) used.add(up);
+    } else up = row;
+    const near = runs.filter((r) => Math.abs(r.at - row.at) <= LATENCY_WINDOW_MS);
+    const loaded = [down?.loadedRttMs, up?.loadedRttMs].filter((x) => x !== undefined);
+    const idle = down?.idleRttMs ?? up?.idleRttMs ?? median(near.flatMap((r) => (r.rttMs !== undefined ? [r.rttMs] : [])));
+    const jitter = median(near.flatMap((r) => (r.jitterMs !== undefined ? [r.jitterMs] : [])));
+    const loss = median(near.flatMap((r) => (r.lossPct !== undefined ? [r.lossPct] : [])));
+    const figures = {
+      ...(down ? { downMbps: down.mbps } : {}),
+      ...(up ? { upMbps: up.mbps } : {}),
+      ...(idle !== undefined ? { idleRttMs: idle } : {}),
+      ...(loaded.length ? { loadedRttMs: Math.max(...loaded) } : {}),
+      ...(jitter !== undefined ? { jitterMs: jitter } : {}),
+      ...(loss !== undefined ? { lossPct: loss } : {}),
+    };
+    const classes = videoClasses(config, figures);
+    const videoCall = experienceGrade(config, 'video_call', figures);
+    const streaming = experienceGrade(config, 'streaming', figures);
+    out.push({ at: row.at, readiness: { ...(classes !== undefined ? { videoClasses: classes } : {}), ...(videoCall ? { videoCall } : {}), ...(streaming ? { streaming } : {}) } });
+  }
+  return out;
+}
+
+function exclusionNotes(e) {
+  const x = e.excluded;
+  if (!x) return [];
+  const notes = [];
+  const n = (k) => `${k} throughput test${k === 1 ? '' : 's'}`;
+  if (x.counts.lan_bottleneck > 0) notes.push(`${n(x.counts.lan_bottleneck)} left out because the school's own network was the likely bottleneck${x.lanReason ? ` (${x.lanReason})` : ''}: the school's network, not the operator.`);
+  if (x.counts.cross_traffic > 0) notes.push(`${n(x.counts.cross_traffic)} left out because the line was in use by the school during the test (cross traffic).`);
+  if (x.counts.server_limited > 0) notes.push(`${n(x.counts.server_limited)} left out because the test server could not serve them at full rate.`);
+  return notes;
 }
 
 function outageMsInSchool(outages, intervals) {
@@ -423,9 +558,9 @@ function outageMsInSchool(outages, intervals) {
 
 const round6 = (x) => Math.round(x * 1e6) / 1e6;
 const fmt = (x) => String(Math.round(x * 100) / 100);
-const UNIT = { download_mbps: 'Mbit/s', upload_mbps: 'Mbit/s', rtt_ms: 'ms', jitter_ms: 'ms', loss_pct: '%', uptime_pct: '%' };
-const SAMPLE_WORD = { download_mbps: 'download tests', upload_mbps: 'upload tests', rtt_ms: 'latency runs', jitter_ms: 'latency runs with jitter', loss_pct: 'latency runs', uptime_pct: 'connectivity checks' };
-const AGGREGATE = { download_mbps: 'download', upload_mbps: 'upload', rtt_ms: 'rtt', jitter_ms: 'jitter', loss_pct: 'loss' };
+const UNIT = { download_mbps: 'Mbit/s', upload_mbps: 'Mbit/s', rtt_ms: 'ms', jitter_ms: 'ms', loss_pct: '%', uptime_pct: '%', video_classes: 'classes', video_call_grade: '(0 bad … 4 great)', streaming_grade: '(0 bad … 4 great)' };
+const SAMPLE_WORD = { download_mbps: 'download tests', upload_mbps: 'upload tests', rtt_ms: 'latency runs', jitter_ms: 'latency runs with jitter', loss_pct: 'latency runs', uptime_pct: 'connectivity checks', video_classes: 'tests with both directions', video_call_grade: 'graded tests', streaming_grade: 'graded tests' };
+const AGGREGATE = { download_mbps: 'download', upload_mbps: 'upload', rtt_ms: 'rtt', jitter_ms: 'jitter', loss_pct: 'loss', video_classes: 'videoClasses', video_call_grade: 'videoCallGrade', streaming_grade: 'streamingGrade' };
 
 function measure(c, e) {
   if (c.metric === 'uptime_pct') {
@@ -463,7 +598,7 @@ export function recompute(pack, results) {
   const judgedUntil = Math.min(end, period.judgedUntil ?? end);
   const intervals = schoolIntervals(cal, start, judgedUntil, pack.site);
   const schoolMs = intervals.reduce((s, i) => s + i.end - i.start, 0);
-  const e = evidenceOf(storedPoints(results), intervals, start, judgedUntil, pack.profile);
+  const e = evidenceOf(storedPoints(results), intervals, start, judgedUntil, pack.profile, pack.readiness);
   const schoolHours = schoolMs / 3_600_000;
   const criteria = pack.profile.criteria.map((c) => {
     const m = measure(c, e);
@@ -472,9 +607,11 @@ export function recompute(pack, results) {
     if (m.samples < Math.max(1, minSamples) || m.value === undefined) verdict = 'INSUFFICIENT';
     else verdict = (c.higherIsBetter ? m.value >= c.threshold : m.value <= c.threshold) ? 'PASS' : 'FAIL';
     const v = { id: c.id, threshold: c.threshold, samples: m.samples, minSamples, ...(m.value !== undefined ? { value: m.value } : {}), ...(m.mean !== undefined ? { mean: m.mean } : {}), verdict };
-    return { ...v, reason: reasonFor(c, v, schoolHours) };
+    return { ...v, reason: reasonFor(c, v, schoolHours), ...(c.informational ? { informational: true } : {}) };
   });
-  const verdict = criteria.some((c) => c.verdict === 'FAIL') ? 'FAIL' : criteria.some((c) => c.verdict === 'INSUFFICIENT') ? 'INSUFFICIENT' : 'PASS';
+  // Informational criteria (online-class readiness) are reported, never part of the overall verdict.
+  const counted = criteria.filter((c) => !c.informational);
+  const verdict = counted.some((c) => c.verdict === 'FAIL') ? 'FAIL' : counted.some((c) => c.verdict === 'INSUFFICIENT') ? 'INSUFFICIENT' : 'PASS';
   const u = e.uptime;
   return {
     period: { label: period.label, kind: dates.kind, firstDate: dates.firstDate, lastDate: dates.lastDate, start, end, judgedUntil },
@@ -484,6 +621,7 @@ export function recompute(pack, results) {
     outageMinutes: round6(outageMsInSchool(e.outages, intervals) / 60_000),
     ...(schoolMs > 0 ? { observedPct: round6(Math.min(100, ((u?.observedS ?? 0) * 1000 * 100) / schoolMs)) } : {}),
     schoolHours: Math.round(schoolHours * 1000) / 1000,
+    reasons: [...criteria.filter((c) => c.verdict !== 'PASS' && !c.informational).map((c) => c.reason), ...exclusionNotes(e)],
   };
 }
 
@@ -508,11 +646,15 @@ export function compareVerdicts(collector, mine) {
       continue;
     }
     theirs.delete(c.id);
-    for (const k of ['verdict', 'samples', 'minSamples', 'threshold', 'value', 'mean', 'reason']) {
+    for (const k of ['verdict', 'samples', 'minSamples', 'threshold', 'value', 'mean', 'reason', 'informational']) {
       if (!same(t[k], c[k])) diffs.push(`criterion ${c.id} ${k}: collector ${JSON.stringify(t[k])}, recomputed ${JSON.stringify(c[k])}`);
     }
   }
   for (const id of theirs.keys()) diffs.push(`criterion ${id}: in the collector's verdict but not in the included profile`);
+  const [a, b] = [cv.reasons ?? [], mine.reasons];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) diffs.push(`reason ${i + 1}: collector ${JSON.stringify(a[i])}, recomputed ${JSON.stringify(b[i])}`);
+  }
   return diffs;
 }
 

@@ -133,12 +133,15 @@ export interface EvidenceLine {
   key?: string;
   unsigned?: string;
   agentVersion?: string;
+  /** Fields the collector added to the stored point (the test server's state during a throughput test). */
+  collector?: Record<string, string | number | boolean>;
 }
 
 export function encodeEvidenceLine(e: EvidenceLine): string {
   const ordered: EvidenceLine = { prev: e.prev, seq: e.seq, at: e.at, device: e.device };
   if (e.signed !== undefined) Object.assign(ordered, { signed: e.signed, sig: e.sig, key: e.key });
   else Object.assign(ordered, { unsigned: e.unsigned, ...(e.agentVersion !== undefined ? { agentVersion: e.agentVersion } : {}) });
+  if (e.collector !== undefined) ordered.collector = e.collector;
   return JSON.stringify(ordered);
 }
 

@@ -67,7 +67,7 @@ async function state(): Promise<string> {
     devices: tc.registry.listDevices({ includeRevoked: true }),
     codes: tc.registry.listEnrollmentCodes(),
     audit: tc.registry.auditLog({ limit: 10_000 }).length,
-    control: tc.registry.database.prepare('SELECT (SELECT COUNT(*) FROM agent_configs) AS configs, (SELECT COUNT(*) FROM control_commands) AS commands').get(),
+    control: tc.registry.store.prepare('SELECT (SELECT COUNT(*) FROM agent_configs) AS configs, (SELECT COUNT(*) FROM control_commands) AS commands').get(),
   });
 }
 

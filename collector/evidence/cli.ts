@@ -33,7 +33,7 @@ export async function evidenceCommand(args: string[], env: NodeJS.ProcessEnv = p
   const [sub, ...rest] = args;
   if (sub !== 'export' && sub !== 'sweep') throw new ConfigError([`evidence: expected "export" or "sweep", got ${JSON.stringify(sub ?? '')}`]);
   return withEngine(async (compliance, registry, config) => {
-    const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, env), registry.database, compliance.calendar.timeZone);
+    const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, env), registry.store, compliance.calendar.timeZone);
     if (sub === 'sweep') {
       const { closed, pruned } = evidence.sweep();
       await evidence.close();

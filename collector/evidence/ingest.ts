@@ -2,15 +2,19 @@
 // results that passed go through the ordinary ingest, and the ones InfluxDB stored are appended to the
 // evidence log before the answer (so an acknowledged result is always in the log).
 import type { Logger } from 'pino';
+import type { Point } from '@influxdata/influxdb-client';
 import type { MeasurementBatchResponse, ResultAck } from '../../protocol/api.ts';
+import type { Result } from '../../protocol/results.ts';
 import { ApiError } from '../http-errors.ts';
+import type { Annotate } from '../ingest.ts';
 import type { EvidenceEntry } from './log.ts';
 import type { EvidenceService } from './service.ts';
 import { BatchRefused } from './signatures.ts';
 
 export async function evidenceIngest(
   evidence: EvidenceService,
-  ingest: (results: unknown[]) => Promise<MeasurementBatchResponse>,
+  /** The ordinary ingest; it must call `capture` after its own annotations of each point. */
+  ingest: (results: unknown[], capture: Annotate) => Promise<MeasurementBatchResponse>,
   items: unknown[],
   ctx: { deviceId: string; siteCode: string; agentVersion?: string; now: number },
   log: Logger,
@@ -37,12 +41,20 @@ export async function evidenceIngest(
     if (reason !== undefined) acks.push({ index, status: 'rejected', reason });
   });
   const entries: EvidenceEntry[] = [];
+  // Fields the collector adds to a point (not signed by the device) go into the log line beside the result.
+  const added = new Map<string, Record<string, string | number | boolean>>();
+  const capture: Annotate = (result: Result, point: Point) => {
+    const fields = collectorFields(result, point);
+    if (fields) added.set(result.id, fields);
+  };
   if (accepted.length > 0) {
-    const response = await ingest(accepted);
+    const response = await ingest(accepted, capture);
     for (const ack of response.results) {
       const index = original[ack.index]!;
       acks.push({ ...ack, index });
-      if (ack.status === 'stored') entries.push(checked.entries[index]!);
+      if (ack.status !== 'stored') continue;
+      const fields = ack.id !== undefined ? added.get(ack.id) : undefined;
+      entries.push(fields ? { ...checked.entries[index]!, collector: fields } : checked.entries[index]!);
     }
   }
   try {
@@ -54,4 +66,15 @@ export async function evidenceIngest(
   acks.sort((a, b) => a.index - b.index);
   const stored = acks.filter((a) => a.status === 'stored').length;
   return { stored, rejected: acks.length - stored, results: acks };
+}
+
+/** The point's `server_*` fields (collector/throughput/server-state-fields.ts), decoded from line protocol. */
+function collectorFields(result: Result, point: Point): Record<string, string | number | boolean> | undefined {
+  const own = new Set(Object.keys(result.fields));
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries((point as unknown as { fields: Record<string, string> }).fields)) {
+    if (!k.startsWith('server_') || own.has(k)) continue;
+    out[k] = v === 'T' ? true : v === 'F' ? false : v.startsWith('"') ? (JSON.parse(v) as string) : Number(v.replace(/i$/, ''));
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

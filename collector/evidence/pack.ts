@@ -75,7 +75,7 @@ export async function buildPack(deps: PackDeps, siteCode: string, period: Period
   for (const entry of audit.sort((a, b) => a.id - b.id)) rec('audit', { entry });
 
   rec('calendar', { timeZone: deps.calendar.timeZone, file: deps.calendar.file });
-  rec('profile', { profile: deps.profiles.resolve(site) });
+  rec('profile', { profile: deps.profiles.resolve(site), ...(deps.profiles.readiness ? { readiness: deps.profiles.readiness } : {}) });
   rec('method', { text: METHOD });
   rec('verdict', { period: run.period, generatedAt: run.generatedAt, verdict });
 

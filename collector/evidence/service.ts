@@ -1,8 +1,8 @@
 // The evidence feature in a running collector: the key store, the signature check at ingest, the log,
 // the daily heads (recorded, and sent to the webhook when one is configured), and a daily sweep that
 // closes quiet days and applies the retention.
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import type { Store } from '../store/store.ts';
 import type { EvidenceConfig } from './config.ts';
 import { type ClosedDay, type EvidenceEntry, EvidenceLog } from './log.ts';
 import { checkSignatures, type CheckedBatch } from './signatures.ts';
@@ -21,7 +21,7 @@ export class EvidenceService {
 
   constructor(
     readonly config: EvidenceConfig,
-    db: Database.Database,
+    db: Store,
     timeZone: string,
     private readonly deps: { logger?: Logger; clock?: () => number; fetch?: typeof fetch } = {},
   ) {

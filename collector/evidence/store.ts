@@ -1,34 +1,7 @@
 // The evidence feature's tables in the collector database: each device's signing key, the recorded daily
 // chain heads, and per-device counters of refused and unsigned results (docs/evidence.md).
-import type Database from 'better-sqlite3';
 import { keyIdOf } from '../../protocol/evidence.ts';
-import { statementCache } from '../registry/statements.ts';
-
-/** The feature's migration (applied after the registry's own; see collector/registry/schema.ts). */
-export const EVIDENCE_MIGRATION = `CREATE TABLE device_keys (
-     device_id TEXT PRIMARY KEY REFERENCES devices(id),
-     key_id TEXT NOT NULL UNIQUE,
-     public_key TEXT NOT NULL,
-     registered_at INTEGER NOT NULL,
-     source TEXT NOT NULL
-   );
-   CREATE TABLE evidence_heads (
-     site_code TEXT NOT NULL,
-     date TEXT NOT NULL,
-     head TEXT NOT NULL,
-     prev TEXT NOT NULL,
-     entries INTEGER NOT NULL,
-     recorded_at INTEGER NOT NULL,
-     PRIMARY KEY (site_code, date)
-   );
-   CREATE TABLE evidence_counters (
-     device_id TEXT NOT NULL,
-     kind TEXT NOT NULL,
-     count INTEGER NOT NULL,
-     last_at INTEGER NOT NULL,
-     last_reason TEXT,
-     PRIMARY KEY (device_id, kind)
-   );`;
+import type { Store } from '../store/store.ts';
 
 export interface DeviceKey {
   deviceId: string;
@@ -56,11 +29,12 @@ export class KeyConflictError extends Error {}
 interface KeyRow { device_id: string; key_id: string; public_key: string; registered_at: number; source: 'enroll' | 'upgrade' }
 
 export class EvidenceStore {
-  private readonly sql: (source: string) => Database.Statement;
   private readonly keyCache = new Map<string, DeviceKey | null>();
 
-  constructor(readonly db: Database.Database) {
-    this.sql = statementCache(db);
+  constructor(readonly store: Store) {}
+
+  private sql(source: string) {
+    return this.store.sql(source);
   }
 
   /**
@@ -69,7 +43,7 @@ export class EvidenceStore {
    */
   registerKey(deviceId: string, publicKey: string, source: DeviceKey['source'], at: number, actor = 'agent'): DeviceKey {
     const keyId = keyIdOf(publicKey);
-    const key = this.db.transaction(() => {
+    const key = this.store.transaction(() => {
       const existing = this.getKey(deviceId, false);
       if (existing) {
         if (existing.publicKey === publicKey) return existing;
@@ -79,7 +53,7 @@ export class EvidenceStore {
       this.sql('INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
         .run(at, actor, 'device.key', deviceId, JSON.stringify({ keyId, publicKey, source }));
       return { deviceId, keyId, publicKey, registeredAt: at, source };
-    }).immediate();
+    });
     this.keyCache.set(deviceId, key);
     return key;
   }
