@@ -15,7 +15,7 @@ import { ComplianceEngine } from '../collector/compliance/engine.ts';
 import { getDefaultProfiles } from '../collector/compliance/profiles.ts';
 import { createInfluxWriter, type InfluxWriter } from '../collector/influx/writer.ts';
 import { Registry } from '../collector/registry/registry.ts';
-import { seededRandom } from '../test/support/seeded-random.ts';
+import { seededRandom } from '../scripts/seeded-random.ts';
 
 const MONTH = '2026-11';
 const MONTH_START = Date.parse('2026-11-01T00:00:00+07:00');
@@ -36,7 +36,6 @@ export interface ComplianceStep {
   counts: Record<string, number>;
 }
 
-const rng = seededRandom;
 
 const code = (i: number) => `LC-${String(i).padStart(4, '0')}`;
 const COMMUNES = ['Bản Xèo', 'Bát Xát', 'Y Tý', 'Sa Pa', 'Bắc Hà', 'Mường Khương', 'Si Ma Cai', 'Văn Bàn'];
@@ -48,7 +47,7 @@ function siteTags(i: number) {
 
 /** Every point of one site's month, as the agent's default schedule would make them. */
 function* sitePoints(i: number): Generator<Point> {
-  const r = rng(i + 1);
+  const r = seededRandom(i + 1);
   const tags = siteTags(i);
   const quality = 0.5 + r() * 1.5; // some sites are good, some are not
   const tag = (p: Point) => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
 import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
+import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -53,6 +54,8 @@ export interface CollectorConfig extends RegistryConfig {
   alertsFile?: string;
   /** Evidence log directory, retention and webhook (collector/evidence/config.ts); default under dataDir. */
   evidence?: EvidenceConfig;
+  /** The web console (collector/console/config.ts): map tiles, Grafana links, session length. */
+  console?: ConsoleSettings;
 }
 
 export class ConfigError extends Error {
@@ -117,6 +120,7 @@ const serveShape = {
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
+  ...CONSOLE_ENV,
 };
 
 function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, crossChecks?: (has: (name: string) => boolean) => string[]) {
@@ -185,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     },
     compliance: loadComplianceConfig(env),
     evidence: loadEvidenceConfig(resolveDataDir(v.SONGCHECK_DATA_DIR), env),
+    console: consoleSettings(v),
     alertsFile: v.SONGCHECK_ALERTS_FILE === undefined ? undefined : path.resolve(v.SONGCHECK_ALERTS_FILE),
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,

@@ -8,6 +8,7 @@ import { startAlerts } from './alerts/start.ts';
 import { createApp } from './app.ts';
 import { loadEvidenceConfig } from './evidence/config.ts';
 import { EvidenceService } from './evidence/service.ts';
+import { consoleSettings } from './console/config.ts';
 import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { startGrafanaSupport } from './grafana/startup.ts';
@@ -69,7 +70,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.store, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger, ...(options.clock ? { clock: options.clock } : {}) });
   evidence.start();
   const app = createApp({ alerts, throughput, compliance, evidence, registry, writer, logger, ...(options.clock ? { clock: options.clock } : {}), version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
-    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
+    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
+    console: { settings: config.console ?? consoleSettings({}) } });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.

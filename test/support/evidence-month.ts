@@ -5,7 +5,7 @@
 // Deterministic (seeded), so a failing comparison can be replayed.
 import type { Result } from '../../protocol/results.ts';
 import { addDays, localTime } from '../../collector/compliance/zone.ts';
-import { seededRandom } from './seeded-random.ts';
+import { seededRandom } from '../../scripts/seeded-random.ts';
 
 export type MonthShape = 'pass' | 'fail' | 'insufficient';
 

@@ -1,5 +1,5 @@
-// A small seeded pseudo-random generator (mulberry32) for generated data sets: the same seed gives the same
-// data, so a failing comparison or a bench figure can be replayed.
+// A small deterministic random generator (mulberry32) for generated data sets — the demo province and the
+// benches — so every run tells the same story. Not for anything secret.
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
