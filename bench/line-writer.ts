@@ -12,7 +12,7 @@ export function tagValue(v: string): string {
 export interface LineWriterOptions {
   url: string;
   database: string;
-  /** Lines per request (default 50 000, about 10 MB). */
+  /** Lines per request (default 20 000, about 4 MB). */
   batchLines?: number;
   /** Requests in flight (default 2: one parsing while the next is sent). */
   inFlight?: number;
@@ -29,7 +29,7 @@ export class LineWriter {
   /** Adds one line (ms timestamps); sends a batch when full, waiting while too many are in flight. */
   async add(line: string): Promise<void> {
     this.lines.push(line);
-    if (this.lines.length >= (this.opts.batchLines ?? 50_000)) await this.send();
+    if (this.lines.length >= (this.opts.batchLines ?? 20_000)) await this.send();
   }
 
   private async send(): Promise<void> {
@@ -39,9 +39,8 @@ export class LineWriter {
     const count = this.lines.length;
     this.lines = [];
     const url = `${this.opts.url}/write?db=${encodeURIComponent(this.opts.database)}&precision=ms`;
-    const p = fetch(url, { method: 'POST', body })
-      .then(async (res) => {
-        if (!res.ok) throw new Error(`InfluxDB /write answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    const p = postWithRetry(url, body)
+      .then(() => {
         this.written += count;
       })
       .catch((err: Error) => {
@@ -59,5 +58,27 @@ export class LineWriter {
     await Promise.all(this.pending);
     if (this.failure) throw this.failure;
     return this.written;
+  }
+}
+
+/**
+ * InfluxDB answers 500 `timeout` when its write timeout (10 s) passes on a busy machine, and may have stored
+ * part of the batch: writing the same points again overwrites them (same series and timestamps), so a retry
+ * is safe. Up to 5 attempts, 1, 2, 4, 8 s apart.
+ */
+async function postWithRetry(url: string, body: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    let problem: string;
+    try {
+      const res = await fetch(url, { method: 'POST', body });
+      if (res.ok) return;
+      problem = `InfluxDB /write answered ${res.status}: ${(await res.text()).slice(0, 300)}`;
+      if (res.status < 500) throw new Error(problem);
+    } catch (err) {
+      if ((err as Error).message.startsWith('InfluxDB /write answered 4')) throw err;
+      problem = (err as Error).message;
+    }
+    if (attempt >= 5) throw new Error(`${problem} (after ${attempt} attempts)`);
+    await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
   }
 }
