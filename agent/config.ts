@@ -3,6 +3,7 @@ import { validate as validateCron } from 'node-cron';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MAX_RESULTS_PER_BATCH } from '../protocol/api.ts';
+import { Target } from '../protocol/results.ts';
 import { PROBES } from './probes/registry.ts';
 import { ConnectivityConfig } from './uptime/config.ts';
 
@@ -20,7 +21,8 @@ const ProbeSchedule = z
     splaySeconds: z.number().min(0).max(3600).default(60),
     timeoutSeconds: z.number().positive().max(3600).default(60),
     /** Empty or absent: the probe's default targets (the collector). */
-    targets: z.array(z.string().min(1).max(200)).max(20).optional(),
+    /** Each one in the collector's tag grammar (protocol/results.ts TARGET_PATTERN), or its results would be refused. */
+    targets: z.array(Target).max(20).optional(),
     /** Checked against the probe's own options schema (see docs/agent.md). */
     options: z.record(z.string(), z.unknown()).default({}),
   })

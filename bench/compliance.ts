@@ -53,7 +53,7 @@ export async function benchCompliance(): Promise<ComplianceStep[]> {
 async function complianceStep(n: number): Promise<ComplianceStep> {
   const data = await cachedDataset(
     `compliance-${n}`,
-    { sources: ['bench/province-month.ts', 'bench/line-writer.ts'], params: { n }, databases: ['bench'] },
+    { sources: ['bench/province-month.ts', 'bench/line-writer.ts', 'scripts/seeded-random.ts'], params: { n }, databases: ['bench'] },
     async (influx) => ({ points: await writeSites(influx.url, 'bench', 0, n) }),
   );
   const { influx } = data;

@@ -1,21 +1,11 @@
 // A province's month of results at the agent's default schedule, as line protocol: TCP-connect every 5 min
 // and an uptime slot every 15 min around the clock, 4 throughput tests per direction on school days.
 // Deterministic (seeded per site), so a cached copy (bench/dataset-cache.ts) is the same data.
+import { seededRandom } from '../scripts/seeded-random.ts';
 import { LineWriter, tagValue } from './line-writer.ts';
 
 export const MONTH_START = Date.parse('2026-11-01T00:00:00+07:00');
 export const DAYS = 30;
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const code = (i: number) => `LC-${String(i).padStart(4, '0')}`;
 const COMMUNES = ['Bản Xèo', 'Bát Xát', 'Y Tý', 'Sa Pa', 'Bắc Hà', 'Mường Khương', 'Si Ma Cai', 'Văn Bàn'];
@@ -27,7 +17,7 @@ export function siteTags(i: number) {
 
 /** Every point of one site's month as line protocol, as the agent's default schedule would make them. */
 function* siteLines(i: number): Generator<string> {
-  const r = rng(i + 1);
+  const r = seededRandom(i + 1);
   const t = siteTags(i);
   // Tags sorted by key, as InfluxDB keys its series.
   const siteTagText = `commune=${tagValue(t.commune)},device=${t.device},link_type=${t.link_type},operator=${t.operator},site=${t.site}`;

@@ -7,6 +7,7 @@ import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
 import type { Profiles } from './compliance/profiles.ts';
+import type { ConsoleSettings } from './console/config.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -28,10 +29,12 @@ export interface AppDeps {
   /** The URL agents use, printed on enrollment sheets. */
   publicUrl?: string;
   /** The ndt7 and multi-stream HTTP test service (collector/throughput/); without it those routes are absent. */
-  throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'>;
+  throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'> & Partial<Pick<ThroughputService, 'serverStates'>>;
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */
+  /** The web console under /console (collector/console/); without it the console is absent. */
+  console?: { settings: ConsoleSettings };
   compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
 }
 

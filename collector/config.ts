@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
+import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -50,6 +51,8 @@ export interface CollectorConfig extends RegistryConfig {
   compliance?: ComplianceConfig;
   /** Alert rules and channels (YAML, docs/alerts.md); default collector/alerts/alerts.default.yaml. */
   alertsFile?: string;
+  /** The web console (collector/console/config.ts): map tiles, Grafana links, session length. */
+  console?: ConsoleSettings;
 }
 
 export class ConfigError extends Error {
@@ -114,6 +117,7 @@ const serveShape = {
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
+  ...CONSOLE_ENV,
 };
 
 function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, crossChecks?: (has: (name: string) => boolean) => string[]) {
@@ -181,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
     },
     compliance: loadComplianceConfig(env),
+    console: consoleSettings(v),
     alertsFile: v.SONGCHECK_ALERTS_FILE === undefined ? undefined : path.resolve(v.SONGCHECK_ALERTS_FILE),
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,

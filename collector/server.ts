@@ -6,6 +6,7 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { startAlerts } from './alerts/start.ts';
 import { createApp } from './app.ts';
+import { consoleSettings } from './console/config.ts';
 import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { startGrafanaSupport } from './grafana/startup.ts';
@@ -57,7 +58,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     throw error;
   }
   const app = createApp({ alerts, throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
-    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
+    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
+    console: { settings: config.console ?? consoleSettings({}) } });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.

@@ -27,8 +27,18 @@ const count = z.number().int().min(0).max(1_000_000);
 export const ResultId = z.string().regex(/^[0-9A-Za-z_-]{8,64}$/, 'id must be 8-64 characters of [0-9A-Za-z_-]');
 /** When it was measured: Unix epoch milliseconds, UTC. */
 export const MeasuredAt = z.number().int().min(Date.UTC(2020, 0, 1)).max(Date.UTC(2100, 0, 1));
-// Tag values are capped at 200 characters; a longer target could share a series with another.
-const Target = z.string().min(1).max(200);
+/**
+ * The grammar of a `target`, which becomes a tag value (docs/data-model.md#tag-grammar): a host, host:port,
+ * URL or name in 1-200 characters of ASCII letters, digits and the URL punctuation
+ * `- . _ ~ : / ? # [ ] @ ! $ & ( ) * + , ; = %` (anything else percent-encoded). No space, quote,
+ * apostrophe, backslash or control character: InfluxDB 1.x's line-protocol reader treats a backslash as an
+ * escape everywhere on a line, so a tag value holding one can shift where the tags end and the fields begin.
+ */
+export const TARGET_PATTERN = /^[A-Za-z0-9\-._~:/?#[\]@!$&()*+,;=%]{1,200}$/;
+export const Target = z
+  .string()
+  .regex(TARGET_PATTERN, 'target must be a host, host:port, URL or name: 1-200 characters of A-Z a-z 0-9 and - . _ ~ : / ? # [ ] @ ! $ & ( ) * + , ; = % (percent-encode anything else)');
+/** Free text; the collector replaces control characters (line breaks included) with spaces before storing it. */
 const Detail = z.string().max(500).optional();
 
 /** Latency figures shared by every round-trip probe (TCP connect, ICMP echo). See docs/data-model.md. */
@@ -115,7 +125,7 @@ export const DeviceFactsFields = z
     wifi_ssid: shortText.optional(),
     wifi_signal_dbm: z.number().min(-150).max(0).optional(),
     wifi_quality_pct: z.number().min(0).max(100).optional(),
-    // Cellular modem through ModemManager (Linux); absent elsewhere. See agent/modem/.
+    // Cellular modem through ModemManager (Linux); absent elsewhere. See agent/device/modem/.
     modem_operator: shortText.optional(),
     /** The current access technology, simplified: 2g, 3g, 4g or 5g (5g also for LTE+NR). */
     modem_access_tech: shortText.optional(),

@@ -8,6 +8,7 @@ import type { DeviceIdentity } from '../influx/points.ts';
 import { ingest } from '../ingest.ts';
 import { deviceAuth } from '../middleware/device-auth.ts';
 import { RateLimiter } from '../rate-limit.ts';
+import { annotateServerState } from '../throughput/server-state-fields.ts';
 import { formatIssuesLine } from '../validation.ts';
 
 /** Base delay before an agent retries after a 503; the jitter spreads a fleet's retries apart. */
@@ -32,7 +33,8 @@ export function measurementRoutes(deps: ResolvedDeps) {
     };
     const log = logger.child({ requestId: c.get('requestId'), device: device.id, site: site.code });
     try {
-      const response = await ingest(writer, envelope.data.results, identity, now);
+      const states = deps.throughput?.serverStates;
+      const response = await ingest(writer, envelope.data.results, identity, now, states ? annotateServerState(states, device.id) : undefined);
       if (response.rejected > 0) {
         const sample = response.results.filter((r) => r.status === 'rejected').slice(0, 3);
         log.warn({ stored: response.stored, rejected: response.rejected, sample }, 'results rejected');
