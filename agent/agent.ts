@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ResultAck } from '../protocol/api.ts';
 import type { AgentHealthFields, Result } from '../protocol/results.ts';
-import type { AgentConfig } from './config.ts';
+import type { AgentConfig } from '../protocol/agent-config.ts';
 import { collectDeviceFactsInChild } from './device/facts.ts';
 import { DurableQueue } from './queue/durable-queue.ts';
 import type { Identity } from './identity/identity.ts';
@@ -11,7 +11,6 @@ import { LastResultsWriter } from './status/last-results.ts';
 import { dataFiles } from './platform/paths.ts';
 import { getProbe } from './probes/registry.ts';
 import { Scheduler } from './schedule/scheduler.ts';
-import { throughputGate } from './probes/throughput/plan.ts';
 import { isBehind } from './status/update-check.ts';
 import { Uploader } from './upload/uploader.ts';
 import { loadOrCreateSigningKey, registerSigningKey, signResults } from './identity/signing-key.ts';
@@ -178,13 +177,16 @@ export function createAgent(deps: AgentDeps) {
 
   for (const [name, schedule] of Object.entries(config.probes)) {
     if (!schedule.enabled) continue;
+    // A probe with its own plan (throughput's school-hours slots) is asked at each tick of its cron.
+    const gate = getProbe(name).gate?.(schedule.options, { now });
     scheduler.add({
       name,
       cron: schedule.schedule,
       splayMs: schedule.splaySeconds * 1000,
       timeoutMs: schedule.timeoutSeconds * 1000,
-      // Throughput runs at the random school-hours slots of its plan; its cron only asks the plan each minute.
-      run: name === 'throughput' ? throughputGate(schedule.options, now, async (signal) => void (await runProbe(name, signal))) : async (signal) => void (await runProbe(name, signal)),
+      run: async (signal) => {
+        if (!gate || gate.due()) await runProbe(name, signal);
+      },
     });
   }
   scheduler.add({ name: 'agent_health', cron: config.health.schedule, splayMs: 0, timeoutMs: 5_000, run: async () => record(healthResult()) });
