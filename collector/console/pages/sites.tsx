@@ -82,7 +82,9 @@ export const SitesPage: FC<{
 };
 
 const CRITERION_UNIT: Record<string, string> = { download: 'Mbit/s', upload: 'Mbit/s', rtt: 'ms', jitter: 'ms', loss: '%', uptime: '%' };
-const unitOf = (criterion: string) => CRITERION_UNIT[criterion.split('_')[0] ?? ''] ?? (criterion.includes('share') ? '%' : '');
+/** Criterion ids name their metric first (download_median, rtt_p95); a share is a percentage of tests. */
+const unitOf = (criterion: string) => (criterion.includes('share') ? '%' : CRITERION_UNIT[criterion.split('_')[0] ?? ''] ?? '');
+const meanUnitOf = (criterion: string) => CRITERION_UNIT[criterion.split('_')[0] ?? ''] ?? '';
 const num = (x: number | undefined, unit = '') => (x === undefined ? '–' : `${fmt(x)}${unit ? ` ${unit}` : ''}`);
 
 export const SitePage: FC<{
@@ -117,7 +119,7 @@ export const SitePage: FC<{
                   <td>{c.criterion}</td>
                   <td><Badge v={v} verdict={c.verdict} /></td>
                   <td class="n">{num(c.value, unitOf(c.criterion))}</td>
-                  <td class="n">{num(c.mean, unitOf(c.criterion))}</td>
+                  <td class="n">{num(c.mean, meanUnitOf(c.criterion))}</td>
                   <td class="n">{num(c.threshold, unitOf(c.criterion))}</td>
                   <td class="n">{c.samples ?? '–'} / {c.minSamples ?? '–'}</td>
                   <td class="reason">{c.reason}</td>
