@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps) {
       reportToken: deps.compliance?.reportToken, failures: new RateLimiter(full.limits.authFailures, full.clock), trustProxy: full.trustProxy,
       publicUrl: deps.publicUrl, alerts: deps.alerts, settings: deps.console.settings,
       ...(deps.compliance ? { compliance: { engine: deps.compliance.engine, profiles: deps.compliance.profiles } } : {}),
-      audit: (actor, action, subject, detail) => deps.logger.info({ actor, action, subject, ...detail }, 'audit'),
+      audit: (actor, action, subject, detail) => deps.registry.recordAudit(actor, action, subject, detail),
     }));
     app.get('/console/', (c) => c.redirect('/console', 308));
   }

@@ -203,6 +203,8 @@ describe('the console in Chromium, signed in with the admin token', () => {
     await expect(page.textContent('.flash.ok')).resolves.toMatch(/xác nhận/);
     await expect(page.textContent('tr[data-alert="site-silent/DEMO-P10"]')).resolves.toMatch(/Đã xác nhận \(console admin/);
     await expect(page.textContent('#channels')).resolves.toBeTruthy();
+    const audit = (await (await api(`/api/v1/admin/audit?subject=${encodeURIComponent('site-silent/DEMO-P10')}`)).json()) as { entries: { actor: string; action: string }[] };
+    expect(audit.entries[0]).toMatchObject({ action: 'alert.ack', actor: expect.stringMatching(/^console admin /) });
   });
 
   it('links the monthly report (HTML and CSV)', async () => {
