@@ -282,7 +282,7 @@ export const DnsResult = resultOf('dns', DnsFields);
 export const AgentHealthResult = resultOf('agent_health', AgentHealthFields);
 export const DeviceFactsResult = resultOf('device_facts', DeviceFactsFields);
 
-/** Throughput carries its method and direction at the top level: both become tags (see storageOf). */
+/** Throughput carries its method and direction at the top level: both become tags (see collector/influx/storage.ts). */
 export const ThroughputResult = resultOf('throughput', ThroughputFields).extend({
   method: z.enum(THROUGHPUT_METHODS),
   direction: z.enum(THROUGHPUT_DIRECTIONS),
@@ -309,35 +309,3 @@ export const Result = z.discriminatedUnion('probe', [
 ]);
 export type Result = z.infer<typeof Result>;
 export type ProbeName = Result['probe'];
-
-/**
- * Where each probe's results are stored: the InfluxDB measurement and the `method` tag.
- * TCP and ICMP share `latency` so one panel can compare methods.
- */
-export const STORAGE: Record<ProbeName, { measurement: string; method: string }> = {
-  tcp: { measurement: 'latency', method: 'tcp_connect' },
-  icmp: { measurement: 'latency', method: 'icmp_echo' },
-  http: { measurement: 'http', method: 'http_get' },
-  dns: { measurement: 'dns', method: 'dns_query' },
-  agent_health: { measurement: 'agent_health', method: 'self' },
-  device_facts: { measurement: 'device_facts', method: 'systeminformation' },
-  // The method of a throughput result is its own `method` (ndt7 or http_multistream); this is the fallback.
-  throughput: { measurement: 'throughput', method: 'ndt7' },
-  uptime: { measurement: 'uptime', method: 'connectivity_check' },
-  outage: { measurement: 'outage', method: 'connectivity_check' },
-  agent_event: { measurement: 'agent_event', method: 'self' },
-};
-
-/** Measurement, method tag and any extra tags of one result: throughput adds `direction`, outage `kind`, agent_event `event`. */
-export function storageOf(result: Result): { measurement: string; method: string; tags?: [string, string][] } {
-  switch (result.probe) {
-    case 'throughput':
-      return { measurement: 'throughput', method: result.method, tags: [['direction', result.direction]] };
-    case 'outage':
-      return { ...STORAGE.outage, tags: [['kind', result.kind]] };
-    case 'agent_event':
-      return { ...STORAGE.agent_event, tags: [['event', result.event]] };
-    default:
-      return STORAGE[result.probe];
-  }
-}

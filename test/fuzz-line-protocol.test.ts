@@ -4,7 +4,8 @@
 // nothing is written. Thousands of cases, fixed seed (docs/data-model.md#tag-grammar).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AGENT_EVENTS, OUTAGE_KINDS, RESULT_CODES, Result, STOP_REASONS, TARGET_PATTERN, storageOf } from '../protocol/results.ts';
+import { AGENT_EVENTS, OUTAGE_KINDS, RESULT_CODES, Result, STOP_REASONS, TARGET_PATTERN } from '../protocol/results.ts';
+import { storageOf } from '../collector/influx/storage.ts';
 import { type DeviceIdentity, normalizeTagValue, resultToPoint, safeStringField, toLine } from '../collector/influx/points.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { createTestCollector, type TestCollector } from '../collector/test-support.ts';
