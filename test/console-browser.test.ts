@@ -216,6 +216,10 @@ describe('the console in Chromium, signed in with the admin token', () => {
     expect(await report.text()).toContain('DEMO-P06');
     const csv = await page.request.get(`${base}${await page.getAttribute('#report-csv', 'href')}`);
     expect(await csv.text()).toContain('DEMO-P07');
+    // The evidence pack of one site, through the console's session (the API route takes a bearer token).
+    await page.fill('#evidence-form input[name=site]', 'DEMO-P06');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#evidence-form button')]);
+    expect(download.suggestedFilename()).toBe('songcheck-evidence-DEMO-P06-rolling30.jsonl');
   });
 
   it('refuses a change without the page’s CSRF token', async () => {

@@ -57,8 +57,8 @@ export interface ConsoleDeps {
   settings: ConsoleSettings;
   /** Writes one audit-log entry for changes that do not go through the registry (alerts, sign-in). */
   audit?: (actor: string, action: string, subject: string, detail?: Record<string, unknown>) => void;
-  /** Evidence pack route (another room builds it); when given, the reports page links to it. */
-  evidencePackUrl?: (site: string, period: string) => string;
+  /** The evidence pack of one site and period (collector/evidence/); without it the reports page says it is unavailable. */
+  evidencePack?: (site: string, period: Period) => Promise<{ text: string }>;
 }
 
 type Env = { Variables: { requestId: string; session: Session; lang: Lang } };
@@ -517,8 +517,21 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   app.get('/reports', (c) => {
     const { choice } = periodChoice(c.req.query('period') ?? `${localParts(deps.clock(), timeZone).date.slice(0, 7)}`);
-    const evidence = deps.evidencePackUrl;
-    return c.html(<ReportsPage v={view(c)} period={choice} evidence={evidence ? (site) => evidence(site, choice.label) : undefined} />);
+    return c.html(<ReportsPage v={view(c)} period={choice} evidence={deps.evidencePack !== undefined} />);
+  });
+
+  app.get('/reports/evidence', async (c) => {
+    if (!deps.evidencePack) throw new PageError(404, TEXTS[langOf(c)].evidenceMissing);
+    const site = parse(SiteCode, c.req.query('site')?.trim());
+    if (!registry.getSite(site)) throw new PageError(404, `${TEXTS[langOf(c)].notFound} ${site}`);
+    const { period } = periodChoice(c.req.query('period'));
+    let pack;
+    try {
+      pack = await deps.evidencePack(site, period);
+    } catch (error) {
+      throw new PageError(503, `could not build the evidence pack: ${(error as Error).message.slice(0, 200)}`);
+    }
+    return c.body(pack.text, 200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'content-disposition': `attachment; filename="songcheck-evidence-${site}-${period.label}.jsonl"` });
   });
 
   const evaluate = async (c: Context<Env>) => {
