@@ -115,7 +115,7 @@ export const DeviceFactsFields = z
     wifi_ssid: shortText.optional(),
     wifi_signal_dbm: z.number().min(-150).max(0).optional(),
     wifi_quality_pct: z.number().min(0).max(100).optional(),
-    // Cellular modem through ModemManager (Linux); absent elsewhere. See agent/modem/.
+    // Cellular modem through ModemManager (Linux); absent elsewhere. See agent/device/modem/.
     modem_operator: shortText.optional(),
     /** The current access technology, simplified: 2g, 3g, 4g or 5g (5g also for LTE+NR). */
     modem_access_tech: shortText.optional(),

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Result } from '../../protocol/results.ts';
-import { DurableQueue } from '../durable-queue.ts';
-import { inspectQueue } from '../durable-queue-inspect.ts';
-import { ensureDataDir, saveIdentity } from '../identity.ts';
-import { LastResultsWriter } from '../last-results.ts';
-import { dataFiles } from '../paths.ts';
-import { acquireRunLock } from '../run-lock.ts';
-import { isBehind } from '../update-check.ts';
+import { DurableQueue } from '../queue/durable-queue.ts';
+import { inspectQueue } from '../queue/inspect.ts';
+import { ensureDataDir, saveIdentity } from '../identity/identity.ts';
+import { LastResultsWriter } from '../status/last-results.ts';
+import { dataFiles } from '../platform/paths.ts';
+import { acquireRunLock } from '../platform/run-lock.ts';
+import { isBehind } from '../status/update-check.ts';
 import { runDoctor, type Check } from './doctor.ts';
 import { formatStatus, gatherStatus } from './status.ts';
 
@@ -100,7 +100,7 @@ describe('status', () => {
 
   it('shows the data budget when a ledger exists, and a collector that is down', async () => {
     enrollFake('http://127.0.0.1:1');
-    // The ledger as agent/throughput-budget.ts writes it.
+    // The ledger as agent/probes/throughput/budget.ts writes it.
     writeFileSync(join(dir, 'throughput-budget.json'), JSON.stringify({ version: 1, month: '2025-09', usedBytes: 52_428_800, tests: 3, reserved: {} }));
     const s = await gatherStatus({ dataDir: dir, env: {}, timeoutMs: 2000 });
     expect(s.collector.reachable).toBe(false);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Result } from '../../../protocol/results.ts';
-import { ctxWith, PINNED_NOW } from '../test-support.ts';
+import { ctxWith, PINNED_NOW } from '../../../test/support/agent-probes.ts';
 import { dnsProbe, DnsOptions } from './index.ts';
 
 const A = 1;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
-import { closedPort, ctxWith, PINNED_NOW } from '../test-support.ts';
+import { closedPort, ctxWith, PINNED_NOW } from '../../../test/support/agent-probes.ts';
 import { httpProbe, HttpOptions } from './index.ts';
 
 const opts = (o: Partial<HttpOptions> = {}) => HttpOptions.parse(o);

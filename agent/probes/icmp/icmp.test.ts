@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
-import { ctxWith, PINNED_NOW } from '../test-support.ts';
+import { ctxWith, PINNED_NOW } from '../../../test/support/agent-probes.ts';
 import { pingCommand } from './command.ts';
 import { icmpProbe, IcmpOptions } from './index.ts';
 

@@ -5,7 +5,7 @@ import { latencyStats, type Attempt } from '../latency-stats.ts';
 import { overallCode, summariseFailures, type Failure } from '../outcome.ts';
 import { resolveHost } from '../resolve.ts';
 import { guarded, makeResult } from '../result.ts';
-import { sleep } from '../../abortable-sleep.ts';
+import { sleep } from '../../platform/abortable-sleep.ts';
 import { collectorEndpoint, formatHostPort, parseHostPort } from '../target.ts';
 import type { Probe } from '../types.ts';
 import { connectOnce } from './connect.ts';

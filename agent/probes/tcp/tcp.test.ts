@@ -4,7 +4,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
-import { closedPort, ctxWith, listen, PINNED_NOW } from '../test-support.ts';
+import { closedPort, ctxWith, listen, PINNED_NOW } from '../../../test/support/agent-probes.ts';
 import { tcpProbe, TcpOptions } from './index.ts';
 
 const fast = TcpOptions.parse({ count: 3, intervalMs: 0, timeoutMs: 1000 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Result, ThroughputFields } from '../../../protocol/results.ts';
-import { DataBudget, HEADER_ALLOWANCE } from '../../throughput-budget.ts';
-import { isValidTimeZone } from '../../throughput-plan.ts';
+import { DataBudget, HEADER_ALLOWANCE } from './budget.ts';
+import { isValidTimeZone } from './plan.ts';
 import { abortCode } from '../errors.ts';
 import { round3 } from '../latency-stats.ts';
 import { resolveHost } from '../resolve.ts';

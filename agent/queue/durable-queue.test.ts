@@ -340,7 +340,7 @@ describe('DurableQueue', () => {
   it('keeps every record append() returned for when the writer is SIGKILLed at random moments', async () => {
     const dir = tmpDir();
     const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-    const child = fileURLToPath(new URL('./durable-queue-crash-child.ts', import.meta.url));
+    const child = fileURLToPath(new URL('../../test/support/durable-queue-crash-child.ts', import.meta.url));
     const printed: string[][] = [];
     for (let run = 0; run < 5; run++) {
       const out = await new Promise<string>((resolve, reject) => {

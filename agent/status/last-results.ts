@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Result } from '../protocol/results.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import type { Result } from '../../protocol/results.ts';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { formatFigures } from './format-result.ts';
 
 export const LAST_RESULTS_FILE = 'last-results.json';

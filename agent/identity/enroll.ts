@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { hostname, platform, release } from 'node:os';
-import { EnrollResponse, ReceivedErrorBody } from '../protocol/api.ts';
-import { postJson, type HttpResponse } from './http-client.ts';
+import { EnrollResponse, ReceivedErrorBody } from '../../protocol/api.ts';
+import { postJson, type HttpResponse } from '../net/http-client.ts';
 import { saveIdentity, type Identity } from './identity.ts';
-import { AGENT_VERSION } from './version.ts';
+import { AGENT_VERSION } from '../version.ts';
 
 export class EnrollError extends Error {}
 

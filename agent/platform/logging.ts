@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { dataFiles } from './paths.ts';
-import { AGENT_VERSION } from './version.ts';
+import { AGENT_VERSION } from '../version.ts';
 
 /** The live file is rotated past 5 MiB; 4 rotated files are kept: at most 25 MiB of logs. */
 export const LOG_ROTATION = { size: '5M', rotate: 4 };

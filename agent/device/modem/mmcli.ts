@@ -6,7 +6,7 @@
 // per line, `--` for "no value", arrays as `key.length` plus `key.value[1]`, `key.value[2]` ...
 // (ModemManager cli/mmcli-output.c). It is not localised.
 import { execFile } from 'node:child_process';
-import type { DeviceFactsFields } from '../../protocol/results.ts';
+import type { DeviceFactsFields } from '../../../protocol/results.ts';
 
 export type ModemFacts = Pick<
   DeviceFactsFields,

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Systeminformation } from 'systeminformation';
-import { Result, type DeviceFactsFields } from '../protocol/results.ts';
+import { Result, type DeviceFactsFields } from '../../protocol/results.ts';
 import { readModemFacts } from './modem/mmcli.ts';
-import { AGENT_VERSION } from './version.ts';
+import { AGENT_VERSION } from '../version.ts';
 
 /**
  * What the device and its link are: OS, CPU, memory, uptime, the default interface, on Wi-Fi the signal,

@@ -1,7 +1,7 @@
 // Shared by the probes' unit tests: loopback servers and a pinned clock, nothing that fakes the network.
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import type { ProbeRunContext } from './types.ts';
+import type { ProbeRunContext } from '../../agent/probes/types.ts';
 
 export const PINNED_NOW = Date.UTC(2025, 8, 1, 3, 0, 0);
 

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { writeFileAtomic } from './atomic-file.ts';
-import { dataFiles } from './paths.ts';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
+import { dataFiles } from '../platform/paths.ts';
 
 /**
  * Who this agent is. The device id comes from the collector at enrollment and is stored here, never derived

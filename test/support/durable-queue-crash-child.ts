@@ -1,7 +1,7 @@
 // Child process for the crash test in durable-queue.test.ts: appends records until killed and prints each
 // id only after append() has returned, so every printed id is a record the queue promised to keep.
-// Usage: node --import tsx agent/durable-queue-crash-child.ts <dir> <tag> <segmentBytes>
-import { DurableQueue } from './durable-queue.ts';
+// Usage: node --import tsx test/support/durable-queue-crash-child.ts <dir> <tag> <segmentBytes>
+import { DurableQueue } from '../../agent/queue/durable-queue.ts';
 
 const [dir, tag, segmentBytes] = process.argv.slice(2);
 if (!dir || !tag || !segmentBytes) throw new Error('usage: durable-queue-crash-child.ts <dir> <tag> <segmentBytes>');

@@ -1,7 +1,7 @@
-import { MeasurementBatchResponse, ReceivedErrorBody, type ResultAck } from '../protocol/api.ts';
-import type { Result } from '../protocol/results.ts';
-import { postJson, type HttpResponse, type PostJson } from './http-client.ts';
-import { sleep } from './abortable-sleep.ts';
+import { MeasurementBatchResponse, ReceivedErrorBody, type ResultAck } from '../../protocol/api.ts';
+import type { Result } from '../../protocol/results.ts';
+import { postJson, type HttpResponse, type PostJson } from '../net/http-client.ts';
+import { sleep } from '../platform/abortable-sleep.ts';
 
 /** Keeps a batch under the collector's default 1 MiB body limit, with room for the envelope. */
 const BATCH_MAX_JSON_BYTES = 768 * 1024;

@@ -1,4 +1,4 @@
-import type { Agent } from './agent.ts';
+import type { Agent } from '../agent.ts';
 import { formatFigures, formatTable } from './format-result.ts';
 
 interface Row {

@@ -4,8 +4,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Result } from '../protocol/results.ts';
-import { DurableQueue } from './durable-queue.ts';
+import type { Result } from '../../protocol/results.ts';
+import { DurableQueue } from '../queue/durable-queue.ts';
 import { Uploader, parseRetryAfter } from './uploader.ts';
 
 type Handler = (body: { results: Result[] }, req: IncomingMessage, res: ServerResponse) => void;

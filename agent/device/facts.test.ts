@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AGENT_BIN } from '../test/support/processes.ts';
-import { collectDeviceFacts, collectDeviceFactsInChild } from './device-facts.ts';
-import { AGENT_VERSION } from './version.ts';
+import { AGENT_BIN } from '../../test/support/processes.ts';
+import { collectDeviceFacts, collectDeviceFactsInChild } from './facts.ts';
+import { AGENT_VERSION } from '../version.ts';
 
 describe('device facts', () => {
   it('reads this machine through systeminformation', async () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DataBudget } from './throughput-budget.ts';
-import { drawDay, localParts, ThroughputPlan, zonedTime } from './throughput-plan.ts';
+import { DataBudget } from './budget.ts';
+import { drawDay, localParts, ThroughputPlan, zonedTime } from './plan.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';
 const dirs: string[] = [];

@@ -1,5 +1,5 @@
 import { createTask, type ScheduledTask } from 'node-cron';
-import { sleep } from './abortable-sleep.ts';
+import { sleep } from '../platform/abortable-sleep.ts';
 
 export interface Job {
   name: string;

@@ -1,8 +1,8 @@
 // Opening a queue directory after a clean stop or a crash: find where delivery resumes, cut a torn tail off
 // the write segment, and count what is pending, in one pass over the pending bytes.
 import path from 'node:path';
-import { CURSOR_TMP, fsyncDir, parseSegmentName, readCursor, readLines, segmentName, tryUnlink } from './durable-queue-segment.ts';
-import type { CursorState, Line, QueueFs } from './durable-queue-segment.ts';
+import { CURSOR_TMP, fsyncDir, parseSegmentName, readCursor, readLines, segmentName, tryUnlink } from './segment.ts';
+import type { CursorState, Line, QueueFs } from './segment.ts';
 
 export interface Segment {
   num: number;

@@ -1,7 +1,7 @@
 // The agent's durable queue: results wait here, on plain files, until the collector has acknowledged them.
 //
 // Layout of `dir`: segment files `seg-<16 digits>.log` holding one record per line, `<checksum> <json>\n`
-// (framing in durable-queue-segment.ts), and `cursor.json`, the position of the oldest unacknowledged record
+// (framing in segment.ts), and `cursor.json`, the position of the oldest unacknowledged record
 // plus the counters that must survive a restart.
 //
 // Crash-safety argument:
@@ -17,13 +17,13 @@
 // Everything is synchronous on purpose: an agent appends a result every few minutes, and a sync call that
 // has returned is durable, with no interleaving to reason about. One process per directory (no lock file).
 import path from 'node:path';
-import { createSegment, recover } from './durable-queue-recovery.ts';
-import type { RecoveryReport, Segment } from './durable-queue-recovery.ts';
-import { encodeRecord, nodeQueueFs, readLines, segmentName, tryUnlink, writeAll, writeCursor } from './durable-queue-segment.ts';
-import type { CursorState, Position, QueueFs } from './durable-queue-segment.ts';
+import { createSegment, recover } from './recovery.ts';
+import type { RecoveryReport, Segment } from './recovery.ts';
+import { encodeRecord, nodeQueueFs, readLines, segmentName, tryUnlink, writeAll, writeCursor } from './segment.ts';
+import type { CursorState, Position, QueueFs } from './segment.ts';
 
-export type { RecoveryReport } from './durable-queue-recovery.ts';
-export type { Position, QueueFs } from './durable-queue-segment.ts';
+export type { RecoveryReport } from './recovery.ts';
+export type { Position, QueueFs } from './segment.ts';
 
 export interface DurableQueueOptions {
   dir: string;

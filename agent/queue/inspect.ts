@@ -2,7 +2,7 @@
 // lock, no recovery, no write. It reads the cursor and the segments behind it and counts the valid records;
 // a line being appended at that moment reads as a torn tail and is simply not counted yet.
 import path from 'node:path';
-import { nodeQueueFs, parseSegmentName, readCursor, readLines, segmentName, type QueueFs } from './durable-queue-segment.ts';
+import { nodeQueueFs, parseSegmentName, readCursor, readLines, segmentName, type QueueFs } from './segment.ts';
 
 export interface QueueSnapshot {
   /** Valid records not yet acknowledged. */

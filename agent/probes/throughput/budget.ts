@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { writeFileAtomic } from './atomic-file.ts';
-import { localParts } from './throughput-plan.ts';
+import { writeFileAtomic } from '../../platform/atomic-file.ts';
+import { localParts } from './plan.ts';
 
 export interface BudgetOptions {
   /** Bytes per calendar month (in `timeZone`). */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleep as abortableSleep } from './abortable-sleep.ts';
+import { sleep as abortableSleep } from '../platform/abortable-sleep.ts';
 import { Scheduler } from './scheduler.ts';
 
 const sleep = (ms: number) => abortableSleep(ms, new AbortController().signal);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DeviceFactsFields } from '../../protocol/results.ts';
+import { DeviceFactsFields } from '../../../protocol/results.ts';
 import { accessGeneration, modemFacts, parseKeyValue, parseModemList, readModemFacts, type RunCommand } from './mmcli.ts';
 
 const sample = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');

@@ -1,4 +1,4 @@
-import type { Result } from '../protocol/results.ts';
+import type { Result } from '../../protocol/results.ts';
 
 /** One line of figures for people: the live table and `measure` without --json. */
 export function formatFigures(r: Result): string {
