@@ -7,12 +7,13 @@
 // not before the bytes of the site's learned boost (boost-profile.ts) have gone through. See docs/throughput.md
 // ("Boosts and the sustained rate").
 import { z } from 'zod';
+import { RATE_CURVE_MAX_BINS, type ThroughputFields } from '../../../protocol/results.ts';
 import type { RateEstimator } from './estimator.ts';
 
 /** Width of one bin of the rate curve. */
 export const CURVE_BIN_MS = 250;
-/** Bins kept: two minutes, more than any test runs. */
-export const MAX_CURVE_BINS = 480;
+/** Bins kept: two minutes (the protocol's limit), more than any test runs. */
+export const MAX_CURVE_BINS = RATE_CURVE_MAX_BINS;
 
 export const BoostOptions = z
   .object({
@@ -49,12 +50,13 @@ function median(xs: number[]): number {
 /**
  * The one step that best splits the curve into two flat segments (least squares), if the two segments' medians
  * differ by at least minStepRatio: `boost` when the rate fell, `ramp` when it rose (a long path's slow start).
- * The first `skipBins` (slow start) are outside the fit; each segment needs `minBins`.
+ * The first `skipBins` are outside the fit; the segments need `minBefore` and `minAfter` bins (the later one
+ * carries the figure, so it needs more).
  */
-export function findStep(kbps: readonly number[], opts: { skipBins: number; minBins: number; minStepRatio: number }): Step | undefined {
+export function findStep(kbps: readonly number[], opts: { skipBins: number; minBefore: number; minAfter: number; minStepRatio: number }): Step | undefined {
   const r = kbps.slice(opts.skipBins);
   const n = r.length;
-  if (n < 2 * opts.minBins) return undefined;
+  if (n < opts.minBefore + opts.minAfter) return undefined;
   const sum = [0];
   const sq = [0];
   for (const x of r) {
@@ -64,7 +66,7 @@ export function findStep(kbps: readonly number[], opts: { skipBins: number; minB
   const sse = (a: number, b: number) => sq[b]! - sq[a]! - (sum[b]! - sum[a]!) ** 2 / (b - a);
   let best = -1;
   let bestSse = Infinity;
-  for (let k = opts.minBins; k <= n - opts.minBins; k++) {
+  for (let k = opts.minBefore; k <= n - opts.minAfter; k++) {
     const e = sse(0, k) + sse(k, n);
     if (e < bestSse) [best, bestSse] = [k, e];
   }
@@ -116,7 +118,7 @@ export class RateCurve {
   /** The curve as stored: kbit/s per bin as comma-separated integers (digits and commas only). */
   encode(): string | undefined {
     const k = this.kbps();
-    return k.length ? k.map((x) => Math.round(x)).join(',') : undefined;
+    return k.length ? k.map((x) => Math.min(9_999_999, Math.round(x))).join(',') : undefined;
   }
 }
 
@@ -126,6 +128,8 @@ export interface SustainedPlan {
   long: boolean;
   /** The learned boost of this direction, bytes (0: none). */
   expectedBoostBytes: number;
+  /** Its rate, Mbit/s: a test still running at about this rate is still inside a boost (it may have grown). */
+  expectedPeakMbps?: number;
 }
 
 export interface SustainedSummary {
@@ -150,36 +154,57 @@ export class SustainedTracker {
   readonly curve = new RateCurve();
   private step?: Step;
   private bins = 0;
+  private lastMbps?: number;
 
   constructor(
     private readonly options: BoostOptions,
     private readonly plan: SustainedPlan,
-    private readonly warmupMs: number,
   ) {}
 
   /** A receiver-side sample (the same the estimator gets). */
   add(t: number, bytes: number, estimator: RateEstimator): void {
     this.curve.add(t, bytes);
+    this.lastMbps = estimator.estimate().mbps;
     const n = this.curve.edges.length - 1;
     if (n === this.bins) return;
     this.bins = n;
     const step = findStep(this.curve.kbps(), {
-      skipBins: Math.ceil(this.warmupMs / CURVE_BIN_MS),
-      // A segment of at least one bin more than the settling, and a second of steady rate after the warm-up.
-      minBins: Math.max(SETTLE_BINS + 2, Math.ceil(1000 / CURVE_BIN_MS)),
+      // The first bin holds the connection's own start; a boost may be short, so its segment may be too.
+      skipBins: 1,
+      minBefore: 2,
+      // After the step: the settling and a second of steady rate.
+      minAfter: SETTLE_BINS + Math.ceil(1000 / CURVE_BIN_MS),
       minStepRatio: this.options.minStepRatio,
     });
     this.step = step;
     const t0 = this.curve.startedAt!;
-    estimator.measureFrom(step ? t0 + (step.bin + SETTLE_BINS) * CURVE_BIN_MS : undefined);
+    // Never before the warm-up ends (the estimator keeps to that); past a boost and its settling; from a ramp's top.
+    estimator.measureFrom(step ? t0 + this.fromBin(step) * CURVE_BIN_MS : undefined);
   }
 
-  /** Whether the test has seen enough of the link to stop once its estimate is stable. */
-  mayStop(bytes: number): boolean {
+  private fromBin(step: Step): number {
+    return step.bin + (step.kind === 'boost' ? SETTLE_BINS : 0);
+  }
+
+  /**
+   * Whether the test has seen enough of the link to stop once its estimate (`mbps`) is stable: past a boost seen
+   * in this test; or, with a learned boost, past its bytes (with the margin) and no longer at about its rate (a
+   * boost that grew since it was learned); a learning test only past a boost (else it runs to its end).
+   */
+  mayStop(bytes: number, mbps: number | undefined): boolean {
     if (!this.options.enabled) return true;
-    const passed = this.step?.kind === 'boost';
-    if (this.plan.long) return passed;
-    return passed || bytes >= this.plan.expectedBoostBytes * this.options.margin;
+    if (this.step?.kind === 'boost') return true;
+    if (this.plan.long) return false;
+    if (this.plan.expectedBoostBytes <= 0) return true;
+    return !this.maybeInBoost(bytes, mbps);
+  }
+
+  /** Short of the learned boost's bytes, or still at about its rate. */
+  private maybeInBoost(bytes: number, mbps: number | undefined): boolean {
+    const { expectedBoostBytes, expectedPeakMbps } = this.plan;
+    if (expectedBoostBytes <= 0) return false;
+    const stillAtPeak = expectedPeakMbps !== undefined && mbps !== undefined && mbps * this.options.minStepRatio >= expectedPeakMbps;
+    return bytes < expectedBoostBytes * this.options.margin || stillAtPeak;
   }
 
   summary(bytes: number): SustainedSummary {
@@ -188,13 +213,33 @@ export class SustainedTracker {
     const edges = this.curve.edges;
     const boost =
       step?.kind === 'boost'
-        ? { peakMbps: step.beforeKbps / 1000, bytes: Math.round(edges[step.bin]! - edges[0]!), ms: step.bin * CURVE_BIN_MS }
+        ? {
+            // The boost's mean rate (bytes over time, the first bin's connection start left out): a median of
+            // bins reads a noisy boost low or high, bytes over time is what the boost delivered.
+            peakMbps: step.bin > 1 ? ((edges[step.bin]! - edges[1]!) * 8) / ((step.bin - 1) * CURVE_BIN_MS * 1000) : step.beforeKbps / 1000,
+            bytes: Math.round(edges[step.bin]! - edges[0]!),
+            ms: step.bin * CURVE_BIN_MS,
+          }
         : undefined;
     return {
       ...(curve ? { curve } : {}),
-      ...(step ? { step, sustainedFromMs: (step.bin + SETTLE_BINS) * CURVE_BIN_MS } : {}),
+      ...(step ? { step, sustainedFromMs: this.fromBin(step) * CURVE_BIN_MS } : {}),
       ...(boost ? { boost } : {}),
-      insideBoost: this.options.enabled && !boost && this.plan.expectedBoostBytes > 0 && bytes < this.plan.expectedBoostBytes * this.options.margin,
+      insideBoost: this.options.enabled && !boost && this.maybeInBoost(bytes, this.lastMbps),
     };
   }
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The result fields of what a tracker saw (protocol/results.ts ThroughputFields, docs/data-model.md). */
+export function sustainedFields(seen: SustainedSummary, plan: SustainedPlan): Partial<ThroughputFields> {
+  return {
+    ...(seen.curve ? { curve_kbps: seen.curve, curve_bin_ms: CURVE_BIN_MS } : {}),
+    boost: seen.boost !== undefined,
+    ...(seen.boost ? { boost_peak_mbps: round3(seen.boost.peakMbps), boost_bytes: seen.boost.bytes, boost_ms: seen.boost.ms } : {}),
+    ...(seen.sustainedFromMs !== undefined ? { sustained_from_ms: seen.sustainedFromMs } : {}),
+    boost_learning: plan.long,
+    ...(plan.expectedBoostBytes > 0 ? { boost_expected_bytes: Math.round(plan.expectedBoostBytes) } : {}),
+  };
 }
