@@ -12,7 +12,7 @@ import { AlertService } from '../collector/alerts/service.ts';
 import type { RuleContext } from '../collector/alerts/types.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { Registry } from '../collector/registry/registry.ts';
-import { openDatabase } from '../collector/registry/schema.ts';
+import { openCollectorStore } from '../collector/database.ts';
 import { startInfluxd } from '../scripts/influxd-server.ts';
 import { median } from './harness.ts';
 
@@ -55,7 +55,7 @@ export async function benchAlerts(sites = 2000, runs = 5): Promise<AlertsBench> 
     const rules = config.rules.filter((r) => r.enabled);
     const ctxBase = { sites: registry.listSites(), devices: registry.listDevices(), query: (q: string) => writer.query(q) };
     const school = { isSchoolTime: () => true };
-    const service = new AlertService({ config, db: openDatabase(dir), registry, query: (q) => writer.query(q), clock: () => now, school, floorFor: () => 5 });
+    const service = new AlertService({ config, store: openCollectorStore(dir), registry, query: (q) => writer.query(q), clock: () => now, school, floorFor: () => 5 });
     const reference: number[] = [];
     const ticks: number[] = [];
     for (let run = 0; run < runs; run++) {

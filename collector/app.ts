@@ -17,6 +17,9 @@ import { measurementRoutes } from './routes/measurements.ts';
 import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
 import { complianceRoutes } from './compliance/routes.ts';
+import { evidenceRoutes } from './evidence/routes.ts';
+import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
+import { RateLimiter } from './rate-limit.ts';
 
 export type { AppDeps, AppEnv } from './app-types.ts';
 
@@ -38,11 +41,13 @@ export function createApp(deps: AppDeps) {
   app.use(requestId({ limitLength: 128, generator: () => crypto.randomUUID() }));
   app.use(accessLog(deps.logger));
   // A site list of a whole country is larger than a batch of results; only the import takes it.
-  app.use(bodyLimit({ maxBytes: (c) => (c.req.path === importPath ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) }));
+  const largeBodies = new Set([importPath, ...CONSOLE_IMPORT_PATHS]);
+  app.use(bodyLimit({ maxBytes: (c) => (largeBodies.has(c.req.path) ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) }));
 
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
+  if (deps.evidence) app.route(API_PREFIX, evidenceRoutes(full, deps.evidence));
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
@@ -51,6 +56,18 @@ export function createApp(deps: AppDeps) {
   if (deps.compliance) {
     const { engine, profiles, reportToken } = deps.compliance;
     app.route(API_PREFIX, complianceRoutes({ engine, profiles, reportToken, registry: deps.registry, adminToken: deps.adminToken, clock: full.clock, limits: full.limits.authFailures, trustProxy: full.trustProxy }));
+  }
+
+  // The ICT department's web console (collector/console/, docs/console.md).
+  if (deps.console) {
+    app.route('/console', consoleRoutes({
+      registry: deps.registry, writer: deps.writer, logger: deps.logger, clock: full.clock, adminToken: deps.adminToken,
+      reportToken: deps.compliance?.reportToken, failures: new RateLimiter(full.limits.authFailures, full.clock), trustProxy: full.trustProxy,
+      publicUrl: deps.publicUrl, alerts: deps.alerts, settings: deps.console.settings,
+      ...(deps.compliance ? { compliance: { engine: deps.compliance.engine, profiles: deps.compliance.profiles } } : {}),
+      audit: (actor, action, subject, detail) => deps.logger.info({ actor, action, subject, ...detail }, 'audit'),
+    }));
+    app.get('/console/', (c) => c.redirect('/console', 308));
   }
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));

@@ -27,8 +27,18 @@ const count = z.number().int().min(0).max(1_000_000);
 export const ResultId = z.string().regex(/^[0-9A-Za-z_-]{8,64}$/, 'id must be 8-64 characters of [0-9A-Za-z_-]');
 /** When it was measured: Unix epoch milliseconds, UTC. */
 export const MeasuredAt = z.number().int().min(Date.UTC(2020, 0, 1)).max(Date.UTC(2100, 0, 1));
-// Tag values are capped at 200 characters; a longer target could share a series with another.
-const Target = z.string().min(1).max(200);
+/**
+ * The grammar of a `target`, which becomes a tag value (docs/data-model.md#tag-grammar): a host, host:port,
+ * URL or name in 1-200 characters of ASCII letters, digits and the URL punctuation
+ * `- . _ ~ : / ? # [ ] @ ! $ & ( ) * + , ; = %` (anything else percent-encoded). No space, quote,
+ * apostrophe, backslash or control character: InfluxDB 1.x's line-protocol reader treats a backslash as an
+ * escape everywhere on a line, so a tag value holding one can shift where the tags end and the fields begin.
+ */
+export const TARGET_PATTERN = /^[A-Za-z0-9\-._~:/?#[\]@!$&()*+,;=%]{1,200}$/;
+export const Target = z
+  .string()
+  .regex(TARGET_PATTERN, 'target must be a host, host:port, URL or name: 1-200 characters of A-Z a-z 0-9 and - . _ ~ : / ? # [ ] @ ! $ & ( ) * + , ; = % (percent-encode anything else)');
+/** Free text; the collector replaces control characters (line breaks included) with spaces before storing it. */
 const Detail = z.string().max(500).optional();
 
 /** Latency figures shared by every round-trip probe (TCP connect, ICMP echo). See docs/data-model.md. */
@@ -293,7 +303,7 @@ export const DnsResult = resultOf('dns', DnsFields);
 export const AgentHealthResult = resultOf('agent_health', AgentHealthFields);
 export const DeviceFactsResult = resultOf('device_facts', DeviceFactsFields);
 
-/** Throughput carries its method and direction at the top level: both become tags (see storageOf). */
+/** Throughput carries its method and direction at the top level: both become tags (see collector/influx/storage.ts). */
 export const ThroughputResult = resultOf('throughput', ThroughputFields).extend({
   method: z.enum(THROUGHPUT_METHODS),
   direction: z.enum(THROUGHPUT_DIRECTIONS),
@@ -320,35 +330,3 @@ export const Result = z.discriminatedUnion('probe', [
 ]);
 export type Result = z.infer<typeof Result>;
 export type ProbeName = Result['probe'];
-
-/**
- * Where each probe's results are stored: the InfluxDB measurement and the `method` tag.
- * TCP and ICMP share `latency` so one panel can compare methods.
- */
-export const STORAGE: Record<ProbeName, { measurement: string; method: string }> = {
-  tcp: { measurement: 'latency', method: 'tcp_connect' },
-  icmp: { measurement: 'latency', method: 'icmp_echo' },
-  http: { measurement: 'http', method: 'http_get' },
-  dns: { measurement: 'dns', method: 'dns_query' },
-  agent_health: { measurement: 'agent_health', method: 'self' },
-  device_facts: { measurement: 'device_facts', method: 'systeminformation' },
-  // The method of a throughput result is its own `method` (ndt7 or http_multistream); this is the fallback.
-  throughput: { measurement: 'throughput', method: 'ndt7' },
-  uptime: { measurement: 'uptime', method: 'connectivity_check' },
-  outage: { measurement: 'outage', method: 'connectivity_check' },
-  agent_event: { measurement: 'agent_event', method: 'self' },
-};
-
-/** Measurement, method tag and any extra tags of one result: throughput adds `direction`, outage `kind`, agent_event `event`. */
-export function storageOf(result: Result): { measurement: string; method: string; tags?: [string, string][] } {
-  switch (result.probe) {
-    case 'throughput':
-      return { measurement: 'throughput', method: result.method, tags: [['direction', result.direction]] };
-    case 'outage':
-      return { ...STORAGE.outage, tags: [['kind', result.kind]] };
-    case 'agent_event':
-      return { ...STORAGE.agent_event, tags: [['event', result.event]] };
-    default:
-      return STORAGE[result.probe];
-  }
-}

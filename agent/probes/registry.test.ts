@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROBE_OPTIONS } from '../../protocol/probe-options/index.ts';
 import { getProbe, PROBES } from './registry.ts';
 
 describe('probe registry', () => {
@@ -7,11 +8,15 @@ describe('probe registry', () => {
     for (const [name, probe] of Object.entries(PROBES)) expect(probe.name).toBe(name);
   });
 
+  it('registers an implementation for each options schema of protocol/, and nothing else', () => {
+    expect(Object.keys(PROBES)).toEqual(Object.keys(PROBE_OPTIONS));
+  });
+
   it('gives every probe options that default from an empty or absent block', () => {
-    for (const probe of Object.values(PROBES)) {
-      expect(probe.options.safeParse({}).success, probe.name).toBe(true);
-      expect(probe.options.safeParse(undefined).success, probe.name).toBe(true);
-      expect(probe.options.safeParse({ notAnOption: 1 }).success, probe.name).toBe(false);
+    for (const [name, options] of Object.entries(PROBE_OPTIONS)) {
+      expect(options.safeParse({}).success, name).toBe(true);
+      expect(options.safeParse(undefined).success, name).toBe(true);
+      expect(options.safeParse({ notAnOption: 1 }).success, name).toBe(false);
     }
   });
 

@@ -9,7 +9,7 @@ import { createApp } from '../app.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 
 const TOKEN = 'test-admin-token-0123';
 const NOW = Date.UTC(2026, 10, 24, 2, 0);
@@ -23,7 +23,7 @@ beforeEach(() => {
   registry = Registry.open(dir, { now: () => NOW });
   // InfluxDB is not reached by these routes; the writer only satisfies the app's dependencies.
   const writer = createInfluxWriter({ url: 'http://127.0.0.1:9', database: 'unused', timeoutMs: 1000 });
-  alerts = new AlertService({ config: parseAlertsConfig({ rules: [{ id: 'site-silent', kind: 'site_silent' }] }), db: openDatabase(dir), registry, query: (q) => writer.query(q), clock: () => NOW });
+  alerts = new AlertService({ config: parseAlertsConfig({ rules: [{ id: 'site-silent', kind: 'site_silent' }] }), store: openCollectorStore(dir), registry, query: (q) => writer.query(q), clock: () => NOW });
   app = createApp({ registry, writer, logger: createLogger('silent'), version: 'test', adminToken: TOKEN, alerts, clock: () => NOW });
   alerts.store.putState({ ruleId: 'site-silent', siteCode: 'LC-001', state: 'firing', since: NOW, firedAt: NOW, notifiedAt: NOW, clearStreak: 0 });
 });

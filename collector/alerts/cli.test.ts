@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COLLECTOR_BIN, REPO_ROOT } from '../../test/support/processes.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import { AlertStore } from './store.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-cli-'));
@@ -19,7 +19,7 @@ function cli(args: string[]) {
 
 describe('songcheck-collector alerts', () => {
   it('lists, acknowledges, silences and unsilences', () => {
-    const db = openDatabase(dataDir);
+    const db = openCollectorStore(dataDir);
     new AlertStore(db).putState({ ruleId: 'site-silent', siteCode: 'LC-001', state: 'firing', since: Date.now(), notifiedAt: Date.now(), clearStreak: 0, summary: 'last heard 42 min ago' });
     db.close();
     expect(cli(['list']).stdout).toMatch(/site-silent\s+LC-001\s+firing/);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { SilenceBody } from '../admin/alerts.ts';
 import { loadRegistryConfig } from '../config.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import { SiteCode } from '../registry/site.ts';
 import { formatIssuesLine } from '../validation.ts';
 import { AlertStore } from './store.ts';
@@ -48,7 +48,7 @@ export function alertsCommand(argv: string[], io: { out: (s: string) => void; er
     io.err(`songcheck-collector alerts ${sub ?? ''}: ${msg}`);
     return 2;
   };
-  const db = openDatabase(loadRegistryConfig(io.env).dataDir);
+  const db = openCollectorStore(loadRegistryConfig(io.env).dataDir);
   const store = new AlertStore(db);
   try {
     switch (sub) {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import { createChannel } from './channels/index.ts';
 import { parseAlertsConfig } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function rig() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-dispatch-'));
-  const db = openDatabase(dir);
+  const db = openCollectorStore(dir);
   const primary = await startReceiver();
   const backup = await startReceiver();
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => { db.close(); }, () => primary.close(), () => backup.close());

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Point } from '@influxdata/influxdb-client';
 import { createInfluxWriter, type InfluxWriter } from '../influx/writer.ts';
 import { Registry } from '../registry/registry.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import type { SiteInput } from '../registry/site.ts';
 import { parseAlertsConfig } from './config.ts';
 import { AlertService } from './service.ts';
@@ -46,14 +46,14 @@ export async function createRig(opts: { influxUrl: string; db: string; start: nu
     receiver,
     devices: new Map(),
     service: (holder) => {
-      const s = new AlertService({ config, db: openDatabase(dir), registry: rig.registry, query: (q) => writer.query(q), clock: () => rig.now, holder });
+      const s = new AlertService({ config, store: openCollectorStore(dir), registry: rig.registry, query: (q) => writer.query(q), clock: () => rig.now, holder });
       opened.push(s);
       return s;
     },
     write: (points) => writer.write(points),
     kinds: () => receiver.accepted().map((m) => m.kind as string),
     async cleanup() {
-      for (const s of opened) if (s.store.db.open) s.store.db.close();
+      for (const s of opened) s.store.db.close();
       rig.registry.close();
       await receiver.close();
       fs.rmSync(dir, { recursive: true, force: true });

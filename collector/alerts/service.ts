@@ -1,10 +1,10 @@
 // Wires the alert engine into a running collector: its own SQLite connection to the registry file, the
 // channels, a tick every evaluateEverySeconds and an outbox drain every few seconds. Only the process
 // holding the evaluator lease evaluates and sends, so several collector processes never double-notify.
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { QueryResponse } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
+import type { Store } from '../store/store.ts';
 import type { Channel } from './channels/channel.ts';
 import { createChannel } from './channels/index.ts';
 import type { AlertsConfig } from './config.ts';
@@ -16,7 +16,8 @@ import { AlertStore } from './store.ts';
 
 export interface AlertServiceDeps {
   config: AlertsConfig;
-  db: Database.Database;
+  /** Its own connection to the collector's database. */
+  store: Store;
   registry: Pick<Registry, 'listSites' | 'listDevices' | 'getSite'>;
   query: (q: string) => Promise<QueryResponse>;
   clock?: () => number;
@@ -50,7 +51,7 @@ export class AlertService implements Alerts {
     this.config = deps.config;
     this.clock = deps.clock ?? Date.now;
     this.holder = deps.holder ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    this.store = new AlertStore(deps.db);
+    this.store = new AlertStore(deps.store);
     const timeoutMs = deps.config.delivery.timeoutSeconds * 1000;
     this.channels = new Map(deps.config.channels.filter((c) => c.enabled).map((c) => [c.id, createChannel(c, { timeoutMs, clock: this.clock })]));
     this.engine = new AlertEngine({
@@ -95,6 +96,6 @@ export class AlertService implements Alerts {
     await this.running;
     this.store.releaseLease(LEASE, this.holder);
     for (const c of this.channels.values()) c.close?.();
-    if (this.store.db.open) this.store.db.close();
+    this.store.db.close();
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import { AlertsConfigError, loadAlertsConfig } from './config.ts';
 import type { SchoolCalendar } from '../compliance/calendar.ts';
 import type { Profiles } from '../compliance/profiles.ts';
@@ -35,7 +35,7 @@ export function startAlerts(deps: StartAlertsDeps): AlertService {
   }
   const getSite = (code: string) => deps.registry.getSite(code);
   const service = new AlertService({
-    config, db: openDatabase(deps.dataDir), registry: deps.registry, query: (q) => deps.writer.query(q), logger: deps.logger,
+    config, store: openCollectorStore(deps.dataDir), registry: deps.registry, query: (q) => deps.writer.query(q), logger: deps.logger,
     school: calendarSchoolTime(getSite, deps.calendar), floorFor: profileFloor(getSite, deps.profiles),
   });
   service.start();

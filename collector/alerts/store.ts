@@ -1,10 +1,8 @@
-// Alert state, outbox, silences, lease and small facts in the registry's SQLite file (migration "alerts"
-// in collector/registry/schema.ts). Its own connection: the engine may run in any collector process.
+// Alert state, outbox, silences, lease and small facts in the collector's database (alerts/migrations.ts).
+// Its own connection: the engine may run in any collector process.
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { Store } from '../store/store.ts';
 import type { AlertMessage } from './types.ts';
-import { releaseLease, tryLease } from '../registry/leases.ts';
-import { statementCache } from '../registry/statements.ts';
 
 export type AlertStateName = 'ok' | 'pending' | 'firing' | 'resolved';
 
@@ -65,14 +63,14 @@ function stateFromRow(row: Record<string, unknown>): AlertState {
 
 export class AlertStore {
   // A tick writes one row per rule and site; compiling each statement once keeps that cheap.
-  private readonly sql: (source: string) => Database.Statement;
+  private readonly sql: Store['sql'];
 
-  constructor(readonly db: Database.Database) {
-    this.sql = statementCache(db);
+  constructor(readonly db: Store) {
+    this.sql = (source) => db.sql(source);
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.db.transaction(fn);
   }
 
   // ---- state
@@ -95,17 +93,13 @@ export class AlertStore {
 
   /** Acknowledges a firing (or pending) alert until it resolves. False when there is nothing to acknowledge. */
   acknowledge(ruleId: string, siteCode: string, by: string, at: number): boolean {
-    const info = this.db
-      .prepare("UPDATE alert_state SET acked_at = ?, acked_by = ? WHERE rule_id = ? AND site_code = ? AND state IN ('pending', 'firing')")
-      .run(at, by, ruleId, siteCode);
+    const info = this.sql("UPDATE alert_state SET acked_at = ?, acked_by = ? WHERE rule_id = ? AND site_code = ? AND state IN ('pending', 'firing')").run(at, by, ruleId, siteCode);
     return info.changes > 0;
   }
 
   // ---- outbox
   enqueue(channel: string, message: AlertMessage, at: number): number {
-    const info = this.db
-      .prepare('INSERT INTO alert_outbox (created_at, channel, kind, message, next_attempt_at) VALUES (?, ?, ?, ?, ?)')
-      .run(at, channel, message.kind, JSON.stringify(message), at);
+    const info = this.sql('INSERT INTO alert_outbox (created_at, channel, kind, message, next_attempt_at) VALUES (?, ?, ?, ?, ?)').run(at, channel, message.kind, JSON.stringify(message), at);
     return Number(info.lastInsertRowid);
   }
 
@@ -133,9 +127,7 @@ export class AlertStore {
   // ---- silences
   addSilence(s: Omit<Silence, 'id'>): Silence {
     const silence = { ...s, id: `sil_${randomBytes(8).toString('hex')}` };
-    this.db
-      .prepare('INSERT INTO alert_silences (id, rule_id, site_code, group_key, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(silence.id, s.ruleId ?? null, s.siteCode ?? null, s.groupKey ?? null, s.until, s.reason ?? null, s.createdBy, s.createdAt);
+    this.sql('INSERT INTO alert_silences (id, rule_id, site_code, group_key, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(silence.id, s.ruleId ?? null, s.siteCode ?? null, s.groupKey ?? null, s.until, s.reason ?? null, s.createdBy, s.createdAt);
     return silence;
   }
 
@@ -159,11 +151,11 @@ export class AlertStore {
 
   // ---- lease: one evaluating process among several collectors sharing the file
   tryLease(name: string, holder: string, now: number, ttlMs: number): boolean {
-    return tryLease(this.db, name, holder, now, ttlMs);
+    return this.db.tryLease(name, holder, now, ttlMs);
   }
 
   releaseLease(name: string, holder: string): void {
-    releaseLease(this.db, name, holder);
+    this.db.releaseLease(name, holder);
   }
 
   // ---- facts

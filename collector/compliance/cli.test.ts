@@ -55,8 +55,8 @@ describe('songcheck-collector report and compliance run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('2026-11-16: 2 sites');
     const rows = await influxQuery(influxUrl, db, `SELECT count(verdict_code) FROM compliance WHERE period = '2026-11-16' GROUP BY site`);
-    // 4g-school and 5g-school each have 8 criteria, plus overall
-    expect(rows.map((x) => [x.tags.site, x.count])).toEqual([['LC-A', 9], ['LC-B', 9]]);
+    // 4g-school and 5g-school each have 8 criteria and 2 informational readiness ones, plus overall
+    expect(rows.map((x) => [x.tags.site, x.count])).toEqual([['LC-A', 11], ['LC-B', 11]]);
   });
 
   it('refuses a bad period or a bad calendar with exit code 2 and a line to act on', () => {

@@ -1,8 +1,9 @@
 // The target profiles file's schema: which criteria a site must meet, with what statistic and threshold.
 import { z } from 'zod';
+import { ReadinessConfig } from './readiness.ts';
 
 /** What a criterion measures; where each comes from is in metrics.ts and docs/compliance.md. */
-export const METRICS = ['download_mbps', 'upload_mbps', 'rtt_ms', 'jitter_ms', 'loss_pct', 'uptime_pct'] as const;
+export const METRICS = ['download_mbps', 'upload_mbps', 'rtt_ms', 'jitter_ms', 'loss_pct', 'uptime_pct', 'video_classes', 'video_call_grade', 'streaming_grade'] as const;
 export type Metric = (typeof METRICS)[number];
 
 /**
@@ -23,7 +24,14 @@ export const HIGHER_IS_BETTER: Record<Metric, boolean> = {
   jitter_ms: false,
   loss_pct: false,
   uptime_pct: true,
+  // Online-class readiness (readiness.ts): per-test class count and grades 0 (bad) … 4 (great).
+  video_classes: true,
+  video_call_grade: true,
+  streaming_grade: true,
 };
+
+/** Metrics computed from the file's `readiness` section. */
+export const READINESS_METRICS: readonly Metric[] = ['video_classes', 'video_call_grade', 'streaming_grade'];
 
 const count = z.number().int().min(0).max(10_000_000);
 /** One number for every period, or one per period kind (a day holds far fewer tests than a month). */
@@ -45,6 +53,8 @@ export const CriterionDef = z
     minSamples: MinSamples,
     /** Raise the threshold with the site's student count (the profile's studentScaling). */
     scaleWithStudents: z.boolean().default(false),
+    /** Reported beside the verdict but never changes the overall one (readiness criteria). */
+    informational: z.boolean().default(false),
     /** Short human name for reports, e.g. "median download". */
     label: z.string().trim().min(1).max(100).optional(),
   })
@@ -54,6 +64,9 @@ export const CriterionDef = z
     if (c.statistic !== 'share_at_least' && c.floor !== undefined) ctx.addIssue({ code: 'custom', path: ['floor'], message: 'floor only goes with share_at_least' });
     if ((c.metric === 'uptime_pct') !== (c.statistic === 'ratio')) {
       ctx.addIssue({ code: 'custom', path: ['statistic'], message: 'uptime_pct is judged with the statistic ratio, and ratio only applies to uptime_pct' });
+    }
+    if (c.metric.endsWith('_grade') && (c.statistic === 'share_at_least' ? (c.floor ?? 0) > 4 : c.threshold > 4)) {
+      ctx.addIssue({ code: 'custom', path: [c.statistic === 'share_at_least' ? 'floor' : 'threshold'], message: 'a grade is 0 (bad) to 4 (great)' });
     }
     if ((c.statistic === 'share_at_least' || c.metric.endsWith('_pct')) && c.threshold > 100) {
       ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'a percentage threshold must be at most 100' });
@@ -115,10 +128,17 @@ export const ProfilesFile = z
     linkTypeProfiles: z.record(z.string(), PROFILE_NAME).default({}),
     profiles: z.record(PROFILE_NAME, ProfileDef),
     sites: z.record(z.string(), SiteOverride).default({}),
+    /** Per-class needs and experience scoring, with sources (readiness.ts); needed by readiness criteria. */
+    readiness: ReadinessConfig.optional(),
   })
   .strict()
   .superRefine((f, ctx) => {
     const known = (name: string) => name in f.profiles;
+    for (const [name, p] of Object.entries(f.profiles)) {
+      p.criteria.forEach((c, i) => {
+        if (READINESS_METRICS.includes(c.metric) && !f.readiness) ctx.addIssue({ code: 'custom', path: ['profiles', name, 'criteria', i, 'metric'], message: `${c.metric} needs the file's readiness section` });
+      });
+    }
     if (!known(f.defaultProfile)) ctx.addIssue({ code: 'custom', path: ['defaultProfile'], message: `no profile named '${f.defaultProfile}'` });
     for (const [lt, name] of Object.entries(f.linkTypeProfiles)) {
       if (!known(name)) ctx.addIssue({ code: 'custom', path: ['linkTypeProfiles', lt], message: `no profile named '${name}'` });

@@ -7,6 +7,7 @@
 //   p.criteria[0].threshold, p.criteria[0].minSamples.month
 import { fileURLToPath } from 'node:url';
 import { HIGHER_IS_BETTER, type Metric, PERIOD_KINDS, type PeriodKind, ProfilesFile, type Statistic } from './profiles-schema.ts';
+import type { ReadinessConfig } from './readiness.ts';
 import { parseYamlWith, readTextFile } from './yaml-file.ts';
 
 export { METRICS, PERIOD_KINDS, ProfilesFile, STATISTICS } from './profiles-schema.ts';
@@ -36,6 +37,8 @@ export interface ResolvedCriterion {
   minSamples: Record<PeriodKind, number>;
   /** The threshold was raised for the student count. */
   scaledForStudents: boolean;
+  /** Reported, never part of the overall verdict. */
+  informational: boolean;
 }
 
 export interface ResolvedProfile {
@@ -61,6 +64,11 @@ function defaultLabel(metric: Metric, statistic: Statistic, floor?: number): str
 
 export class Profiles {
   constructor(readonly file: ProfilesFile) {}
+
+  /** Per-class needs and scoring for the readiness criteria, when the file has them. */
+  get readiness(): ReadinessConfig | undefined {
+    return this.file.readiness;
+  }
 
   names(): string[] {
     return Object.keys(this.file.profiles);
@@ -118,6 +126,7 @@ export class Profiles {
         higherIsBetter: HIGHER_IS_BETTER[c.metric],
         minSamples: perKind(o?.minSamples ?? c.minSamples),
         scaledForStudents: scaled,
+        informational: c.informational,
       });
     }
     return { name, description: def.description, ...(students !== undefined ? { students } : {}), criteria, warnings };

@@ -43,7 +43,7 @@ function op<T>(fn: () => T): T {
 
 export function controlAdminRoutes(deps: ResolvedDeps) {
   const { registry, logger, clock } = deps;
-  const store = new ControlStore(registry.database, clock);
+  const store = new ControlStore(registry.store, clock);
   const app = new Hono<AppEnv>();
   const failures = new RateLimiter(deps.limits.authFailures, clock);
   const actor = (c: Context<AppEnv>) => `admin-api ${c.get('requestId')}`;

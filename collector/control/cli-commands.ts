@@ -60,14 +60,14 @@ export function controlCommands(h: CliHelpers): Record<string, (args: string[]) 
         throw h.usage(`${file}: ${(error as Error).message.split('\n')[0]}`);
       }
       const target = a.site !== undefined ? { site: a.site } : a.group !== undefined ? { group: a.group } : { all: true as const };
-      const stored = h.withRegistry((r) => op(() => pushConfig(r, new ControlStore(r.database), target, config, h.actor())));
+      const stored = h.withRegistry((r) => op(() => pushConfig(r, new ControlStore(r.store), target, config, h.actor())));
       h.out(`configuration version ${stored.version} stored for ${stored.scope} (${stored.devices} device(s)); connected agents get it within seconds, the others when they connect`);
       h.out('follow it with: songcheck-collector config status');
     },
     'config status': (args) => {
       const a = h.parse(args, { site: { type: 'string' }, group: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' } },
         z.object({ site: SiteCode.optional(), group: z.string().min(1).optional(), state: z.enum(['pending', 'applied', 'rejected', 'none']).optional(), json: z.boolean().optional() }));
-      let rows = h.withRegistry((r) => configStatus(r, new ControlStore(r.database), { site: a.site, group: a.group }));
+      let rows = h.withRegistry((r) => configStatus(r, new ControlStore(r.store), { site: a.site, group: a.group }));
       if (a.state) rows = rows.filter((d) => d.state === a.state);
       if (a.json) return h.out(JSON.stringify(rows, null, 2));
       h.table([['DEVICE', 'SITE', 'WANTED', 'REPORTED', 'STATE', 'SINCE (UTC)', 'REASON'],
@@ -75,13 +75,13 @@ export function controlCommands(h: CliHelpers): Record<string, (args: string[]) 
     },
     'config list': (args) => {
       const a = h.parse(args, { json: { type: 'boolean' } }, z.object({ json: z.boolean().optional() }));
-      const configs = h.withRegistry((r) => new ControlStore(r.database).listConfigs());
+      const configs = h.withRegistry((r) => new ControlStore(r.store).listConfigs());
       if (a.json) return h.out(JSON.stringify(configs, null, 2));
       h.table([['VERSION', 'SCOPE', 'CREATED (UTC)', 'BY', 'SECTIONS'], ...configs.map((c) => [String(c.version), c.scope, time(c.createdAt), c.actor, Object.keys(c.config).join(',')])]);
     },
     'commands list': (args) => {
       const a = h.parse(args, { device: { type: 'string' }, json: { type: 'boolean' } }, z.object({ device: DeviceId.optional(), json: z.boolean().optional() }));
-      const commands = h.withRegistry((r) => new ControlStore(r.database).listCommands({ deviceId: a.device }));
+      const commands = h.withRegistry((r) => new ControlStore(r.store).listCommands({ deviceId: a.device }));
       if (a.json) return h.out(JSON.stringify(commands, null, 2));
       h.table([['ID', 'DEVICE', 'COMMAND', 'STATUS', 'UPDATED (UTC)', 'DETAIL'], ...commands.map(commandRow)]);
     },
@@ -98,7 +98,7 @@ export function controlCommands(h: CliHelpers): Record<string, (args: string[]) 
       const target = a.device !== undefined ? { device: a.device } : { site: a.site! };
       const command = { kind: 'run_probe' as const, probe: a.probe, ...(a.target ? { targets: a.target } : {}) };
       await h.withRegistryAsync(async (r) => {
-        const store = new ControlStore(r.database);
+        const store = new ControlStore(r.store);
         const queued = op(() => queueCommand(r, store, target, command, h.actor()));
         for (const c of queued) h.out(`command ${c.id} queued for ${c.deviceId}`);
         if (!a.wait) return;

@@ -77,7 +77,7 @@ export function createControlHub(deps: ControlDeps) {
   const now = deps.now ?? Date.now;
   const opts: ControlOptions = { ...DEFAULT_CONTROL_OPTIONS, ...deps.options };
   const logger = deps.logger.child({ component: 'control' });
-  const store = new ControlStore(deps.registry.database, now);
+  const store = new ControlStore(deps.registry.store, now);
   const holder = `${process.pid}-${randomUUID().slice(0, 8)}`;
   store.tryLease(`holder:${holder}`, holder, Math.max(90_000, opts.flushMs * 4));
   const wss = new WebSocketServer({ noServer: true, maxPayload: CONTROL_MAX_MESSAGE_BYTES, perMessageDeflate: false });

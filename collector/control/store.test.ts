@@ -23,8 +23,8 @@ describe('control store', () => {
     const { dir, registry } = open(() => t);
     // Two collector processes: two connections to the same file.
     const other = Registry.open(dir, { now: () => t });
-    const a = new ControlStore(registry.database, () => t);
-    const b = new ControlStore(other.database, () => t);
+    const a = new ControlStore(registry.store, () => t);
+    const b = new ControlStore(other.store, () => t);
     expect(a.tryLease('presence-sweep', 'A', 90_000)).toBe(true);
     expect(b.tryLease('presence-sweep', 'B', 90_000)).toBe(false);
     t += 60_000;
@@ -44,7 +44,7 @@ describe('control store', () => {
     registry.addSite({ code: 'S-1', name: 'S' });
     const { code } = registry.createEnrollmentCode('S-1');
     const { deviceId } = registry.enroll(code);
-    const store = new ControlStore(registry.database, () => t);
+    const store = new ControlStore(registry.store, () => t);
     store.writePresence([{ deviceId, holder: 'A', connected: true }]);
     store.writePresence([{ deviceId, holder: 'B', connected: true }]); // reconnected to process B
     store.writePresence([{ deviceId, holder: 'A', connected: false }]); // A notices its old socket closed

@@ -1,12 +1,10 @@
-// The control channel's tables in the registry database (migration 3): pushed configurations and each
+// The control channel's tables in the collector's database (control/migrations.ts): pushed configurations and each
 // device's state of them, commands, who is connected, and leases. Every collector process (and the CLI)
 // opens the same SQLite file, so this is also how a push made in one process reaches a socket held by
 // another: each process polls latestVersion() and pendingCommands() (see hub.ts).
 import { randomBytes } from 'node:crypto';
-import type Database from 'better-sqlite3';
 import type { ControlCommand } from '../../protocol/control.ts';
-import { tryLease } from '../registry/leases.ts';
-import { statementCache } from '../registry/statements.ts';
+import type { Store } from '../store/store.ts';
 
 export type ConfigScope = { kind: 'all' } | { kind: 'group'; group: string } | { kind: 'site'; site: string };
 export type ConfigState = 'pending' | 'applied' | 'rejected';
@@ -74,13 +72,13 @@ const commandFromRow = (r: CommandRowRaw): StoredCommand => ({
 });
 
 export class ControlStore {
-  private readonly sql: (source: string) => Database.Statement;
+  private readonly sql: Store['sql'];
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Store,
     private readonly now: () => number = Date.now,
   ) {
-    this.sql = statementCache(db);
+    this.sql = (source) => db.sql(source);
   }
 
   // ---- configurations
@@ -103,6 +101,7 @@ export class ControlStore {
   effectiveConfig(site: { code: string; groups: string[] }): StoredConfig | undefined {
     const scopes = [`site:${site.code}`, ...site.groups.map((g) => `group:${g}`), 'all'];
     const rows = this.db
+      // Not cached: the IN list's length varies with the site's groups.
       .prepare(`SELECT version, scope, config, created_at, actor FROM agent_configs WHERE scope IN (${scopes.map(() => '?').join(',')}) ORDER BY version DESC`)
       .all(...scopes) as { version: number; scope: string; config: string; created_at: number; actor: string }[];
     const rank = (scope: string) => (scope.startsWith('site:') ? 0 : scope.startsWith('group:') ? 1 : 2);
@@ -207,7 +206,7 @@ export class ControlStore {
       for (const r of rows) {
         upsert.run({ device: r.deviceId, holder: r.holder, connected: r.connected ? 1 : 0, changed: r.changedAt ?? at, changedOnly: r.changedAt ?? null, at, offset: r.clockOffsetMs ?? null, version: r.agentVersion ?? null });
       }
-    })();
+    });
   }
 
   /** Every enrolled device (revoked ones too) with its presence, for the per-minute sweep. */
@@ -235,8 +234,8 @@ export class ControlStore {
 
   // ---- leases
 
-  /** Takes or renews a lease (collector/registry/leases.ts); true while this holder has it. */
+  /** Takes or renews a lease (collector/store/leases.ts); true while this holder has it. */
   tryLease(name: string, holder: string, ttlMs: number): boolean {
-    return tryLease(this.db, name, holder, this.now(), ttlMs);
+    return this.db.tryLease(name, holder, this.now(), ttlMs);
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EnrollmentError, Registry, RegistryError } from './registry.ts';
-import { REGISTRY_FILE, SCHEMA_VERSION } from './schema.ts';
+import { REGISTRY_FILE, SCHEMA_VERSION } from '../database.ts';
 import { hashEnrollmentCode, normalizeEnrollmentCode } from './secrets.ts';
 
 let dir: string;

@@ -2,11 +2,10 @@
 // InfluxDB holds measurements only; this SQLite file holds identity only.
 import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type Database from 'better-sqlite3';
+import { openCollectorStore } from '../database.ts';
+import type { Store } from '../store/store.ts';
 import { formatIssuesLine } from '../validation.ts';
-import { openDatabase } from './schema.ts';
 import { hashEnrollmentCode, newCodeId, newDeviceId, newDeviceToken, newEnrollmentCode, sha256, sha256Hex } from './secrets.ts';
-import { statementCache } from './statements.ts';
 import { type Site, SiteInput, SitePatch, type SiteRow, siteFromRow } from './site.ts';
 
 const DAY_MS = 86_400_000;
@@ -181,13 +180,13 @@ export class Registry {
   private readonly announced = new Set<number>();
   private auditWatermark = 0;
 
-  private readonly sql: (source: string) => Database.Statement;
+  private readonly sql: Store['sql'];
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: Store,
     options: RegistryOptions = {},
   ) {
-    this.sql = statementCache(db);
+    this.sql = (source) => db.sql(source);
     this.now = options.now ?? Date.now;
     // Many WebSocket servers may listen; one listener each is expected, more is not a leak.
     this.events.setMaxListeners(100);
@@ -195,22 +194,21 @@ export class Registry {
   }
 
   static open(dataDir: string, options: RegistryOptions = {}): Registry {
-    return new Registry(openDatabase(dataDir), options);
+    return new Registry(openCollectorStore(dataDir), options);
   }
 
-
-  /** The database, for subsystems that keep their own tables in it (collector/control/store.ts). */
-  get database(): Database.Database {
+  /** The store, for features that keep their own tables in the same database (collector/control/store.ts). */
+  get store(): Store {
     return this.db;
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    this.db.close();
   }
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE): all of it happens, or none. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.db.transaction(fn);
   }
 
   private audit(actor: string, action: string, subject: string, detail?: Record<string, unknown>): number {
@@ -338,7 +336,7 @@ export class Registry {
     if (!this.sql('SELECT 1 FROM enrollment_codes WHERE code_hash = ?').get(codeHash)) throw new EnrollmentError('invalid');
     // IMMEDIATE takes the write lock before reading uses_left, so two agents (or two collectors sharing
     // the file) racing for the last use cannot both win it.
-    const run = this.db.transaction(() => {
+    return this.transaction(() => {
       const row = this.sql('SELECT id, site_code, expires_at, uses_left, revoked_at FROM enrollment_codes WHERE code_hash = ?')
         .get(codeHash) as { id: string; site_code: string; expires_at: number; uses_left: number; revoked_at: number | null } | undefined;
       if (!row || row.revoked_at !== null) throw new EnrollmentError('invalid');
@@ -360,7 +358,6 @@ export class Registry {
       this.audit('agent', 'device.enroll', deviceId, { site: row.site_code, code: row.id, hostname: facts.hostname, ...(duplicateOf.length ? { duplicateOf } : {}) });
       return { deviceId, token, site: this.getSite(row.site_code)!, duplicateOf };
     });
-    return run.immediate();
   }
 
   // ---- devices
@@ -473,7 +470,7 @@ export class Registry {
   /** Calls pollChanges every `intervalMs` until the returned function is called. */
   watchChanges(intervalMs = 1000): () => void {
     const timer = setInterval(() => {
-      if (this.db.open) this.pollChanges();
+      if (this.db.isOpen) this.pollChanges();
     }, intervalMs);
     timer.unref();
     return () => clearInterval(timer);

@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../platform/atomic-file.ts';
-import type { BoostOptions, SustainedPlan, SustainedSummary } from './sustained.ts';
+import type { BoostOptions } from '../../../protocol/probe-options/throughput.ts';
+import type { SustainedPlan, SustainedSummary } from './sustained.ts';
 import type { Direction } from './transfer.ts';
 
 const Entry = z.object({

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ThroughputFields } from '../../../protocol/results.ts';
 import { BoostProfile } from './boost-profile.ts';
 import { RateEstimator } from './estimator.ts';
-import { BoostOptions, CURVE_BIN_MS, findStep, RateCurve, sustainedFields, SustainedTracker } from './sustained.ts';
+import { BoostOptions } from '../../../protocol/probe-options/throughput.ts';
+import { CURVE_BIN_MS, findStep, RateCurve, sustainedFields, SustainedTracker } from './sustained.ts';
 
 const opts = BoostOptions.parse({});
 const est = () => new RateEstimator({ warmupMs: 1000, minSteadyMs: 1500, tolerancePct: 2 });

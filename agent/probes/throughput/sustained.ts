@@ -6,7 +6,7 @@
 // moves the estimator's start past a step (so `mbps` is the rate after it), and says when a test may stop:
 // not before the bytes of the site's learned boost (boost-profile.ts) have gone through. See docs/throughput.md
 // ("Boosts and the sustained rate").
-import { z } from 'zod';
+import type { BoostOptions } from '../../../protocol/probe-options/throughput.ts';
 import { RATE_CURVE_MAX_BINS, type ThroughputFields } from '../../../protocol/results.ts';
 import type { RateEstimator } from './estimator.ts';
 
@@ -15,22 +15,6 @@ export const CURVE_BIN_MS = 250;
 /** Bins kept: two minutes (the protocol's limit), more than any test runs. */
 export const MAX_CURVE_BINS = RATE_CURVE_MAX_BINS;
 
-export const BoostOptions = z
-  .object({
-    /** false: no boost handling (stop when stable from the warm-up on, as before). */
-    enabled: z.boolean().default(true),
-    /** A step down by at least this factor (peak / sustained) is a boost. */
-    minStepRatio: z.number().min(1.1).max(10).default(1.3),
-    /** Learn the site's boost afresh (one long test per direction) after this many days. */
-    relearnDays: z.number().min(0.5).max(365).default(7),
-    /** Length of a learning test (http; ndt7 servers stop at 10 s). */
-    longTestSeconds: z.number().min(5).max(30).default(15),
-    /** A test with a learned boost runs until this multiple of the boost's bytes went through, or the step is seen. */
-    margin: z.number().min(1).max(3).default(1.25),
-  })
-  .strict()
-  .prefault({});
-export type BoostOptions = z.infer<typeof BoostOptions>;
 
 export interface Step {
   /** Bin where the later segment starts. */

@@ -1,0 +1,16 @@
+// The throughput service's tables, in their own file `<SONGCHECK_DATA_DIR>/throughput.sqlite` (store.ts).
+import type { Migration } from '../store/store.ts';
+
+// Released without a version number: IF NOT EXISTS lets migration 1 adopt a file from before it had one.
+export const THROUGHPUT_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    owner: 'throughput',
+    sqlite: `CREATE TABLE IF NOT EXISTS running_tests (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, device TEXT NOT NULL, started_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS site_leases (
+        site TEXT PRIMARY KEY, lease_id TEXT NOT NULL, device TEXT NOT NULL, granted_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+      );`,
+  },
+];
