@@ -17,6 +17,7 @@ import { measurementRoutes } from './routes/measurements.ts';
 import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
 import { complianceRoutes } from './compliance/routes.ts';
+import { evidenceRoutes } from './evidence/routes.ts';
 import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
+  if (deps.evidence) app.route(API_PREFIX, evidenceRoutes(full, deps.evidence));
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));

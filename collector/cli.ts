@@ -9,6 +9,7 @@ import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
+import { EVIDENCE_HELP } from './evidence/cli-help.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
@@ -55,6 +56,7 @@ ${CONTROL_HELP}
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
 ${COMPLIANCE_HELP}
+${EVIDENCE_HELP}
 
 
 ${ALERTS_HELP}
@@ -387,6 +389,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
     else if (command === 'report') return await (await import('./compliance/cli.ts')).reportCommand(rest);
+    else if (command === 'evidence') return await (await import('./evidence/cli.ts')).evidenceCommand(rest);
     else if (command === 'alerts') return alertsCommand(rest, { out, err: (line) => process.stderr.write(`${line}\n`) });
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);

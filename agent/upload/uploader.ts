@@ -26,6 +26,10 @@ export interface UploaderOptions {
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   post?: PostJson;
+  /** What is sent for the records (the signed envelopes, docs/evidence.md); default: the records themselves. */
+  prepare?(records: Result[]): unknown[];
+  /** The collector refused the batch for its signing (409): register the key, then the batch is sent again. */
+  onSigningRefused?(code: string, message: string): Promise<void>;
   /** `response` is the collector's answer (absent for the one result dropped as too large). */
   onAcked?(records: Result[], acks: ResultAck[], response?: MeasurementBatchResponse): void;
   onFailure?(failure: UploadFailure): void;
@@ -108,7 +112,7 @@ export class Uploader<P> {
     try {
       res = await this.opts.post(
         new URL('/api/v1/measurements', this.opts.collectorUrl),
-        JSON.stringify({ agentVersion: this.opts.agentVersion, sentAt: this.opts.now(), results: records }),
+        JSON.stringify({ agentVersion: this.opts.agentVersion, sentAt: this.opts.now(), results: this.opts.prepare ? this.opts.prepare(records) : records }),
         { headers: { authorization: `Bearer ${this.opts.token}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.timeoutMs)]) },
       );
     } catch (err) {
@@ -121,6 +125,14 @@ export class Uploader<P> {
     if (res.status === 401 || res.status === 403) {
       // Keep everything: a re-enrolled or un-revoked device can still deliver it.
       return { kind: 'needs_operator', message: `collector refused this device's token (${res.status}): re-enroll the agent`, retryAfterMs };
+    }
+    if (res.status === 409) {
+      // Signing (docs/evidence.md): not the results' fault; keep them, fix the key, send again.
+      const err = ReceivedErrorBody.safeParse(safeJson(body));
+      const code = err.success ? err.data.error.code : 'conflict';
+      const message = err.success ? err.data.error.message : body.slice(0, 200);
+      await this.opts.onSigningRefused?.(code, message);
+      return { kind: 'retryable', message: `collector refused the batch (${code}): ${message}`, retryAfterMs };
     }
     if (res.status === 400) {
       return { kind: 'needs_operator', message: `collector rejected the batch as malformed: ${body.slice(0, 300)}`, retryAfterMs };
