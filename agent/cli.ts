@@ -1,17 +1,18 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Result } from '../protocol/results.ts';
-import { ConfigError, loadAgentConfig, type AgentConfig } from './config.ts';
+import type { AgentConfig } from '../protocol/agent-config.ts';
+import { ConfigError, loadAgentConfig } from './config.ts';
 import { startSupervisedAgent } from './control/supervisor.ts';
-import { collectDeviceFacts } from './device-facts.ts';
-import { EnrollError, enroll } from './enroll.ts';
-import { formatFigures, formatTable } from './format-result.ts';
-import { ensureDataDir, loadIdentity, NotEnrolledError } from './identity.ts';
-import { attachLiveTable } from './live-table.ts';
-import { createAgentLog } from './logging.ts';
-import { dataFiles, defaultDataDir } from './paths.ts';
+import { collectDeviceFacts } from './device/facts.ts';
+import { EnrollError, enroll } from './identity/enroll.ts';
+import { formatFigures, formatTable } from './status/format-result.ts';
+import { ensureDataDir, loadIdentity, NotEnrolledError } from './identity/identity.ts';
+import { attachLiveTable } from './status/live-table.ts';
+import { createAgentLog } from './platform/logging.ts';
+import { dataFiles, defaultDataDir } from './platform/paths.ts';
 import { getProbe, PROBES } from './probes/registry.ts';
-import { acquireRunLock, RunLockError } from './run-lock.ts';
+import { acquireRunLock, RunLockError } from './platform/run-lock.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const USAGE = `songcheck-agent ${AGENT_VERSION}: measures this school's Internet link and reports to the collector.
@@ -50,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'status') return cmdStatus(rest);
   if (command === 'doctor') return cmdDoctor(rest);
   if (command === 'service') return (await import('./commands/service.ts')).cmdService(rest, { asUsage, UsageError });
-  // Internal: the running agent reads device facts through this in a child process (see device-facts.ts).
+  // Internal: the running agent reads device facts through this in a child process (see device/facts.ts).
   if (command === 'facts') return cmdFacts();
   throw new UsageError(`unknown command '${command}' (try: enroll, run, measure, status, doctor, service, help)`);
 }

@@ -12,7 +12,7 @@ import { AlertService } from '../collector/alerts/service.ts';
 import type { RuleContext } from '../collector/alerts/types.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { Registry } from '../collector/registry/registry.ts';
-import { openDatabase } from '../collector/registry/schema.ts';
+import { openCollectorStore } from '../collector/database.ts';
 import { startInfluxd } from '../scripts/influxd-server.ts';
 import { median } from './harness.ts';
 
@@ -34,15 +34,15 @@ export async function benchAlerts(sites = 2000, runs = 5): Promise<AlertsBench> 
     await writer.ensureDatabase();
     // Tuesday 24 Nov 2026, 10:00 local: school time.
     const now = Date.UTC(2026, 10, 24, 3, 0);
-    const registry = Registry.open(dir, { now: () => now - 3600_000 });
+    const registry = await Registry.open(dir, { now: () => now - 3600_000 });
     const points: Point[] = [];
     for (let i = 0; i < sites; i++) {
       const code = `LC-${String(i).padStart(4, '0')}`;
-      registry.addSite({ code, name: `Site ${i}`, commune: `Commune ${i % 100}`, operator: ['viettel', 'vnpt', 'mobifone'][i % 3], linkType: '4g' });
-      const { code: enrol } = registry.createEnrollmentCode(code);
-      const { deviceId } = registry.enroll(enrol);
+      await registry.addSite({ code, name: `Site ${i}`, commune: `Commune ${i % 100}`, operator: ['viettel', 'vnpt', 'mobifone'][i % 3], linkType: '4g' });
+      const { code: enrol } = await registry.createEnrollmentCode(code);
+      const { deviceId } = await registry.enroll(enrol);
       // One site in ten silent for an hour; the others heard a minute ago.
-      registry.touchDevice(deviceId, i % 10 === 0 ? now - 3600_000 : now - 60_000);
+      await registry.touchDevice(deviceId, i % 10 === 0 ? now - 3600_000 : now - 60_000);
       for (let k = 0; k < 5; k++) {
         points.push(new Point('throughput').tag('site', code).tag('direction', 'download').tag('code', 'ok').floatField('mbps', i % 7 === 0 ? 2 : 20).timestamp(now - (k + 1) * 3600_000));
         points.push(new Point('latency').tag('site', code).tag('method', 'tcp_connect').floatField('rtt_median_ms', i % 5 === 0 ? 200 : 40).floatField('loss_pct', 0).timestamp(now - (k + 1) * 120_000));
@@ -53,9 +53,9 @@ export async function benchAlerts(sites = 2000, runs = 5): Promise<AlertsBench> 
 
     const config = loadAlertsConfig(DEFAULT_ALERTS_FILE, {});
     const rules = config.rules.filter((r) => r.enabled);
-    const ctxBase = { sites: registry.listSites(), devices: registry.listDevices(), query: (q: string) => writer.query(q) };
-    const school = { isSchoolTime: () => true };
-    const service = new AlertService({ config, db: openDatabase(dir), registry, query: (q) => writer.query(q), clock: () => now, school, floorFor: () => 5 });
+    const ctxBase = { sites: await registry.listSites(), devices: await registry.listDevices(), query: (q: string) => writer.query(q) };
+    const school = { timeZone: 'Asia/Ho_Chi_Minh', isSchoolTime: () => true };
+    const service = new AlertService({ config, store: await openCollectorStore(dir), registry, query: (q) => writer.query(q), clock: () => now, school, floorFor: () => 5 });
     const reference: number[] = [];
     const ticks: number[] = [];
     for (let run = 0; run < runs; run++) {
@@ -67,10 +67,10 @@ export async function benchAlerts(sites = 2000, runs = 5): Promise<AlertsBench> 
       await service.engine.tick();
       ticks.push(performance.now() - t);
     }
-    const firing = service.store.states().filter((s) => s.state === 'firing').length;
-    const outboxRows = service.store.outbox({ limit: 100_000 }).length;
+    const firing = (await service.store.states()).filter((s) => s.state === 'firing').length;
+    const outboxRows = (await service.store.outbox({ limit: 100_000 })).length;
     await service.close();
-    registry.close();
+    await registry.close();
     const referenceMs = Math.round(median(reference));
     const tickMs = Math.round(median(ticks));
     return { sites, rules: rules.length, referenceMs, tickMs, ratio: Math.round((tickMs / referenceMs) * 100) / 100, firing, outboxRows };

@@ -107,18 +107,18 @@ export async function benchControl(): Promise<ControlBenchResult> {
   let echo: ChildProcess | undefined;
   try {
     // Enrol the fleet straight into the registry (the collector reads the same SQLite file).
-    const registry = Registry.open(stack.env.SONGCHECK_DATA_DIR!);
-    const tokens = registry.transaction(() => {
+    const registry = await Registry.open(stack.env.SONGCHECK_DATA_DIR!);
+    const tokens = await registry.transaction(async (registry) => {
       const out: string[] = [];
       for (let s = 0; s < Math.ceil(n / 100); s++) {
         const code = `CTL-${String(s).padStart(4, '0')}`;
-        registry.addSite({ code, name: `Control bench ${s}`, commune: 'Bản Xèo', operator: 'viettel', linkType: '4g', groups: ['bench'] });
-        const enrol = registry.createEnrollmentCode(code, { uses: 100 }).code;
-        for (let d = 0; d < 100 && out.length < n; d++) out.push(registry.enroll(enrol).token);
+        await registry.addSite({ code, name: `Control bench ${s}`, commune: 'Bản Xèo', operator: 'viettel', linkType: '4g', groups: ['bench'] });
+        const enrol = (await registry.createEnrollmentCode(code, { uses: 100 })).code;
+        for (let d = 0; d < 100 && out.length < n; d++) out.push((await registry.enroll(enrol)).token);
       }
       return out;
     });
-    registry.close();
+    await registry.close();
     const tokensFile = join(stack.dir, 'tokens.json');
     writeFileSync(tokensFile, JSON.stringify(tokens));
 

@@ -6,7 +6,10 @@ import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
-import type { Profiles } from './compliance/profiles.ts';
+import type { Profiles } from './school/profiles.ts';
+import type { SchoolCalendar } from './school/calendar.ts';
+import type { EvidenceService } from './evidence/service.ts';
+import type { ConsoleSettings } from './console/config.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -28,11 +31,15 @@ export interface AppDeps {
   /** The URL agents use, printed on enrollment sheets. */
   publicUrl?: string;
   /** The ndt7 and multi-stream HTTP test service (collector/throughput/); without it those routes are absent. */
-  throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'>;
+  throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'> & Partial<Pick<ThroughputService, 'serverStates'>>;
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */
-  compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
+  compliance?: { engine: ComplianceEngine; profiles: Profiles; calendar?: SchoolCalendar; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
+  /** Signed results, the evidence log and packs (collector/evidence/); without it results are stored unchecked and unlogged. */
+  evidence?: EvidenceService;
+  /** The web console under /console (collector/console/); without it the console is absent. */
+  console?: { settings: ConsoleSettings };
 }
 
 /** What routes receive: the dependencies with every default filled in. */

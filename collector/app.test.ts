@@ -14,7 +14,7 @@ let tc: TestCollector;
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  tc = createTestCollector({ influxUrl, db, clock: () => now });
+  tc = await createTestCollector({ influxUrl, db, clock: () => now });
 });
 afterAll(() => tc.cleanup());
 
@@ -68,7 +68,7 @@ describe('GET /healthz', () => {
   });
 
   it('is degraded (503) with InfluxDB down, and says why', async () => {
-    const down = createTestCollector({ influxUrl: `http://127.0.0.1:${await freePort()}`, db });
+    const down = await createTestCollector({ influxUrl: `http://127.0.0.1:${await freePort()}`, db });
     try {
       const res = await down.app.request('/healthz');
       expect(res.status).toBe(503);
@@ -78,19 +78,19 @@ describe('GET /healthz', () => {
       expect(body.influx.error).toMatch(/ECONNREFUSED/);
       expect(body.registry.ok).toBe(true);
     } finally {
-      down.cleanup();
+      await down.cleanup();
     }
   });
 });
 
 describe('POST /api/v1/enroll', () => {
   it('exchanges a code for a device identity whose token works', async () => {
-    const { code } = tc.registry.createEnrollmentCode(TEST_SITE.code);
+    const { code } = await tc.registry.createEnrollmentCode(TEST_SITE.code);
     const res = await tc.app.request('/api/v1/enroll', json({ code: code.toLowerCase(), hostname: 'PC-02', platform: 'linux', agentVersion: '0.1.0' }));
     expect(res.status).toBe(201);
     const body = EnrollResponse.parse(await res.json());
     expect(body).toMatchObject({ site: { code: TEST_SITE.code, name: TEST_SITE.name }, collectorTime: now });
-    expect(tc.registry.authenticateDevice(body.token)?.device).toMatchObject({ id: body.deviceId, hostname: 'PC-02', platform: 'linux' });
+    expect((await tc.registry.authenticateDevice(body.token))?.device).toMatchObject({ id: body.deviceId, hostname: 'PC-02', platform: 'linux' });
     expect(tc.logs.join('\n')).not.toContain(body.token);
   });
 
@@ -103,10 +103,10 @@ describe('POST /api/v1/enroll', () => {
       expect(error.message).toMatch(/ask the ICT department for a new code/);
     };
     await expect403('ZZZZ-ZZZZ-ZZZZ', 'enrollment_code_invalid');
-    const once = tc.registry.createEnrollmentCode(TEST_SITE.code).code;
+    const once = (await tc.registry.createEnrollmentCode(TEST_SITE.code)).code;
     expect((await tc.app.request('/api/v1/enroll', json({ code: once }))).status).toBe(201);
     await expect403(once, 'enrollment_code_used_up');
-    const shortLived = tc.registry.createEnrollmentCode(TEST_SITE.code, { ttlDays: 1 }).code;
+    const shortLived = (await tc.registry.createEnrollmentCode(TEST_SITE.code, { ttlDays: 1 })).code;
     now += 2 * 86_400_000;
     await expect403(shortLived, 'enrollment_code_expired');
   });

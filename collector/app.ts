@@ -17,6 +17,13 @@ import { measurementRoutes } from './routes/measurements.ts';
 import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
 import { complianceRoutes } from './compliance/routes.ts';
+import { evidenceRoutes } from './evidence/routes.ts';
+import { buildPack } from './evidence/pack.ts';
+import type { EvidenceService } from './evidence/service.ts';
+import type { SchoolCalendar } from './school/calendar.ts';
+import type { Period } from './compliance/periods.ts';
+import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
+import { RateLimiter } from './rate-limit.ts';
 
 export type { AppDeps, AppEnv } from './app-types.ts';
 
@@ -38,11 +45,13 @@ export function createApp(deps: AppDeps) {
   app.use(requestId({ limitLength: 128, generator: () => crypto.randomUUID() }));
   app.use(accessLog(deps.logger));
   // A site list of a whole country is larger than a batch of results; only the import takes it.
-  app.use(bodyLimit({ maxBytes: (c) => (c.req.path === importPath ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) }));
+  const largeBodies = new Set([importPath, ...CONSOLE_IMPORT_PATHS]);
+  app.use(bodyLimit({ maxBytes: (c) => (largeBodies.has(c.req.path) ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) }));
 
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
+  if (deps.evidence) app.route(API_PREFIX, evidenceRoutes(full, deps.evidence));
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
@@ -51,6 +60,19 @@ export function createApp(deps: AppDeps) {
   if (deps.compliance) {
     const { engine, profiles, reportToken } = deps.compliance;
     app.route(API_PREFIX, complianceRoutes({ engine, profiles, reportToken, registry: deps.registry, adminToken: deps.adminToken, clock: full.clock, limits: full.limits.authFailures, trustProxy: full.trustProxy }));
+  }
+
+  // The ICT department's web console (collector/console/, docs/console.md).
+  if (deps.console) {
+    app.route('/console', consoleRoutes({
+      registry: deps.registry, writer: deps.writer, logger: deps.logger, clock: full.clock, adminToken: deps.adminToken,
+      reportToken: deps.compliance?.reportToken, failures: new RateLimiter(full.limits.authFailures, full.clock), trustProxy: full.trustProxy,
+      publicUrl: deps.publicUrl, alerts: deps.alerts, settings: deps.console.settings,
+      ...(deps.compliance ? { compliance: { engine: deps.compliance.engine, profiles: deps.compliance.profiles } } : {}),
+      audit: (actor, action, subject, detail) => deps.registry.recordAudit(actor, action, subject, detail),
+      ...(deps.evidence && deps.compliance?.calendar ? { evidencePack: evidencePackFor(full, deps.evidence, { ...deps.compliance, calendar: deps.compliance.calendar }) } : {}),
+    }));
+    app.get('/console/', (c) => c.redirect('/console', 308));
   }
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
@@ -66,4 +88,10 @@ export function createApp(deps: AppDeps) {
     return errorResponse(c, 500, 'internal_error', 'internal error; the collector log has details under this request id');
   });
   return app;
+}
+
+/** The evidence pack as the console offers it: the same builder as GET /sites/:code/evidence. */
+function evidencePackFor(deps: ResolvedDeps, evidence: EvidenceService, compliance: NonNullable<AppDeps['compliance']> & { calendar: SchoolCalendar }) {
+  return (site: string, period: Period) =>
+    buildPack({ registry: deps.registry, store: evidence.store, log: evidence.log, engine: compliance.engine, calendar: compliance.calendar, profiles: compliance.profiles, collectorVersion: deps.version, clock: deps.clock }, site, period);
 }

@@ -26,7 +26,7 @@ function cli(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('songcheck-collector registry commands', () => {
-  it('adds a site with every option and lists it', () => {
+  it('adds a site with every option and lists it', async () => {
     const added = cli([
       'sites', 'add', '--code', 'LC-001', '--name', 'Điểm trường Bản Xèo', '--commune', 'Bản Xèo', '--province', 'Lào Cai',
       '--operator', 'viettel', '--link-type', '4g', '--lat', '22.58', '--lon', '103.76', '--students', '120',
@@ -44,17 +44,17 @@ describe('songcheck-collector registry commands', () => {
     expect(cli(['sites', 'list']).stdout).toMatch(/^CODE\s+NAME\s+COMMUNE\s+OPERATOR\s+LINK\nLC-001\s+Điểm trường Bản Xèo\s+Bản Xèo\s+viettel\s+4g\n$/);
   });
 
-  it('prints an enrollment code alone on stdout, with the agent command as a hint on stderr', () => {
+  it('prints an enrollment code alone on stdout, with the agent command as a hint on stderr', async () => {
     const r = cli(['enroll-code', '--site', 'LC-001', '--uses', '2', '--ttl-days', '7'], { SONGCHECK_PUBLIC_URL: 'https://songcheck.example.vn' });
     expect(r.code).toBe(0);
     const code = r.stdout.trim();
     expect(code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
     expect(r.stderr).toContain(`songcheck-agent enroll --collector https://songcheck.example.vn --code ${code}`);
-    const registry = Registry.open(dataDir);
+    const registry = await Registry.open(dataDir);
     try {
-      expect(registry.enroll(code).site.code).toBe('LC-001');
+      expect((await registry.enroll(code)).site.code).toBe('LC-001');
     } finally {
-      registry.close();
+      await registry.close();
     }
   });
 
@@ -73,12 +73,12 @@ describe('songcheck-collector registry commands', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('exits 1 with one line when the registry refuses', () => {
+  it('exits 1 with one line when the registry refuses', async () => {
     expect(cli(['sites', 'add', '--code', 'LC-001', '--name', 'Again'])).toMatchObject({ code: 1, stderr: 'songcheck-collector: site LC-001 already exists\n' });
     expect(cli(['enroll-code', '--site', 'LC-404'])).toMatchObject({ code: 1, stderr: 'songcheck-collector: no site with code LC-404; add it first\n' });
   });
 
-  it('prints help', () => {
+  it('prints help', async () => {
     expect(cli(['help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('sites add --code CODE --name NAME') });
   });
 });
@@ -86,7 +86,7 @@ describe('songcheck-collector registry commands', () => {
 describe('songcheck-collector sites import, export and edit', () => {
   const sample = path.join(REPO_ROOT, 'collector/sites.sample.csv');
 
-  it('dry-runs, imports, re-imports without change, and exports the same format', () => {
+  it('dry-runs, imports, re-imports without change, and exports the same format', async () => {
     const dry = cli(['sites', 'import', sample, '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('line 2  LC-0001  created');
@@ -99,7 +99,7 @@ describe('songcheck-collector sites import, export and edit', () => {
     expect(cli(['sites', 'import', exported]).stdout).toMatch(/imported: 0 created, 0 updated, \d+ unchanged, 0 invalid\n$/);
   });
 
-  it('names each bad row, imports none of them (exit 1), or the good ones with --allow-partial (exit 0)', () => {
+  it('names each bad row, imports none of them (exit 1), or the good ones with --allow-partial (exit 0)', async () => {
     const bad = path.join(dataDir, 'bad.csv');
     fs.writeFileSync(bad, 'code,name,link_type\nLC-0100,Trường mới,4g\nLC-0101,Trường lỗi,2g\n');
     const refused = cli(['sites', 'import', bad]);
@@ -112,7 +112,7 @@ describe('songcheck-collector sites import, export and edit', () => {
     expect(cli(['sites', 'import', path.join(dataDir, 'missing.csv')])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read .*missing\.csv: ENOENT/) });
   });
 
-  it('edits a site and clears fields', () => {
+  it('edits a site and clears fields', async () => {
     expect(cli(['sites', 'edit', '--code', 'LC-0002', '--students', '430', '--clear', 'groups', '--notes', 'Cột 4G mới'])).toMatchObject({
       code: 0, stdout: 'updated site LC-0002: students, groups, notes\n',
     });
@@ -123,7 +123,7 @@ describe('songcheck-collector sites import, export and edit', () => {
 });
 
 describe('songcheck-collector enrollment sheets, codes and devices', () => {
-  it('writes a printable sheet and a codes CSV for a group of sites', () => {
+  it('writes a printable sheet and a codes CSV for a group of sites', async () => {
     const sheet = path.join(dataDir, 'sheets.html');
     const codes = path.join(dataDir, 'codes.csv');
     const r = cli(['enroll-code', '--group', 'huyện cũ:Bát Xát', '--ttl-days', '14', '--sheet', sheet, '--codes-csv', codes], { SONGCHECK_PUBLIC_URL: 'https://songcheck.example.vn' });
@@ -140,22 +140,22 @@ describe('songcheck-collector enrollment sheets, codes and devices', () => {
     expect(cli(['enroll-code', '--site', 'LC-0001', '--all', '--sheet', sheet])).toMatchObject({ code: 2 });
   });
 
-  it('lists and withdraws codes, lists, revokes and moves devices, and shows the audit log', () => {
+  it('lists and withdraws codes, lists, revokes and moves devices, and shows the audit log', async () => {
     const listed = cli(['codes', 'list', '--site', 'LC-0001', '--json']);
     const codes = JSON.parse(listed.stdout) as { id: string; status: string }[];
     expect(codes.length).toBeGreaterThan(0);
     expect(cli(['codes', 'revoke', '--id', codes[0]!.id]).stdout).toBe(`withdrew enrollment code ${codes[0]!.id}\n`);
     expect(cli(['codes', 'revoke', '--id', 'ec_0000000000000000'])).toMatchObject({ code: 1 });
 
-    const registry = Registry.open(dataDir);
+    const registry = await Registry.open(dataDir);
     let a: string;
     let b: string;
     try {
-      const code = registry.createEnrollmentCode('LC-0001', { uses: 2 }).code;
-      a = registry.enroll(code, { fingerprint: 'e'.repeat(32), hostname: 'PC-LAB' }).deviceId;
-      b = registry.enroll(code, { fingerprint: 'e'.repeat(32), hostname: 'PC-LAB' }).deviceId;
+      const code = (await registry.createEnrollmentCode('LC-0001', { uses: 2 })).code;
+      a = (await registry.enroll(code, { fingerprint: 'e'.repeat(32), hostname: 'PC-LAB' })).deviceId;
+      b = (await registry.enroll(code, { fingerprint: 'e'.repeat(32), hostname: 'PC-LAB' })).deviceId;
     } finally {
-      registry.close();
+      await registry.close();
     }
     const table = cli(['devices', 'list', '--site', 'LC-0001']);
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+SITE\s+HOSTNAME\s+LAST SEEN \(UTC\)\s+VERSION\s+PLATFORM\s+FINGERPRINT\s+FLAGS$/);
@@ -174,7 +174,7 @@ describe('songcheck-collector enrollment sheets, codes and devices', () => {
 });
 
 describe('songcheck-collector serve', () => {
-  it('lists every configuration problem and exits 2', () => {
+  it('lists every configuration problem and exits 2', async () => {
     const r = cli(['serve'], { SONGCHECK_PORT: 'eighty', SONGCHECK_INFLUX_PASSWORD: 'secret-pass' });
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([

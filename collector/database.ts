@@ -4,13 +4,14 @@
 // `migrations.ts` with the next version, listed here.
 import { ALERT_MIGRATIONS } from './alerts/migrations.ts';
 import { CONTROL_MIGRATIONS } from './control/migrations.ts';
+import { EVIDENCE_MIGRATIONS } from './evidence/migrations.ts';
 import { REGISTRY_MIGRATIONS } from './registry/migrations.ts';
 import type { ImportTable } from './store/import-sqlite.ts';
 import { openStore, storeLocation } from './store/open.ts';
 import type { Migration, Store } from './store/store.ts';
 import { THROUGHPUT_MIGRATIONS } from './throughput/migrations.ts';
 
-export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS];
+export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS, ...EVIDENCE_MIGRATIONS];
 export const SCHEMA_VERSION = COLLECTOR_MIGRATIONS.length;
 export const REGISTRY_FILE = 'registry.sqlite';
 export const THROUGHPUT_FILE = 'throughput.sqlite';
@@ -42,4 +43,7 @@ export const IMPORT_TABLES: readonly ImportTable[] = [
   { name: 'alert_outbox', identity: 'id' },
   { name: 'alert_silences' },
   { name: 'alert_meta' },
+  { name: 'device_keys' },
+  { name: 'evidence_heads' },
+  { name: 'evidence_counters' },
 ];

@@ -23,7 +23,10 @@ function idOf(raw: unknown): string | undefined {
   return ResultId.safeParse(id).success ? (id as string) : undefined;
 }
 
-export function checkResults(raw: unknown[], identity: DeviceIdentity, now: number): { acks: ResultAck[]; pending: Pending[] } {
+/** Adds collector-side facts to a result's point before it is written (the test server's state). */
+export type Annotate = (result: Result, point: Point) => void;
+
+export function checkResults(raw: unknown[], identity: DeviceIdentity, now: number, annotate?: Annotate): { acks: ResultAck[]; pending: Pending[] } {
   const acks: ResultAck[] = [];
   const pending: Pending[] = [];
   raw.forEach((item, index) => {
@@ -44,7 +47,9 @@ export function checkResults(raw: unknown[], identity: DeviceIdentity, now: numb
       return;
     }
     try {
-      pending.push({ index, id: result.id, point: resultToPoint(result, identity) });
+      const point = resultToPoint(result, identity);
+      annotate?.(result, point);
+      pending.push({ index, id: result.id, point });
     } catch (error) {
       acks.push({ index, id: result.id, status: 'rejected', reason: (error as Error).message });
     }
@@ -85,8 +90,9 @@ export async function ingest(
   raw: unknown[],
   identity: DeviceIdentity,
   now: number,
+  annotate?: Annotate,
 ): Promise<MeasurementBatchResponse> {
-  const { acks, pending } = checkResults(raw, identity, now);
+  const { acks, pending } = checkResults(raw, identity, now, annotate);
   if (pending.length > 0) {
     const reasons = await writeIsolated(writer, pending.map((p) => p.point));
     pending.forEach((p, i) => {

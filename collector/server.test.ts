@@ -13,7 +13,7 @@ import { Registry } from './registry/registry.ts';
 import { startCollector } from './server.ts';
 
 const dirs: string[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -67,10 +67,10 @@ describe('startCollector', () => {
     });
     await new Promise<void>((r) => influx.listen(0, '127.0.0.1', r));
     const cfg = config(`http://127.0.0.1:${(influx.address() as AddressInfo).port}`);
-    const registry = Registry.open(cfg.dataDir);
-    registry.addSite({ code: 'S1', name: 'Site 1' });
-    const { token } = registry.enroll(registry.createEnrollmentCode('S1').code);
-    registry.close();
+    const registry = await Registry.open(cfg.dataDir);
+    await registry.addSite({ code: 'S1', name: 'Site 1' });
+    const { token } = await registry.enroll((await registry.createEnrollmentCode('S1')).code);
+    await registry.close();
 
     const collector = await startCollector(cfg, { logger: createLogger('silent') });
     try {

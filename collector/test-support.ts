@@ -20,22 +20,22 @@ export interface TestCollector {
   logs: string[];
   /** Headers for an authenticated JSON request. */
   auth(extra?: Record<string, string>): Record<string, string>;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
-export function createTestCollector(opts: {
+export async function createTestCollector(opts: {
   influxUrl: string;
   db: string;
   clock?: () => number;
   timeoutMs?: number;
   /** Rate limits, body cap, ... for the app. */
   app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl'>>;
-}): TestCollector {
+}): Promise<TestCollector> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-collector-test-'));
-  const registry = Registry.open(dir, { now: opts.clock });
-  registry.addSite(TEST_SITE);
-  const { code } = registry.createEnrollmentCode(TEST_SITE.code);
-  const { deviceId, token } = registry.enroll(code, { hostname: 'PC-01' });
+  const registry = await Registry.open(dir, { now: opts.clock });
+  await registry.addSite(TEST_SITE);
+  const { code } = await registry.createEnrollmentCode(TEST_SITE.code);
+  const { deviceId, token } = await registry.enroll(code, { hostname: 'PC-01' });
   const logs: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(line) });
   const writer = createInfluxWriter({ url: opts.influxUrl, database: opts.db, timeoutMs: opts.timeoutMs ?? 5000 });
@@ -48,8 +48,8 @@ export function createTestCollector(opts: {
     token,
     logs,
     auth: (extra = {}) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json', ...extra }),
-    cleanup() {
-      registry.close();
+    async cleanup() {
+      await registry.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

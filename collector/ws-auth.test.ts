@@ -22,14 +22,14 @@ let stopWatching: () => void;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-ws-'));
-  registry = Registry.open(dir);
-  registry.addSite({ code: 'WS-1', name: 'Site' });
+  registry = await Registry.open(dir);
+  await registry.addSite({ code: 'WS-1', name: 'Site' });
   stopWatching = registry.watchChanges(50);
   guard = new RevocationGuard(registry);
   wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   server = http.createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket, head: Buffer) => {
-    acceptDeviceUpgrade({ wss, registry, guard, req, socket, head }, (ws, auth) => {
+    void acceptDeviceUpgrade({ wss, registry, guard, req, socket, head }, (ws, auth) => {
       ws.send(JSON.stringify({ device: auth.device.id, site: auth.site.code }));
       ws.on('message', (data) => ws.send(data));
     });
@@ -43,12 +43,12 @@ afterAll(async () => {
   for (const client of wss.clients) client.terminate();
   wss.close();
   await new Promise((r) => server.close(r));
-  registry.close();
+  await registry.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function enroll() {
-  return registry.enroll(registry.createEnrollmentCode('WS-1').code);
+async function enroll() {
+  return await registry.enroll((await registry.createEnrollmentCode('WS-1')).code);
 }
 
 /** Opens a socket with the token and resolves with it and its first message. */
@@ -81,7 +81,7 @@ const within = <T>(p: Promise<T>, ms = 5000) =>
 
 describe('WebSocket device auth', () => {
   it('accepts a device token and knows the device and site', async () => {
-    const { deviceId, token } = enroll();
+    const { deviceId, token } = await enroll();
     const { ws, hello } = await connect(token);
     expect(hello).toEqual({ device: deviceId, site: 'WS-1' });
     expect(guard.size).toBeGreaterThanOrEqual(1);
@@ -89,8 +89,8 @@ describe('WebSocket device auth', () => {
   });
 
   it('refuses a missing, unknown or revoked token with 401 and the usual error body', async () => {
-    const { deviceId, token } = enroll();
-    registry.revokeDevice(deviceId);
+    const { deviceId, token } = await enroll();
+    await registry.revokeDevice(deviceId);
     for (const headers of [{}, { authorization: 'Bearer nope-nope-nope' }, { authorization: `Bearer ${token}` }] as Record<string, string>[]) {
       const r = await refused(headers);
       expect(r.status).toBe(401);
@@ -100,32 +100,32 @@ describe('WebSocket device auth', () => {
   });
 
   it('closes an open socket with 4401 the moment its device is revoked, and only that socket', async () => {
-    const a = enroll();
-    const b = enroll();
+    const a = await enroll();
+    const b = await enroll();
     const first = await connect(a.token);
     const second = await connect(a.token);
     const other = await connect(b.token);
-    registry.revokeDevice(a.deviceId, { reason: 'test' });
+    await registry.revokeDevice(a.deviceId, { reason: 'test' });
     expect(await within(first.closed)).toEqual({ code: WS_CLOSE_REVOKED, reason: 'device revoked' });
     expect(await within(second.closed)).toMatchObject({ code: WS_CLOSE_REVOKED });
     expect(other.ws.readyState).toBe(WebSocket.OPEN);
-    other.ws.close();
+    await other.ws.close();
   });
 
   it('closes it too when another process (the CLI, another worker) revokes the device', async () => {
-    const d = enroll();
+    const d = await enroll();
     const open = await connect(d.token);
-    const cli = Registry.open(dir);
+    const cli = await Registry.open(dir);
     try {
-      cli.revokeDevice(d.deviceId, { actor: 'cli test' });
+      await cli.revokeDevice(d.deviceId, { actor: 'cli test' });
     } finally {
-      cli.close();
+      await cli.close();
     }
     expect(await within(open.closed)).toMatchObject({ code: WS_CLOSE_REVOKED });
   });
 
   it('closes a socket that sends a message over maxPayload with 1009', async () => {
-    const d = enroll();
+    const d = await enroll();
     const open = await connect(d.token);
     open.ws.send(Buffer.alloc(4096));
     expect((await within(open.closed)).code).toBe(1009);

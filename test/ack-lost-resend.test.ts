@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Result } from '../protocol/results.ts';
-import { DurableQueue } from '../agent/durable-queue.ts';
+import { DurableQueue } from '../agent/queue/durable-queue.ts';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 import { eventually, killAll } from './support/processes.ts';

@@ -94,9 +94,9 @@ describe('control channel end to end', () => {
 
   it('rejects a configuration it cannot run with the reason, and keeps running the old one', async () => {
     // Stored directly, as a newer collector that knows a probe this agent does not would store it.
-    const registry = Registry.open(join(stack.root, 'collector'));
-    const bad = new ControlStore(registry.database).pushConfig({ kind: 'site', site: stack.siteCode }, { probes: { teleport: { schedule: '* * * * * *' } } }, 'test');
-    registry.close();
+    const registry = await Registry.open(join(stack.root, 'collector'));
+    const bad = await new ControlStore(registry.store).pushConfig({ kind: 'site', site: stack.siteCode }, { probes: { teleport: { schedule: '* * * * * *' } } }, 'test');
+    await registry.close();
     const status = await eventually(async () => {
       const rows = JSON.parse((await cli('config', 'status', '--json')).output) as { state: string; reason?: string; wantedVersion: number }[];
       return rows[0]?.state === 'rejected' ? rows[0] : undefined;

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writ
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Result } from '../protocol/results.ts';
-import { DurableQueue } from '../agent/durable-queue.ts';
+import { DurableQueue } from '../agent/queue/durable-queue.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 import { eventually, killAll } from './support/processes.ts';
 import { createStack, FAST_AGENT_CONFIG, queuedIds, type Stack } from './support/stack.ts';

@@ -2,7 +2,7 @@
 // collector. Every figure is counted in InfluxDB itself.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DurableQueue } from '../agent/durable-queue.ts';
+import { DurableQueue } from '../agent/queue/durable-queue.ts';
 import type { Result } from '../protocol/results.ts';
 import { startInfluxd, type InfluxServer } from '../scripts/influxd-server.ts';
 import { influxQuery } from './support/influx-query.ts';

@@ -6,7 +6,8 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EnrollResponse, ErrorBody, MeasurementBatchResponse } from '../protocol/api.ts';
-import { RESULT_CODES, STORAGE } from '../protocol/results.ts';
+import { STORAGE } from '../collector/influx/storage.ts';
+import { RESULT_CODES } from '../protocol/results.ts';
 import { normalizeTagValue } from '../collector/influx/points.ts';
 import { createTestCollector, TEST_SITE, type TestCollector } from '../collector/test-support.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
@@ -21,7 +22,7 @@ const counts = { requests: 0, stored: 0, byStatus: new Map<number, number>() };
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  tc = createTestCollector({
+  tc = await createTestCollector({
     influxUrl, db, clock: () => NOW,
     app: { limits: { device: { burst: 1e9, perSecond: 1e9 }, authFailures: { burst: 1e9, perSecond: 1e9 } } },
   });
@@ -161,8 +162,9 @@ describe('fuzzing POST /api/v1/measurements', () => {
 
 describe('fuzzing POST /api/v1/enroll', () => {
   it('answers random and hostile enrollment bodies with 201, 400 or 403, and enrols only with a real code', async () => {
-    const codes = Array.from({ length: 20 }, () => tc.registry.createEnrollmentCode(TEST_SITE.code).code);
-    const devicesBefore = tc.registry.counts().devices;
+    const codes: string[] = [];
+    for (let i = 0; i < 20; i++) codes.push((await tc.registry.createEnrollmentCode(TEST_SITE.code)).code);
+    const devicesBefore = (await tc.registry.counts()).devices;
     let enrolled = 0;
     const body = fc.oneof(
       fc.record(
@@ -186,7 +188,7 @@ describe('fuzzing POST /api/v1/enroll', () => {
     );
     expect(enrolled).toBeGreaterThan(0);
     expect(enrolled).toBeLessThanOrEqual(codes.length);
-    expect(tc.registry.counts().devices).toBe(devicesBefore + enrolled);
+    expect((await tc.registry.counts()).devices).toBe(devicesBefore + enrolled);
   });
 });
 
@@ -214,7 +216,7 @@ describe('after the fuzzing', () => {
     console.log(`fuzz: ${counts.requests} ingest requests (${[...counts.byStatus].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${counts.stored} results stored in ${series.length} series`);
   });
 
-  it('logged no unhandled error and no token', () => {
+  it('logged no unhandled error and no token', async () => {
     const logs = tc.logs.join('\n');
     expect(logs).not.toContain('unhandled error');
     expect(logs).not.toContain(tc.token);

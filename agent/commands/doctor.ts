@@ -4,10 +4,10 @@ import { accessSync, constants, mkdirSync, statfsSync, statSync } from 'node:fs'
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { icmpProbe } from '../probes/icmp/index.ts';
-import { dataFiles } from '../paths.ts';
-import { runningAgent } from '../run-lock.ts';
-import { readLastResults } from '../last-results.ts';
-import { isBehind } from '../update-check.ts';
+import { dataFiles } from '../platform/paths.ts';
+import { runningAgent } from '../platform/run-lock.ts';
+import { readLastResults } from '../status/last-results.ts';
+import { isBehind } from '../status/update-check.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { probeCollector, readSetup } from './common.ts';
 

@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { enroll } from '../enroll.ts';
-import { ensureDataDir } from '../identity.ts';
+import { enroll } from '../identity/enroll.ts';
+import { ensureDataDir } from '../identity/identity.ts';
 import { AGENT_NODE_FLAGS } from '../service/node-flags.ts';
 import { runSteps } from '../service/run-steps.ts';
 import { describeStep, planWindowsInstall, planWindowsUninstall, SERVICE_ID, windowsLayout, winswXml, WRAPPER_EXE } from '../service/windows.ts';

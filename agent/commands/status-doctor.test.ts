@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Result } from '../../protocol/results.ts';
-import { DurableQueue } from '../durable-queue.ts';
-import { inspectQueue } from '../durable-queue-inspect.ts';
-import { ensureDataDir, saveIdentity } from '../identity.ts';
-import { LastResultsWriter } from '../last-results.ts';
-import { dataFiles } from '../paths.ts';
-import { acquireRunLock } from '../run-lock.ts';
-import { isBehind } from '../update-check.ts';
+import { DurableQueue } from '../queue/durable-queue.ts';
+import { inspectQueue } from '../queue/inspect.ts';
+import { ensureDataDir, saveIdentity } from '../identity/identity.ts';
+import { LastResultsWriter } from '../status/last-results.ts';
+import { dataFiles } from '../platform/paths.ts';
+import { acquireRunLock } from '../platform/run-lock.ts';
+import { isBehind } from '../status/update-check.ts';
 import { runDoctor, type Check } from './doctor.ts';
 import { formatStatus, gatherStatus } from './status.ts';
 
@@ -69,7 +69,7 @@ describe('status', () => {
     const release = acquireRunLock(dir);
     const last = new LastResultsWriter(dir, '0.1.0', Date.now, () => {});
     last.result(tcp(4, t0 + 4000));
-    last.uploaded('0.2.0');
+    last.uploaded('9.0.0');
 
     const s = await gatherStatus({ dataDir: dir, env: {}, timeoutMs: 2000 });
     expect(s).toMatchObject({
@@ -80,7 +80,7 @@ describe('status', () => {
       queue: { depth: 3, cursor: 'ok' },
       dataBudget: 'not measured yet',
       clockOffset: 'unknown',
-      recommendedAgentVersion: '0.2.0',
+      recommendedAgentVersion: '9.0.0',
       behind: true,
     });
     expect(s.queue!.oldestMeasuredAt).toBe(t0 + 2000);
@@ -100,7 +100,7 @@ describe('status', () => {
 
   it('shows the data budget when a ledger exists, and a collector that is down', async () => {
     enrollFake('http://127.0.0.1:1');
-    // The ledger as agent/throughput-budget.ts writes it.
+    // The ledger as agent/probes/throughput/budget.ts writes it.
     writeFileSync(join(dir, 'throughput-budget.json'), JSON.stringify({ version: 1, month: '2025-09', usedBytes: 52_428_800, tests: 3, reserved: {} }));
     const s = await gatherStatus({ dataDir: dir, env: {}, timeoutMs: 2000 });
     expect(s.collector.reachable).toBe(false);

@@ -3,16 +3,16 @@
 // the collector's /healthz. Safe to run while the service runs.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inspectQueue, type QueueSnapshot } from '../durable-queue-inspect.ts';
-import { formatTable } from '../format-result.ts';
-import { readLastResults } from '../last-results.ts';
-import { dataFiles } from '../paths.ts';
-import { runningAgent } from '../run-lock.ts';
-import { isBehind } from '../update-check.ts';
+import { inspectQueue, type QueueSnapshot } from '../queue/inspect.ts';
+import { formatTable } from '../status/format-result.ts';
+import { readLastResults } from '../status/last-results.ts';
+import { dataFiles } from '../platform/paths.ts';
+import { runningAgent } from '../platform/run-lock.ts';
+import { isBehind } from '../status/update-check.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { probeCollector, readSetup, type HealthProbe } from './common.ts';
 
-/** The throughput tests' monthly data budget ledger (agent/throughput-budget.ts), when tests have run. */
+/** The throughput tests' monthly data budget ledger (agent/probes/throughput/budget.ts), when tests have run. */
 const BUDGET_FILES = ['throughput-budget.json'];
 
 export interface AgentStatus {

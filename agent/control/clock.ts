@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { uptime } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../atomic-file.ts';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
 
 export const CLOCK_FILE = 'clock.json';
 /** Samples kept; at one heartbeat every 30 s that is the last 8 minutes. */

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultDataDir } from '../paths.ts';
+import { defaultDataDir } from '../platform/paths.ts';
 import { runSteps } from './run-steps.ts';
 import { planWindowsInstall, planWindowsUninstall, quoteWindowsArg, windowsLayout, winswXml, type Step } from './windows.ts';
 

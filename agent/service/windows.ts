@@ -6,7 +6,7 @@
 //
 // Everything here builds Windows paths with path.win32, so the definitions are tested on Linux too.
 import { win32 } from 'node:path';
-import { windowsDataDir } from '../paths.ts';
+import { windowsDataDir } from '../platform/paths.ts';
 
 export const SERVICE_ID = 'songcheck-agent';
 export const WRAPPER_EXE = 'songcheck-agent-service.exe';

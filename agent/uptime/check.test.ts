@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedPort, listen } from '../probes/test-support.ts';
+import { closedPort, listen } from '../../test/support/agent-probes.ts';
 import { checkConnectivity, checkState } from './check.ts';
 
 describe('checkState', () => {

@@ -2,7 +2,7 @@
 // `uptime` slots, `outage` intervals, `agent_event`s), all through record() and therefore the durable queue.
 // Every clock is injected so slots, outages, restarts and sleeps are unit-tested with fake time.
 import type { CheckState, Result } from '../../protocol/results.ts';
-import { sleep as abortableSleep } from '../abortable-sleep.ts';
+import { sleep as abortableSleep } from '../platform/abortable-sleep.ts';
 import type { CheckOutcome } from './check.ts';
 import { detectSleep, eventResult, readTick, startEvents, systemClocks, type Clocks, type Tick } from './lifecycle.ts';
 import { endWithoutRecovery, trackCheck } from './outages.ts';

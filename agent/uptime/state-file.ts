@@ -3,7 +3,7 @@
 // Written atomically after every check, so a crash leaves the previous check's state, never a torn file.
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { writeFileAtomic } from '../atomic-file.ts';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { OngoingOutage } from './outages.ts';
 import { SlotState } from './slots.ts';
 

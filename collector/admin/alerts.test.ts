@@ -9,7 +9,7 @@ import { createApp } from '../app.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 
 const TOKEN = 'test-admin-token-0123';
 const NOW = Date.UTC(2026, 10, 24, 2, 0);
@@ -18,18 +18,18 @@ let registry: Registry;
 let alerts: AlertService;
 let app: ReturnType<typeof createApp>;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-api-'));
-  registry = Registry.open(dir, { now: () => NOW });
+  registry = await Registry.open(dir, { now: () => NOW });
   // InfluxDB is not reached by these routes; the writer only satisfies the app's dependencies.
   const writer = createInfluxWriter({ url: 'http://127.0.0.1:9', database: 'unused', timeoutMs: 1000 });
-  alerts = new AlertService({ config: parseAlertsConfig({ rules: [{ id: 'site-silent', kind: 'site_silent' }] }), db: openDatabase(dir), registry, query: (q) => writer.query(q), clock: () => NOW });
+  alerts = new AlertService({ config: parseAlertsConfig({ rules: [{ id: 'site-silent', kind: 'site_silent' }] }), store: await openCollectorStore(dir), registry, query: (q) => writer.query(q), clock: () => NOW });
   app = createApp({ registry, writer, logger: createLogger('silent'), version: 'test', adminToken: TOKEN, alerts, clock: () => NOW });
-  alerts.store.putState({ ruleId: 'site-silent', siteCode: 'LC-001', state: 'firing', since: NOW, firedAt: NOW, notifiedAt: NOW, clearStreak: 0 });
+  await alerts.store.putState({ ruleId: 'site-silent', siteCode: 'LC-001', state: 'firing', since: NOW, firedAt: NOW, notifiedAt: NOW, clearStreak: 0 });
 });
 afterEach(async () => {
   await alerts.close();
-  registry.close();
+  await registry.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,7 +46,7 @@ describe('alert admin API', () => {
     expect(list.alerts.map((a) => a.siteCode)).toEqual(['LC-001']);
     const ack = await call('POST', '/ack', { rule: 'site-silent', site: 'LC-001', by: 'on-call' });
     expect(ack.status).toBe(200);
-    expect(alerts.store.getState('site-silent', 'LC-001')).toMatchObject({ ackedBy: 'on-call', ackedAt: NOW });
+    expect(await alerts.store.getState('site-silent', 'LC-001')).toMatchObject({ ackedBy: 'on-call', ackedAt: NOW });
     const missing = await call('POST', '/ack', { rule: 'site-silent', site: 'LC-404' });
     expect(missing.status).toBe(404);
   });
@@ -68,7 +68,7 @@ describe('alert admin API', () => {
   });
 
   it('shows the outbox and the channel health', async () => {
-    alerts.store.enqueue('hook', { kind: 'firing', at: NOW, sites: [] }, NOW);
+    await alerts.store.enqueue('hook', { kind: 'firing', at: NOW, sites: [] }, NOW);
     const outbox = (await (await call('GET', '/outbox?status=pending')).json()) as { outbox: { channel: string }[] };
     expect(outbox.outbox.map((o) => o.channel)).toEqual(['hook']);
     expect((await call('GET', '/outbox?status=lost')).status).toBe(400);

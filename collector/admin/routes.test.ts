@@ -18,7 +18,7 @@ const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  tc = createTestCollector({ influxUrl, db, clock: () => now });
+  tc = await createTestCollector({ influxUrl, db, clock: () => now });
 });
 afterAll(() => tc.cleanup());
 
@@ -208,7 +208,7 @@ describe('devices', () => {
     expect(audit.json.entries[0].actor).toMatch(/^admin-api [0-9a-f-]{36}$|^agent$/);
   });
 
-  it('never logs the admin token', () => {
+  it('never logs the admin token', async () => {
     expect(tc.logs.join('\n')).not.toContain(ADMIN);
   });
 });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COLLECTOR_BIN, REPO_ROOT } from '../../test/support/processes.ts';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import { AlertStore } from './store.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-cli-'));
@@ -18,10 +18,10 @@ function cli(args: string[]) {
 }
 
 describe('songcheck-collector alerts', () => {
-  it('lists, acknowledges, silences and unsilences', () => {
-    const db = openDatabase(dataDir);
-    new AlertStore(db).putState({ ruleId: 'site-silent', siteCode: 'LC-001', state: 'firing', since: Date.now(), notifiedAt: Date.now(), clearStreak: 0, summary: 'last heard 42 min ago' });
-    db.close();
+  it('lists, acknowledges, silences and unsilences', async () => {
+    const db = await openCollectorStore(dataDir);
+    await new AlertStore(db).putState({ ruleId: 'site-silent', siteCode: 'LC-001', state: 'firing', since: Date.now(), notifiedAt: Date.now(), clearStreak: 0, summary: 'last heard 42 min ago' });
+    await db.close();
     expect(cli(['list']).stdout).toMatch(/site-silent\s+LC-001\s+firing/);
     expect(cli(['ack', '--rule', 'site-silent', '--site', 'LC-001', '--by', 'lan'])).toMatchObject({ code: 0, stdout: 'acknowledged site-silent for LC-001; quiet until it resolves\n' });
     expect(cli(['ack', '--rule', 'site-silent', '--site', 'LC-404']).code).toBe(1);
@@ -33,7 +33,7 @@ describe('songcheck-collector alerts', () => {
     expect(cli(['silences']).stdout).not.toContain(id);
   });
 
-  it('explains a bad silence in one line and exits 2', () => {
+  it('explains a bad silence in one line and exits 2', async () => {
     const r = cli(['silence', '--minutes', '30']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlertsConfigError, loadAlertsConfig, parseAlertsConfig } from './config.ts';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';
@@ -17,7 +17,7 @@ describe('alerts file', () => {
     expect(config.rules.find((r) => r.id === 'degraded-throughput')!.params).toMatchObject({ lastN: 5, raiseCount: 3, clearCount: 1, lookbackDays: 7 });
   });
 
-  it('reports every problem at once with its path', () => {
+  it('reports every problem at once with its path', async () => {
     const error = (() => {
       try {
         parseAlertsConfig({
@@ -41,12 +41,12 @@ describe('alerts file', () => {
     ]));
   });
 
-  it('checks rule kinds, their params and channel references once the shape is valid', () => {
+  it('checks rule kinds, their params and channel references once the shape is valid', async () => {
     expect(() => parseAlertsConfig({ rules: [{ id: 'a', kind: 'nope' }, { id: 'b', kind: 'degraded_throughput', params: { lastN: 3, raiseCount: 4 } }, { id: 'c', kind: 'site_silent', channels: ['mail'] }] }, 'x', {}))
       .toThrow(/rules\.0\.kind: unknown kind "nope"[\s\S]*rules\.1\.params\.raiseCount: raiseCount must be at most lastN[\s\S]*rules\.2\.channels: no channel "mail"/);
   });
 
-  it('reads secrets from the environment', () => {
+  it('reads secrets from the environment', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-cfg-')), 'alerts.yaml');
     fs.writeFileSync(file, 'channels:\n  - { id: hook, type: webhook, url: "http://127.0.0.1:1/h", secret: "${HOOK_SECRET}" }\n');
     const config = loadAlertsConfig(file, { HOOK_SECRET: 'from-the-environment-123' });
@@ -54,17 +54,17 @@ describe('alerts file', () => {
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
-  it('a bad alerts file stops the collector start with a ConfigError naming SONGCHECK_ALERTS_FILE', () => {
+  it('a bad alerts file stops the collector start with a ConfigError naming SONGCHECK_ALERTS_FILE', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-start-'));
     const file = path.join(dir, 'alerts.yaml');
     fs.writeFileSync(file, 'rules:\n  - { id: x, kind: site_silent, params: { silentMinutes: 0 } }\n');
-    const registry = Registry.open(dir);
+    const registry = await Registry.open(dir);
     const writer = createInfluxWriter({ url: 'http://127.0.0.1:9', database: 'unused', timeoutMs: 1000 });
     try {
-      expect(() => startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).toThrow(ConfigError);
-      expect(() => startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).toThrow(`SONGCHECK_ALERTS_FILE (${file}): rules.0.params.silentMinutes:`);
+      await expect(startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).rejects.toThrow(ConfigError);
+      await expect(startAlerts({ file, dataDir: dir, registry, writer, logger: createLogger('silent') })).rejects.toThrow(`SONGCHECK_ALERTS_FILE (${file}): rules.0.params.silentMinutes:`);
     } finally {
-      registry.close();
+      await registry.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../registry/schema.ts';
+import { openCollectorStore } from '../database.ts';
 import { createChannel } from './channels/index.ts';
 import { parseAlertsConfig } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -20,10 +20,10 @@ afterEach(async () => {
 
 async function rig() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-dispatch-'));
-  const db = openDatabase(dir);
+  const db = await openCollectorStore(dir);
   const primary = await startReceiver();
   const backup = await startReceiver();
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => { db.close(); }, () => primary.close(), () => backup.close());
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }), () => db.close(), () => primary.close(), () => backup.close());
   const config = parseAlertsConfig({
     delivery: { maxAttempts: 4, baseDelaySeconds: 30, maxDelaySeconds: 3600, failingAfter: 3 },
     channels: [
@@ -42,17 +42,17 @@ describe('dispatcher', () => {
   it('retries a retryable failure with exponential backoff and marks it sent after the 2xx', async () => {
     const r = await rig();
     r.primary.script.push(503, 429);
-    const id = r.store.enqueue('primary', MSG, r.clock.now);
+    const id = await r.store.enqueue('primary', MSG, r.clock.now);
     expect(await r.dispatcher.dispatch()).toMatchObject({ sent: 0, retried: 1 });
     // Not due yet: nothing is sent before the backoff has passed.
     r.clock.now += 29_000;
     expect(await r.dispatcher.dispatch()).toMatchObject({ sent: 0, retried: 0 });
     r.clock.now += 1_000;
     expect(await r.dispatcher.dispatch()).toMatchObject({ retried: 1 });
-    expect(r.store.outbox()[0]!.nextAttemptAt).toBe(r.clock.now + 60_000);
+    expect((await r.store.outbox())[0]!.nextAttemptAt).toBe(r.clock.now + 60_000);
     r.clock.now += 60_000;
     expect(await r.dispatcher.dispatch()).toMatchObject({ sent: 1 });
-    expect(r.store.outbox().find((o) => o.id === id)).toMatchObject({ status: 'sent', attempts: 3 });
+    expect((await r.store.outbox()).find((o) => o.id === id)).toMatchObject({ status: 'sent', attempts: 3 });
     expect(r.primary.received.map((x) => x.status)).toEqual([503, 429, 200]);
     // A sent row is never sent again.
     r.clock.now += 3_600_000;
@@ -63,20 +63,20 @@ describe('dispatcher', () => {
   it('gives up at once on a permanent failure', async () => {
     const r = await rig();
     r.primary.script.push(404);
-    r.store.enqueue('primary', MSG, r.clock.now);
+    await r.store.enqueue('primary', MSG, r.clock.now);
     expect(await r.dispatcher.dispatch()).toMatchObject({ failed: 1 });
     r.clock.now += 3_600_000;
     await r.dispatcher.dispatch();
     expect(r.primary.received).toHaveLength(1);
-    expect(r.store.outbox({ status: 'failed' })[0]!.lastError).toContain('HTTP 404');
+    expect((await r.store.outbox({ status: 'failed' }))[0]!.lastError).toContain('HTTP 404');
   });
 
   it('reports a channel that keeps failing through the other channel, once, and in its health', async () => {
     const r = await rig();
     r.primary.script.push(500, 500, 500, 500, 500, 500);
-    for (let i = 0; i < 3; i++) r.store.enqueue('primary', MSG, r.clock.now);
+    for (let i = 0; i < 3; i++) await r.store.enqueue('primary', MSG, r.clock.now);
     await r.dispatcher.dispatch();
-    expect(r.dispatcher.health().find((h) => h.id === 'primary')).toMatchObject({ consecutiveFailures: 3, failing: true });
+    expect((await r.dispatcher.health()).find((h) => h.id === 'primary')).toMatchObject({ consecutiveFailures: 3, failing: true });
     await r.dispatcher.dispatch();
     const reports = r.backup.accepted();
     expect(reports).toHaveLength(1);
@@ -88,6 +88,6 @@ describe('dispatcher', () => {
     r.primary.script.length = 0;
     r.clock.now += 3_600_000;
     await r.dispatcher.dispatch();
-    expect(r.dispatcher.health().find((h) => h.id === 'primary')).toMatchObject({ consecutiveFailures: 0, failing: false });
+    expect((await r.dispatcher.health()).find((h) => h.id === 'primary')).toMatchObject({ consecutiveFailures: 0, failing: false });
   });
 });

@@ -27,7 +27,7 @@ export interface Rig {
   receiver: Receiver;
   /** device id per site code */
   devices: Map<string, string>;
-  service(holder?: string): AlertService;
+  service(holder?: string): Promise<AlertService>;
   write(points: Point[]): Promise<void>;
   /** Messages the receiver accepted, by kind. */
   kinds(): string[];
@@ -46,7 +46,7 @@ export async function createRig(opts: { influxUrl: string; db: string; start: nu
     receiver,
     devices: new Map(),
     service: async (holder) => {
-      const s = new AlertService({ config, db: await openCollectorStore(dir), registry: rig.registry, query: (q) => writer.query(q), clock: () => rig.now, holder });
+      const s = new AlertService({ config, store: await openCollectorStore(dir), registry: rig.registry, query: (q) => writer.query(q), clock: () => rig.now, holder });
       opened.push(s);
       return s;
     },

@@ -33,7 +33,7 @@ describe('alert scenarios', () => {
     const r = await setup(local(8), [site('LC-001')], [
       { id: 'link-down', kind: 'link_down', clearAfterChecks: 1, renotifyMinutes: 0, params: { minOutageMinutes: 5, windowMinutes: 30, clearMinutes: 30 } },
     ]);
-    const svc = r.service();
+    const svc = await r.service();
     // 90 minutes: the link is down 8 minutes, up 4, down 8 ...; each outage is reported when it ends.
     for (let minute = 0; minute < 90; minute++) {
       r.now = local(8) + minute * MIN;
@@ -52,12 +52,12 @@ describe('alert scenarios', () => {
   it('twelve sites down in one commune produce one grouped message', async () => {
     const down = Array.from({ length: 12 }, (_, i) => site(`LC-1${String(i).padStart(2, '0')}`));
     const r = await setup(local(8), [...down, site('LC-200', 'Tả Van')], [silentRule({ renotifyMinutes: 20, group: { by: 'commune', minSites: 5, windowMinutes: 30 } })]);
-    const svc = r.service();
-    for (const id of r.devices.values()) r.registry.touchDevice(id, r.now);
+    const svc = await r.service();
+    for (const id of r.devices.values()) await r.registry.touchDevice(id, r.now);
     for (let minute = 5; minute <= 60; minute += 5) {
       r.now = local(8) + minute * MIN;
       // The site in the other commune keeps reporting.
-      r.registry.touchDevice(r.devices.get('LC-200')!, r.now);
+      await r.registry.touchDevice(r.devices.get('LC-200')!, r.now);
       await svc.runOnce();
     }
     const messages = r.receiver.accepted();
@@ -70,23 +70,23 @@ describe('alert scenarios', () => {
 
     // The tower comes back: one grouped resolution.
     r.now += 5 * MIN;
-    for (const id of r.devices.values()) r.registry.touchDevice(id, r.now);
+    for (const id of r.devices.values()) await r.registry.touchDevice(id, r.now);
     await svc.runOnce();
     expect(r.kinds()).toEqual(['group_firing', 'group_resolved']);
   });
 
   it('a restart mid-incident sends nothing twice and loses nothing', async () => {
     const r = await setup(local(8), [site('LC-001')], [silentRule()]);
-    r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
+    await r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
     // The receiver is down when the alert fires.
     r.receiver.script.push(503, 503);
-    const first = r.service('process-a');
+    const first = await r.service('process-a');
     r.now = local(8, 35);
     const a = await first.runOnce();
     expect(a.tick.enqueued).toBe(1);
     expect(a.dispatch).toMatchObject({ sent: 0, retried: 1 });
     // Process A dies without releasing its lease; B takes over once the lease has expired.
-    const second = r.service('process-b');
+    const second = await r.service('process-b');
     r.now += 1 * MIN;
     expect((await second.runOnce()).tick.evaluated).toBe(false);
     r.now += 5 * MIN;
@@ -97,15 +97,15 @@ describe('alert scenarios', () => {
     await second.runOnce();
     expect(r.kinds()).toEqual(['firing']);
     // Another restart while still firing: nothing is repeated.
-    const third = r.service('process-c');
+    const third = await r.service('process-c');
     r.now += 10 * MIN;
     await third.runOnce();
     expect(r.kinds()).toEqual(['firing']);
     // The site returns: the resolution is sent once.
-    r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
+    await r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
     await third.runOnce();
     r.now += 5 * MIN;
-    await r.service('process-c').runOnce();
+    await (await r.service('process-c')).runOnce();
     expect(r.kinds()).toEqual(['firing', 'resolved']);
     expect(r.receiver.received.filter((x) => x.status === 503)).toHaveLength(2);
   });
@@ -114,8 +114,8 @@ describe('alert scenarios', () => {
     const r = await setup(local(16, 0), [site('LC-001')], [silentRule()]);
     // Last heard at 16:45; school ends at 17:00, so only 15 school minutes pass before the night.
     r.now = local(16, 45);
-    r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
-    const svc = r.service();
+    await r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
+    const svc = await r.service();
     const sentAt: number[] = [];
     for (let t = local(16, 50); t <= local(7, 30, 25); t += 15 * MIN) {
       r.now = t;
@@ -132,7 +132,7 @@ describe('alert scenarios', () => {
     const r = await setup(local(6), [site('LC-001')], [
       { id: 'latency', kind: 'latency_loss', clearAfterChecks: 2, renotifyMinutes: 0, quietOutsideSchool: true, params: { forMinutes: 15, minSamples: 2 } },
     ]);
-    const svc = r.service();
+    const svc = await r.service();
     const sentAt: number[] = [];
     for (let t = local(6); t <= local(7, 30); t += 5 * MIN) {
       r.now = t;
@@ -146,12 +146,12 @@ describe('alert scenarios', () => {
 
   it('an acknowledged alert stays quiet until it resolves', async () => {
     const r = await setup(local(8), [site('LC-001'), site('LC-002')], [silentRule({ renotifyMinutes: 30 })]);
-    for (const id of r.devices.values()) r.registry.touchDevice(id, r.now);
-    const svc = r.service();
+    for (const id of r.devices.values()) await r.registry.touchDevice(id, r.now);
+    const svc = await r.service();
     r.now = local(8, 35);
     await svc.runOnce();
     expect(r.kinds()).toEqual(['firing', 'firing']);
-    expect(svc.store.acknowledge('site-silent', 'LC-001', 'on-call', r.now)).toBe(true);
+    expect(await svc.store.acknowledge('site-silent', 'LC-001', 'on-call', r.now)).toBe(true);
     // Three hours of ticks: LC-002 (not acknowledged) is reminded every 30 minutes, LC-001 never.
     for (let i = 0; i < 36; i++) {
       r.now += 5 * MIN;
@@ -160,14 +160,14 @@ describe('alert scenarios', () => {
     const about = (code: string) => r.receiver.accepted().filter((m) => (m.sites as { code: string }[])[0]?.code === code).map((m) => m.kind);
     expect(about('LC-001')).toEqual(['firing']);
     expect(about('LC-002').filter((k) => k === 'reminder').length).toBeGreaterThanOrEqual(5);
-    r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
+    await r.registry.touchDevice(r.devices.get('LC-001')!, r.now);
     await svc.runOnce();
     expect(about('LC-001')).toEqual(['firing', 'resolved']);
   });
 
   it('degraded throughput fires on 3 of the last 5 tests under the profile floor and clears only at 1 of 5', async () => {
     const r = await setup(local(8), [site('LC-001')], [{ id: 'slow', kind: 'degraded_throughput', clearAfterChecks: 1, renotifyMinutes: 0, params: { lastN: 5, raiseCount: 3, clearCount: 1 } }]);
-    const svc = r.service();
+    const svc = await r.service();
     // The 4G profile's floor is 5 Mbit/s. Between the raise (3 under) and the clear (≤ 1 under) nothing changes.
     const speeds = [12, 3, 2, 4, 9, 8, 7, 11, 6];
     const after: string[][] = [];
@@ -185,7 +185,7 @@ describe('alert scenarios', () => {
 
   it('a device clock off by minutes raises a fleet alert that clears only once the offset is small', async () => {
     const r = await setup(local(8), [site('LC-001')], [{ id: 'clock', kind: 'fleet_clock_offset', clearAfterChecks: 1, renotifyMinutes: 0 }]);
-    const svc = r.service();
+    const svc = await r.service();
     const offsets = [5_000, -300_000, 60_000, 4_000];
     const after: string[][] = [];
     for (const [i, offset] of offsets.entries()) {
@@ -199,9 +199,9 @@ describe('alert scenarios', () => {
 
   it('a silenced commune sends nothing until the silence expires, then the alert still firing is announced', async () => {
     const r = await setup(local(8), [site('LC-001'), site('LC-002', 'Tả Van')], [silentRule()]);
-    for (const id of r.devices.values()) r.registry.touchDevice(id, r.now);
-    const svc = r.service();
-    svc.store.addSilence({ groupKey: 'commune:Bản Xèo', until: local(9, 30), createdBy: 'test', createdAt: r.now });
+    for (const id of r.devices.values()) await r.registry.touchDevice(id, r.now);
+    const svc = await r.service();
+    await svc.store.addSilence({ groupKey: 'commune:Bản Xèo', until: local(9, 30), createdBy: 'test', createdAt: r.now });
     const sentAt: [number, string][] = [];
     for (let t = local(8, 5); t <= local(10); t += 5 * MIN) {
       r.now = t;
@@ -215,7 +215,7 @@ describe('alert scenarios', () => {
   it('the daily digest is sent once at its local time and lists what is firing', async () => {
     // Enrolled (and so last heard) at 16:00: silent for the last hour of school.
     const r = await setup(local(16), [site('LC-001')], [silentRule({ quietOutsideSchool: false })], '17:30');
-    const svc = r.service();
+    const svc = await r.service();
     for (let t = local(17); t <= local(18, 30); t += 15 * MIN) {
       r.now = t;
       await svc.runOnce();

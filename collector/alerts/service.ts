@@ -12,18 +12,19 @@ import { createChannel } from './channels/index.ts';
 import type { AlertsConfig } from './config.ts';
 import { type ChannelHealth, Dispatcher, type DispatchReport } from './dispatcher.ts';
 import { AlertEngine, LEASE, type TickReport } from './engine.ts';
-import { calendarSchoolTime, profileFloor } from './compliance-adapter.ts';
-import type { FloorFor, SchoolTime } from './school-time.ts';
+import { calendarSchoolTime, type SchoolTime } from '../school/school-time.ts';
+import { type FloorFor, profileFloor } from './profile-floor.ts';
 import { AlertStore } from './store.ts';
 
 export interface AlertServiceDeps {
   config: AlertsConfig;
-  db: Store;
+  /** Its own handle on the collector's store. */
+  store: Store;
   registry: Pick<Registry, 'listSites' | 'listDevices'>;
   query: (q: string) => Promise<QueryResponse>;
   clock?: () => number;
   logger?: Logger;
-  /** Default: the school calendar and target profiles of collector/compliance/, over `sites` (refreshed each tick). */
+  /** Default: the school calendar and target profiles of collector/school/, over `sites` (refreshed each tick). */
   school?: SchoolTime;
   floorFor?: FloorFor;
   holder?: string;
@@ -56,19 +57,20 @@ export class AlertService implements Alerts {
     this.config = deps.config;
     this.clock = deps.clock ?? Date.now;
     this.holder = deps.holder ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    this.store = new AlertStore(deps.db);
+    this.store = new AlertStore(deps.store);
     this.registry = deps.registry;
     this.logger = deps.logger;
     const getSite = (code: string): Site | undefined => this.sites.get(code);
     const timeoutMs = deps.config.delivery.timeoutSeconds * 1000;
     this.channels = new Map(deps.config.channels.filter((c) => c.enabled).map((c) => [c.id, createChannel(c, { timeoutMs, clock: this.clock })]));
+    const school = deps.school ?? calendarSchoolTime(getSite);
     this.engine = new AlertEngine({
       config: deps.config, store: this.store, registry: deps.registry, query: deps.query, clock: this.clock, logger: deps.logger,
-      school: deps.school ?? calendarSchoolTime(getSite),
+      school,
       floorFor: deps.floorFor ?? profileFloor(getSite),
       holder: this.holder,
     });
-    this.dispatcher = new Dispatcher({ config: deps.config, store: this.store, channels: this.channels, clock: this.clock, logger: deps.logger });
+    this.dispatcher = new Dispatcher({ config: deps.config, store: this.store, channels: this.channels, clock: this.clock, logger: deps.logger, timeZone: school.timeZone });
   }
 
   channelHealth(): Promise<ChannelHealth[]> {

@@ -1,14 +1,15 @@
 // Starts the alert service for a running collector: loads the alerts file (a bad file stops the start with
 // every problem listed, like a bad environment variable) and opens its own handle on the collector's store.
 import type { Logger } from 'pino';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
 import { openCollectorStore } from '../database.ts';
 import { AlertsConfigError, loadAlertsConfig } from './config.ts';
-import type { SchoolCalendar } from '../compliance/calendar.ts';
-import type { Profiles } from '../compliance/profiles.ts';
-import { calendarSchoolTime, profileFloor } from './compliance-adapter.ts';
+import type { SchoolCalendar } from '../school/calendar.ts';
+import type { Profiles } from '../school/profiles.ts';
+import { calendarSchoolTime } from '../school/school-time.ts';
+import { profileFloor } from './profile-floor.ts';
 import { AlertService } from './service.ts';
 
 export const DEFAULT_ALERTS_FILE = new URL('./alerts.default.yaml', import.meta.url).pathname;
@@ -34,7 +35,7 @@ export async function startAlerts(deps: StartAlertsDeps): Promise<AlertService> 
     throw error;
   }
   const service: AlertService = new AlertService({
-    config, db: await openCollectorStore(deps.dataDir), registry: deps.registry, query: (q) => deps.writer.query(q), logger: deps.logger,
+    config, store: await openCollectorStore(deps.dataDir), registry: deps.registry, query: (q) => deps.writer.query(q), logger: deps.logger,
     school: calendarSchoolTime((code) => service.site(code), deps.calendar), floorFor: profileFloor((code) => service.site(code), deps.profiles),
   });
   service.start();

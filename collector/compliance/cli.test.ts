@@ -26,15 +26,15 @@ function cli(args: string[], env: Record<string, string> = {}) {
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  const registry = Registry.open(dataDir);
-  registry.addSite({ code: 'LC-A', name: 'Điểm trường A', commune: 'Bản Xèo', operator: 'viettel', linkType: '4g' });
-  registry.addSite({ code: 'LC-B', name: 'Điểm trường B', commune: 'Y Tý', operator: 'vnpt', linkType: '5g' });
-  registry.close();
+  const registry = await Registry.open(dataDir);
+  await registry.addSite({ code: 'LC-A', name: 'Điểm trường A', commune: 'Bản Xèo', operator: 'viettel', linkType: '4g' });
+  await registry.addSite({ code: 'LC-B', name: 'Điểm trường B', commune: 'Y Tý', operator: 'vnpt', linkType: '5g' });
+  await registry.close();
 });
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 describe('songcheck-collector report and compliance run', () => {
-  it('writes the verdicts as CSV, JSON and HTML', () => {
+  it('writes the verdicts as CSV, JSON and HTML', async () => {
     const csv = cli(['report', '--period', '2026-11-16', '--format', 'csv']);
     expect(csv.code, csv.stderr).toBe(0);
     const rows = parseCsv(csv.stdout, { columns: true, bom: true }) as Record<string, string>[];
@@ -55,11 +55,11 @@ describe('songcheck-collector report and compliance run', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('2026-11-16: 2 sites');
     const rows = await influxQuery(influxUrl, db, `SELECT count(verdict_code) FROM compliance WHERE period = '2026-11-16' GROUP BY site`);
-    // 4g-school and 5g-school each have 8 criteria, plus overall
-    expect(rows.map((x) => [x.tags.site, x.count])).toEqual([['LC-A', 9], ['LC-B', 9]]);
+    // 4g-school and 5g-school each have 8 criteria and 2 informational readiness ones, plus overall
+    expect(rows.map((x) => [x.tags.site, x.count])).toEqual([['LC-A', 11], ['LC-B', 11]]);
   });
 
-  it('refuses a bad period or a bad calendar with exit code 2 and a line to act on', () => {
+  it('refuses a bad period or a bad calendar with exit code 2 and a line to act on', async () => {
     const bad = cli(['report', '--period', '2026-W54']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('2026 has no ISO week 54');

@@ -7,9 +7,10 @@ import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-q
 import { createApp } from '../app.ts';
 import { createLogger } from '../logger.ts';
 import { createTestCollector, type TestCollector } from '../test-support.ts';
-import { parseCalendar } from './calendar.ts';
-import { type ComplianceRun, ComplianceEngine } from './engine.ts';
-import { parseProfiles } from './profiles.ts';
+import { parseCalendar } from '../school/calendar.ts';
+import { ComplianceEngine } from './engine.ts';
+import type { ComplianceRun } from './verdicts.ts';
+import { parseProfiles } from '../school/profiles.ts';
 import { runScheduledPeriods } from './scheduler.ts';
 import { outage, series, slot, tcp, throughput, vn } from './test-results.ts';
 
@@ -94,6 +95,17 @@ const SITES: Record<string, { students?: number; commune: string; operator: stri
       outage(vn(`${TUE}T08:00:00`), vn(`${TUE}T09:00:00`), 'collector_down'), // the school had Internet
     ],
   },
+  // Tests the school's own network or its own traffic spoiled: left out of the operator's figures, and said so.
+  FLAGGED: {
+    commune: 'Y Tý',
+    operator: 'mobifone',
+    results: [
+      ...good(),
+      throughput(vn(`${TUE}T10:00:00`), 'download', 1, undefined, { lan_bottleneck: true, lan_reason: 'Wi-Fi link rate 6 Mbit/s at the time', lan_medium: 'wifi', lan_link_mbps: 6 }),
+      throughput(vn(`${TUE}T11:00:00`), 'download', 1, undefined, { cross_traffic: true, cross_traffic_mbps: 4 }),
+      tcp(vn(`${TUE}T10:05:00`), 900, { lanBottleneck: true }),
+    ],
+  },
   NODATA: { commune: 'Y Tý', operator: 'mobifone', results: [] },
   BIG: { students: 900, commune: 'Y Tý', operator: 'viettel', results: good([30, 30, 30, 30]) },
   OVR: { students: 100, commune: 'Y Tý', operator: 'viettel', results: good([48, 48, 48, 48]) },
@@ -105,13 +117,13 @@ let engine: ComplianceEngine;
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  tc = createTestCollector({ influxUrl, db, clock: () => NOW });
+  tc = await createTestCollector({ influxUrl, db, clock: () => NOW });
   engine = new ComplianceEngine({ writer: tc.writer, registry: tc.registry, calendar, profiles, clock: () => NOW });
   app = createApp({ registry: tc.registry, writer: tc.writer, logger: createLogger('error', { write: () => {} }), clock: () => NOW, version: 't', adminToken: ADMIN, compliance: { engine, profiles, reportToken: REPORT_TOKEN } });
   // LC-001, the test collector's own site, has no evidence: INSUFFICIENT like NODATA.
   for (const [code, s] of Object.entries(SITES)) {
-    tc.registry.addSite({ code, name: `Điểm trường ${code}`, commune: s.commune, operator: s.operator, linkType: '4g', ...(s.students !== undefined ? { students: s.students } : {}) });
-    const { token } = tc.registry.enroll(tc.registry.createEnrollmentCode(code).code, { hostname: code });
+    await tc.registry.addSite({ code, name: `Điểm trường ${code}`, commune: s.commune, operator: s.operator, linkType: '4g', ...(s.students !== undefined ? { students: s.students } : {}) });
+    const { token } = await tc.registry.enroll((await tc.registry.createEnrollmentCode(code)).code, { hostname: code });
     if (s.results.length === 0) continue;
     const res = await app.request('/api/v1/measurements', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ results: s.results }) });
     const body = (await res.json()) as { stored: number };
@@ -120,7 +132,7 @@ beforeAll(async () => {
 });
 afterAll(() => tc?.cleanup());
 
-const EXPECTED: Record<string, string> = { EXACT: 'PASS', FEW: 'INSUFFICIENT', OUTSIDE: 'PASS', OFF: 'PASS', DOWN: 'FAIL', NODATA: 'INSUFFICIENT', BIG: 'FAIL', OVR: 'FAIL', 'LC-001': 'INSUFFICIENT' };
+const EXPECTED: Record<string, string> = { EXACT: 'PASS', FEW: 'INSUFFICIENT', OUTSIDE: 'PASS', OFF: 'PASS', DOWN: 'FAIL', FLAGGED: 'PASS', NODATA: 'INSUFFICIENT', BIG: 'FAIL', OVR: 'FAIL', 'LC-001': 'INSUFFICIENT' };
 
 const verdictsOf = (run: ComplianceRun) => Object.fromEntries(run.sites.map((s) => [s.site, s.verdict]));
 const siteOf = (run: ComplianceRun, code: string) => run.sites.find((s) => s.site === code)!;
@@ -132,13 +144,13 @@ describe('compliance verdicts on known evidence', () => {
     run = await engine.evaluate(engine.period('2026-W47'));
   });
 
-  it('gives the exact overall verdict for every site', () => {
+  it('gives the exact overall verdict for every site', async () => {
     expect(verdictsOf(run)).toEqual(EXPECTED);
-    expect(run.counts).toEqual({ PASS: 3, FAIL: 3, INSUFFICIENT: 3 });
+    expect(run.counts).toEqual({ PASS: 4, FAIL: 3, INSUFFICIENT: 3 });
     expect(run.period).toMatchObject({ label: '2026-W47', kind: 'week', firstDate: MON, lastDate: '2026-11-22', complete: true });
   });
 
-  it('passes a site exactly at every threshold', () => {
+  it('passes a site exactly at every threshold', async () => {
     expect(crit(run, 'EXACT', 'download_median')).toMatchObject({ samples: 4, value: 20, threshold: 20, verdict: 'PASS', reason: '' });
     expect(crit(run, 'EXACT', 'download_share')).toMatchObject({ samples: 4, value: 75, verdict: 'PASS' });
     expect(crit(run, 'EXACT', 'rtt_p95')).toMatchObject({ samples: 4, value: 150, mean: 90, verdict: 'PASS' });
@@ -146,21 +158,21 @@ describe('compliance verdicts on known evidence', () => {
     expect(crit(run, 'EXACT', 'download_median').mean).toBe(18.5);
   });
 
-  it('calls too few samples INSUFFICIENT, with the count in the reason', () => {
+  it('calls too few samples INSUFFICIENT, with the count in the reason', async () => {
     const c = crit(run, 'FEW', 'download_median');
     expect(c).toMatchObject({ samples: 3, minSamples: 4, verdict: 'INSUFFICIENT' });
     expect(c.reason).toBe('median download: only 3 download tests in school hours, at least 4 are needed for a verdict.');
     expect(crit(run, 'FEW', 'upload_median').verdict).toBe('PASS');
   });
 
-  it('ignores evidence outside school hours, on weekends and on holidays', () => {
+  it('ignores evidence outside school hours, on weekends and on holidays', async () => {
     expect(crit(run, 'OUTSIDE', 'download_median')).toMatchObject({ samples: 4, value: 25 });
     expect(crit(run, 'OUTSIDE', 'rtt_p95')).toMatchObject({ samples: 4, value: 50 });
     expect(crit(run, 'OUTSIDE', 'uptime')).toMatchObject({ samples: 60, value: 100 });
     expect(siteOf(run, 'OUTSIDE').schoolHours).toBe(40);
   });
 
-  it('tells a device switched off (missing slots) from a link down (failed checks and outages)', () => {
+  it('tells a device switched off (missing slots) from a link down (failed checks and outages)', async () => {
     const off = siteOf(run, 'OFF');
     expect(off).toMatchObject({ verdict: 'PASS', uptimePct: 100, outageMinutes: 0, observedPct: 2.5 });
     const down = siteOf(run, 'DOWN');
@@ -168,7 +180,17 @@ describe('compliance verdicts on known evidence', () => {
     expect(down.reasons).toEqual(['uptime was 50 % over 120 connectivity checks, below the required 99 %.']);
   });
 
-  it('calls a site with no data at all INSUFFICIENT on every criterion', () => {
+  it('leaves out tests flagged for the school’s LAN or cross traffic, and says why in the reasons', async () => {
+    expect(crit(run, 'FLAGGED', 'download_median')).toMatchObject({ samples: 4, value: 25, verdict: 'PASS' });
+    expect(crit(run, 'FLAGGED', 'rtt_p95')).toMatchObject({ samples: 4, value: 50 });
+    expect(siteOf(run, 'FLAGGED').reasons).toEqual([
+      "1 throughput test left out because the school's own network was the likely bottleneck (Wi-Fi link rate 6 Mbit/s at the time): the school's network, not the operator.",
+      '1 throughput test left out because the line was in use by the school during the test (cross traffic).',
+      "1 latency run left out because the school's router alone took most of the round trip: the school's network, not the operator.",
+    ]);
+  });
+
+  it('calls a site with no data at all INSUFFICIENT on every criterion', async () => {
     const s = siteOf(run, 'NODATA');
     expect(s.criteria.every((c) => c.verdict === 'INSUFFICIENT' && c.samples === 0 && c.value === undefined)).toBe(true);
     expect(s.reasons).toHaveLength(5);
@@ -176,7 +198,7 @@ describe('compliance verdicts on known evidence', () => {
     expect(s.observedPct).toBe(0);
   });
 
-  it('raises the download threshold with the student count, from the registry or the profiles file', () => {
+  it('raises the download threshold with the student count, from the registry or the profiles file', async () => {
     expect(crit(run, 'BIG', 'download_median')).toMatchObject({ threshold: 45, value: 30, verdict: 'FAIL' });
     expect(crit(run, 'BIG', 'download_median').reason).toBe('median download was 30 Mbit/s over 4 download tests, below the required 45 Mbit/s (raised for the student count).');
     expect(siteOf(run, 'OVR')).toMatchObject({ students: 1000, verdict: 'FAIL' });
@@ -196,7 +218,7 @@ describe('compliance verdicts on known evidence', () => {
     const p = engine.period('2026-W47');
     await engine.run(p);
     const stored = await engine.run(p);
-    expect(stored.pointsWritten).toBe(9 * 6);
+    expect(stored.pointsWritten).toBe(10 * 6);
     const rows = await influxQuery(influxUrl, db, `SELECT verdict, verdict_code, outage_minutes, uptime_pct FROM compliance WHERE period = '2026-W47' AND criterion = 'overall' GROUP BY site`);
     expect(Object.fromEntries(rows.map((r) => [r.tags.site, r.verdict]))).toEqual(EXPECTED);
     expect(rows.every((r) => r.time === p.start)).toBe(true);
@@ -270,6 +292,6 @@ describe('compliance API', () => {
     expect(denied.status).toBe(403);
     const ran = await app.request('/api/v1/compliance/run?period=2026-11-16', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(ran.status).toBe(200);
-    expect(await ran.json()).toMatchObject({ sites: 9, pointsWritten: 54 });
+    expect(await ran.json()).toMatchObject({ sites: 10, pointsWritten: 60 });
   });
 });

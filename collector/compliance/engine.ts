@@ -5,41 +5,14 @@ import type { Logger } from 'pino';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
-import type { Interval, SchoolCalendar } from './calendar.ts';
-import { type CriterionVerdict, judge, type Verdict } from './judge.ts';
+import type { Interval, SchoolCalendar } from '../school/calendar.ts';
+import { judge, type Verdict } from './judge.ts';
 import { parsePeriod, type Period } from './periods.ts';
-import type { Profiles, ResolvedProfile } from './profiles.ts';
+import type { Profiles, ResolvedProfile } from '../school/profiles.ts';
 import { EvidenceCollector, intervalStatements, outageMsInSchool, outageStatement, type QueryPlan, type SiteEvidence } from './queries.ts';
-import { complianceToPoints } from './points.ts';
-
-export interface SiteVerdict {
-  site: string;
-  name: string;
-  commune?: string;
-  operator?: string;
-  linkType?: string;
-  groups: string[];
-  students?: number;
-  profile: string;
-  verdict: Verdict;
-  criteria: CriterionVerdict[];
-  uptimePct?: number;
-  outageMinutes: number;
-  observedPct?: number;
-  schoolHours: number;
-  /** One sentence per failed or insufficient criterion. */
-  reasons: string[];
-  warnings: string[];
-}
-
-export interface ComplianceRun {
-  period: { label: string; kind: Period['kind']; firstDate: string; lastDate: string; start: number; end: number; judgedUntil: number; complete: boolean; timeZone: string };
-  generatedAt: number;
-  counts: Record<Verdict, number>;
-  sites: SiteVerdict[];
-  /** Time spent in InfluxDB queries, ms. */
-  queryMs: number;
-}
+import { complianceToPoints, readinessToPoints } from './points.ts';
+import type { ReadinessTest } from './readiness-evidence.ts';
+import type { ComplianceRun, ReadinessSummary, SiteVerdict } from './verdicts.ts';
 
 export interface EngineDeps {
   writer: Pick<InfluxWriter, 'query' | 'write'>;
@@ -96,7 +69,7 @@ export class ComplianceEngine {
         const profile = resolved.get(site.code)!;
         const e = evidence.get(site.code);
         const judgement = judge(profile, e, period.kind, { ms: schoolMs, outageMs: outageMsInSchool(e?.outages ?? [], intervals) });
-        verdicts.push(siteVerdict(site, profile, judgement, schoolMs));
+        verdicts.push(siteVerdict(site, profile, judgement, schoolMs, e));
       }
     }
     verdicts.sort((a, b) => a.site.localeCompare(b.site));
@@ -114,7 +87,7 @@ export class ComplianceEngine {
   /** evaluate, then write the verdicts as `compliance` points (recomputing a period overwrites them). */
   async run(period: Period, opts: { sites?: string[] } = {}): Promise<ComplianceRun & { pointsWritten: number }> {
     const result = await this.evaluate(period, opts);
-    const points = complianceToPoints(result, period.pointTime);
+    const points = [...complianceToPoints(result, period.pointTime), ...readinessToPoints(result)];
     for (let i = 0; i < points.length; i += WRITE_BATCH) await this.deps.writer.write(points.slice(i, i + WRITE_BATCH));
     this.deps.logger?.info({ period: period.label, sites: result.sites.length, counts: result.counts, points: points.length, queryMs: result.queryMs }, 'compliance computed');
     return { ...result, pointsWritten: points.length };
@@ -122,18 +95,21 @@ export class ComplianceEngine {
 
   private async fetchEvidence(period: Period, intervals: Interval[], members: Site[], allSites: boolean, resolved: Map<string, ResolvedProfile>): Promise<Map<string, SiteEvidence>> {
     if (intervals.length === 0) return new Map();
-    const floors = { download: new Set<number>(), upload: new Set<number>() };
+    const floors = new Map<string, Set<number>>();
     for (const s of members) {
       for (const c of resolved.get(s.code)!.criteria) {
         if (c.floor === undefined) continue;
-        if (c.metric === 'download_mbps') floors.download.add(c.floor);
-        if (c.metric === 'upload_mbps') floors.upload.add(c.floor);
+        const key = c.metric === 'download_mbps' ? 'download' : c.metric === 'upload_mbps' ? 'upload' : c.metric;
+        floors.set(key, (floors.get(key) ?? new Set()).add(c.floor));
       }
     }
+    const list = (k: string) => [...(floors.get(k) ?? [])];
+    const readiness = this.deps.profiles.readiness;
     const plan: QueryPlan = {
       intervals,
       ...(allSites ? {} : { sites: members.map((s) => s.code) }),
-      floors: { download: [...floors.download], upload: [...floors.upload] },
+      floors: { download: list('download'), upload: list('upload'), video_classes: list('video_classes'), video_call_grade: list('video_call_grade'), streaming_grade: list('streaming_grade') },
+      ...(readiness ? { readiness } : {}),
       from: period.start,
       to: period.judgedUntil,
     };
@@ -152,7 +128,28 @@ export class ComplianceEngine {
   }
 }
 
-function siteVerdict(site: Site, profile: ResolvedProfile, j: ReturnType<typeof judge>, schoolMs: number): SiteVerdict {
+function readinessSummary(e: SiteEvidence | undefined): ReadinessSummary | undefined {
+  const tests = e?.readinessTests;
+  if (!tests?.length) return undefined;
+  const grades = (pick: (t: ReadinessTest) => number | undefined) => {
+    const out = [0, 0, 0, 0, 0];
+    for (const t of tests) {
+      const g = pick(t);
+      if (g !== undefined) out[g]!++;
+    }
+    return out;
+  };
+  return {
+    tests: tests.length,
+    ...(e?.videoClasses?.median !== undefined ? { videoClassesMedian: e.videoClasses.median } : {}),
+    videoCallGrades: grades((t) => t.readiness.videoCall?.grade),
+    streamingGrades: grades((t) => t.readiness.streaming?.grade),
+    perTest: tests,
+  };
+}
+
+function siteVerdict(site: Site, profile: ResolvedProfile, j: ReturnType<typeof judge>, schoolMs: number, e: SiteEvidence | undefined): SiteVerdict {
+  const readiness = readinessSummary(e);
   return {
     site: site.code,
     name: site.name,
@@ -168,7 +165,8 @@ function siteVerdict(site: Site, profile: ResolvedProfile, j: ReturnType<typeof 
     outageMinutes: j.outageMinutes,
     ...(j.observedPct !== undefined ? { observedPct: j.observedPct } : {}),
     schoolHours: Math.round((schoolMs / 3_600_000) * 1000) / 1000,
-    reasons: j.criteria.filter((c) => c.verdict !== 'PASS').map((c) => c.reason),
+    reasons: [...j.criteria.filter((c) => c.verdict !== 'PASS' && !c.informational).map((c) => c.reason), ...j.notes],
     warnings: profile.warnings,
+    ...(readiness ? { readiness } : {}),
   };
 }

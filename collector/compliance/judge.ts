@@ -3,10 +3,10 @@
 //
 // Overall: any FAIL → FAIL; else any INSUFFICIENT → INSUFFICIENT; else PASS. A FAIL stands even when
 // other criteria lack evidence, because what was measured already fell short; PASS needs every criterion.
-import type { Metric, Statistic } from './profiles-schema.ts';
-import type { ResolvedCriterion, ResolvedProfile } from './profiles.ts';
+import type { Metric, Statistic } from '../school/profiles-schema.ts';
+import type { ResolvedCriterion, ResolvedProfile } from '../school/profiles.ts';
 import type { Aggregate, SiteEvidence } from './queries.ts';
-import type { PeriodKind } from './profiles-schema.ts';
+import type { PeriodKind } from '../school/profiles-schema.ts';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INSUFFICIENT';
 export const VERDICT_CODE: Record<Verdict, number> = { PASS: 1, FAIL: 0, INSUFFICIENT: -1 };
@@ -26,6 +26,8 @@ export interface CriterionVerdict {
   verdict: Verdict;
   /** One sentence; empty for PASS. */
   reason: string;
+  /** Reported beside the verdict, never part of the overall one (present only when true). */
+  informational?: true;
 }
 
 export interface Judgement {
@@ -34,9 +36,21 @@ export interface Judgement {
   uptimePct?: number;
   outageMinutes: number;
   observedPct?: number;
+  /** Sentences about the evidence itself: tests left out (busy line, the school's LAN, the test server). */
+  notes: string[];
 }
 
-const UNIT: Record<Metric, string> = { download_mbps: 'Mbit/s', upload_mbps: 'Mbit/s', rtt_ms: 'ms', jitter_ms: 'ms', loss_pct: '%', uptime_pct: '%' };
+const UNIT: Record<Metric, string> = {
+  download_mbps: 'Mbit/s',
+  upload_mbps: 'Mbit/s',
+  rtt_ms: 'ms',
+  jitter_ms: 'ms',
+  loss_pct: '%',
+  uptime_pct: '%',
+  video_classes: 'classes',
+  video_call_grade: '(0 bad … 4 great)',
+  streaming_grade: '(0 bad … 4 great)',
+};
 const SAMPLE_WORD: Record<Metric, string> = {
   download_mbps: 'download tests',
   upload_mbps: 'upload tests',
@@ -44,6 +58,9 @@ const SAMPLE_WORD: Record<Metric, string> = {
   jitter_ms: 'latency runs with jitter',
   loss_pct: 'latency runs',
   uptime_pct: 'connectivity checks',
+  video_classes: 'tests with both directions',
+  video_call_grade: 'graded tests',
+  streaming_grade: 'graded tests',
 };
 
 /** Statistics are compared after rounding to 6 decimals, so float noise never flips a verdict at the threshold. */
@@ -62,6 +79,9 @@ function aggregateFor(metric: Metric, e: SiteEvidence | undefined): Aggregate | 
     case 'jitter_ms': return e.jitter;
     case 'loss_pct': return e.loss;
     case 'uptime_pct': return undefined;
+    case 'video_classes': return e.videoClasses;
+    case 'video_call_grade': return e.videoCallGrade;
+    case 'streaming_grade': return e.streamingGrade;
   }
 }
 
@@ -123,9 +143,10 @@ export function judge(profile: ResolvedProfile, evidence: SiteEvidence | undefin
       ...(m.mean !== undefined ? { mean: m.mean } : {}),
       verdict,
     };
-    return { ...v, reason: reasonFor(c, v, schoolHours) };
+    return { ...v, reason: reasonFor(c, v, schoolHours), ...(c.informational ? { informational: true as const } : {}) };
   });
-  const verdict: Verdict = criteria.some((c) => c.verdict === 'FAIL') ? 'FAIL' : criteria.some((c) => c.verdict === 'INSUFFICIENT') ? 'INSUFFICIENT' : 'PASS';
+  const counted = criteria.filter((c) => !c.informational);
+  const verdict: Verdict = counted.some((c) => c.verdict === 'FAIL') ? 'FAIL' : counted.some((c) => c.verdict === 'INSUFFICIENT') ? 'INSUFFICIENT' : 'PASS';
   const u = evidence?.uptime;
   return {
     verdict,
@@ -133,5 +154,21 @@ export function judge(profile: ResolvedProfile, evidence: SiteEvidence | undefin
     ...(u && u.checks > 0 ? { uptimePct: round6(((u.up + u.collectorDown) * 100) / u.checks) } : {}),
     outageMinutes: round6(school.outageMs / 60_000),
     ...(school.ms > 0 ? { observedPct: round6(Math.min(100, ((u?.observedS ?? 0) * 1000 * 100) / school.ms)) } : {}),
+    notes: exclusionNotes(evidence),
   };
+}
+
+/** "3 throughput tests left out: …" — why some tests did not count against the operator. */
+export function exclusionNotes(e: SiteEvidence | undefined): string[] {
+  const x = e?.excluded;
+  if (!x) return [];
+  const notes: string[] = [];
+  const n = (k: number) => `${k} throughput test${k === 1 ? '' : 's'}`;
+  if (x.counts.lan_bottleneck > 0) {
+    notes.push(`${n(x.counts.lan_bottleneck)} left out because the school's own network was the likely bottleneck${x.lanReason ? ` (${x.lanReason})` : ''}: the school's network, not the operator.`);
+  }
+  if (x.counts.cross_traffic > 0) notes.push(`${n(x.counts.cross_traffic)} left out because the line was in use by the school during the test (cross traffic).`);
+  if (x.latencyRunsLan > 0) notes.push(`${x.latencyRunsLan} latency run${x.latencyRunsLan === 1 ? '' : 's'} left out because the school's router alone took most of the round trip: the school's network, not the operator.`);
+  if (x.counts.server_limited > 0) notes.push(`${n(x.counts.server_limited)} left out because the test server could not serve them at full rate.`);
+  return notes;
 }

@@ -2,7 +2,7 @@
 // `overall`. Tags and timestamp are fixed by site, profile and period, so recomputing overwrites.
 import { Point } from '@influxdata/influxdb-client';
 import { normalizeTagValue } from '../influx/points.ts';
-import type { ComplianceRun, SiteVerdict } from './engine.ts';
+import type { ComplianceRun, SiteVerdict } from './verdicts.ts';
 import { VERDICT_CODE } from './judge.ts';
 
 function base(run: ComplianceRun, v: SiteVerdict, criterion: string, at: number): Point {
@@ -34,7 +34,8 @@ export function complianceToPoints(run: ComplianceRun, at: number): Point[] {
         .floatField('samples', c.samples)
         .floatField('min_samples', c.minSamples)
         .floatField('threshold', c.threshold)
-        .stringField('reason', c.reason);
+        .stringField('reason', c.reason)
+        .booleanField('informational', c.informational === true);
       if (c.value !== undefined) p.floatField('value', c.value);
       if (c.mean !== undefined) p.floatField('mean', c.mean);
       points.push(p);
@@ -55,6 +56,34 @@ export function complianceToPoints(run: ComplianceRun, at: number): Point[] {
     if (v.uptimePct !== undefined) overall.floatField('uptime_pct', v.uptimePct);
     if (v.observedPct !== undefined) overall.floatField('observed_pct', v.observedPct);
     points.push(overall);
+  }
+  return points;
+}
+
+/**
+ * Online-class readiness of every test of the period (docs/data-model.md `readiness`): one point per test at
+ * the test's own time, tagged by site and device, so recomputing a period overwrites instead of adding.
+ */
+export function readinessToPoints(run: ComplianceRun): Point[] {
+  const points: Point[] = [];
+  for (const v of run.sites) {
+    for (const t of v.readiness?.perTest ?? []) {
+      const p = new Point('readiness').timestamp(t.at);
+      for (const [k, value] of [['site', v.site], ['device', t.device], ['commune', v.commune], ['operator', v.operator], ['link_type', v.linkType]] as const) {
+        const clean = normalizeTagValue(value);
+        if (clean !== undefined) p.tag(k, clean);
+      }
+      const r = t.readiness;
+      if (r.videoClasses !== undefined) p.floatField('video_classes', r.videoClasses);
+      if (r.limitedBy) p.stringField('limited_by', r.limitedBy);
+      if (r.videoCall) p.floatField('video_call_grade', r.videoCall.grade).floatField('video_call_points', r.videoCall.points).stringField('video_call', r.videoCall.name);
+      if (r.streaming) p.floatField('streaming_grade', r.streaming.grade).floatField('streaming_points', r.streaming.points).stringField('streaming', r.streaming.name);
+      const f = t.figures;
+      for (const [k, x] of [['download_mbps', f.downMbps], ['upload_mbps', f.upMbps], ['idle_rtt_ms', f.idleRttMs], ['loaded_rtt_ms', f.loadedRttMs], ['jitter_ms', f.jitterMs], ['loss_pct', f.lossPct]] as const) {
+        if (x !== undefined) p.floatField(k, x);
+      }
+      points.push(p);
+    }
   }
   return points;
 }

@@ -14,8 +14,10 @@
 //     InfluxDB's percentile(), index floor(n·p/100 + 0.5) − 1);
 //   - outages are few: read once for the period and clipped to school hours here.
 // One request per school interval (its statements together), a few requests in flight.
-import type { Interval } from './calendar.ts';
+import type { Interval } from '../school/calendar.ts';
 import type { QueryResponse, QuerySeries } from '../influx/writer.ts';
+import type { ReadinessConfig } from './readiness.ts';
+import { type LatencyRun, readinessTests, type ReadinessTest, type TestRow } from './readiness-evidence.ts';
 
 const NS = 1_000_000;
 
@@ -42,6 +44,21 @@ export interface OutageRow {
   end: number;
 }
 
+/** Why a throughput test is left out of the operator's figures (docs/throughput.md "Flags"). */
+export const EXCLUSION_FLAGS = ['cross_traffic', 'lan_bottleneck', 'server_limited'] as const;
+export type ExclusionFlag = (typeof EXCLUSION_FLAGS)[number];
+
+export interface Exclusions {
+  /** Tests left out, per flag (a test with two flags counts under both). */
+  counts: Record<ExclusionFlag, number>;
+  /** Tests left out, each counted once. */
+  tests: number;
+  /** TCP-connect runs left out because the router alone took most of their round trip. */
+  latencyRunsLan: number;
+  /** The latest LAN explanation of a left-out test ("Wi-Fi link rate 6 Mbit/s at the time"). */
+  lanReason?: string;
+}
+
 export interface SiteEvidence {
   download?: Aggregate;
   upload?: Aggregate;
@@ -50,6 +67,13 @@ export interface SiteEvidence {
   loss?: Aggregate;
   uptime?: UptimeSums;
   outages: OutageRow[];
+  /** Online-class readiness per test (both directions of one test and the latency runs around it). */
+  videoClasses?: Aggregate;
+  videoCallGrade?: Aggregate;
+  streamingGrade?: Aggregate;
+  readinessTests?: ReadinessTest[];
+  /** Throughput tests not counted because of a flag; absent when none. */
+  excluded?: Exclusions;
 }
 
 /** How far before a period an outage may have started and still reach into it. */
@@ -59,8 +83,10 @@ export interface QueryPlan {
   intervals: Interval[];
   /** Only these sites (a calendar variant, or a request for some sites); all sites when undefined. */
   sites?: string[];
-  /** Distinct share_at_least floors per direction. */
-  floors: { download: number[]; upload: number[] };
+  /** Distinct share_at_least floors per metric (download, upload, and the readiness metrics). */
+  floors: { download: number[]; upload: number[]; video_classes?: number[]; video_call_grade?: number[]; streaming_grade?: number[] };
+  /** The profiles file's readiness section: per-test readiness is computed only with it. */
+  readiness?: ReadinessConfig;
   /** The whole period (for outages, which are clipped to intervals afterwards). */
   from: number;
   to: number;
@@ -78,8 +104,9 @@ const range = (i: Interval) => `time >= ${i.start * NS} AND time < ${i.end * NS}
 export function intervalStatements(i: Interval, plan: Pick<QueryPlan, 'sites'>): string[] {
   const sites = siteFilter(plan.sites);
   return [
-    `SELECT mbps FROM throughput WHERE ${range(i)} AND code = 'ok' AND target != 'mlab'${sites} GROUP BY site, direction`,
-    `SELECT rtt_median_ms, jitter_ms, loss_pct FROM latency WHERE ${range(i)} AND method = 'tcp_connect'${sites} GROUP BY site`,
+    // Flags and latency figures ride along: flagged tests are left out, the rest make readiness tests.
+    `SELECT mbps, idle_rtt_ms, loaded_rtt_median_ms, ${EXCLUSION_FLAGS.join(', ')}, lan_reason FROM throughput WHERE ${range(i)} AND code = 'ok' AND target != 'mlab'${sites} GROUP BY site, device, direction`,
+    `SELECT rtt_median_ms, jitter_ms, loss_pct, lan_bottleneck FROM latency WHERE ${range(i)} AND method = 'tcp_connect'${sites} GROUP BY site`,
     `SELECT sum(checks) AS checks, sum(checks_up) AS up, sum(checks_collector_down) AS collector_down, sum(observed_s) AS observed_s FROM uptime WHERE ${range(i)}${sites} GROUP BY site, device`,
   ];
 }
@@ -99,6 +126,9 @@ interface SiteValues {
   /** Per device: checks, up, collector_down, observed_s. */
   devices: Map<string, [number, number, number, number]>;
   outages: OutageRow[];
+  tests: TestRow[];
+  runs: LatencyRun[];
+  excluded: Exclusions & { lanReasonAt: number };
 }
 
 /** Collects the rows of every interval's statements per site, then summarises them (evidence()). */
@@ -107,7 +137,10 @@ export class EvidenceCollector {
 
   private site(code: string): SiteValues {
     let v = this.sites.get(code);
-    if (!v) this.sites.set(code, (v = { download: [], upload: [], rtt: [], jitter: [], loss: [], devices: new Map(), outages: [] }));
+    if (!v) {
+      v = { download: [], upload: [], rtt: [], jitter: [], loss: [], devices: new Map(), outages: [], tests: [], runs: [], excluded: { counts: { cross_traffic: 0, lan_bottleneck: 0, server_limited: 0 }, tests: 0, latencyRunsLan: 0, lanReasonAt: -Infinity } };
+      this.sites.set(code, v);
+    }
     return v;
   }
 
@@ -116,24 +149,46 @@ export class EvidenceCollector {
     for (const s of series(0)) {
       const dir = s.tags?.direction;
       if (!s.tags?.site || (dir !== 'download' && dir !== 'upload')) continue;
-      const col = s.columns.indexOf('mbps');
-      const out = this.site(s.tags.site)[dir];
+      const col = (name: string) => s.columns.indexOf(name);
+      const [t, m, idle, loaded, lanReason] = [col('time'), col('mbps'), col('idle_rtt_ms'), col('loaded_rtt_median_ms'), col('lan_reason')];
+      const flags = EXCLUSION_FLAGS.map((f) => [f, col(f)] as const);
+      const site = this.site(s.tags.site);
       for (const row of s.values) {
-        const x = num(row[col]);
-        if (x !== undefined) out.push(x);
+        const x = num(row[m]);
+        const at = num(row[t]);
+        if (x === undefined || at === undefined) continue;
+        const raised = flags.filter(([, i]) => i >= 0 && row[i] === true).map(([f]) => f);
+        if (raised.length > 0) {
+          for (const f of raised) site.excluded.counts[f]++;
+          site.excluded.tests++;
+          const reason = lanReason >= 0 && typeof row[lanReason] === 'string' ? (row[lanReason] as string) : undefined;
+          if (raised.includes('lan_bottleneck') && reason && at > site.excluded.lanReasonAt) {
+            site.excluded.lanReason = reason;
+            site.excluded.lanReasonAt = at;
+          }
+          continue;
+        }
+        site[dir].push(x);
+        site.tests.push({ at, device: s.tags.device ?? '', direction: dir, mbps: x, idleRttMs: num(row[idle]), loadedRttMs: num(row[loaded]) });
       }
     }
     for (const s of series(1)) {
       if (!s.tags?.site) continue;
       const v = this.site(s.tags.site);
-      const [r, j, l] = ['rtt_median_ms', 'jitter_ms', 'loss_pct'].map((c) => s.columns.indexOf(c));
+      const [t, r, j, l, lan] = ['time', 'rtt_median_ms', 'jitter_ms', 'loss_pct', 'lan_bottleneck'].map((c) => s.columns.indexOf(c));
       for (const row of s.values) {
+        if (lan! >= 0 && row[lan!] === true) {
+          v.excluded.latencyRunsLan++;
+          continue;
+        }
         const rtt = num(row[r!]);
         const jitter = num(row[j!]);
         const loss = num(row[l!]);
         if (rtt !== undefined) v.rtt.push(rtt);
         if (jitter !== undefined) v.jitter.push(jitter);
         if (loss !== undefined) v.loss.push(loss);
+        const at = num(row[t!]);
+        if (at !== undefined) v.runs.push({ at, ...(rtt !== undefined ? { rttMs: rtt } : {}), ...(jitter !== undefined ? { jitterMs: jitter } : {}), ...(loss !== undefined ? { lossPct: loss } : {}) });
       }
     }
     for (const s of series(2)) {
@@ -162,11 +217,11 @@ export class EvidenceCollector {
     }
   }
 
-  evidence(plan: Pick<QueryPlan, 'floors'>): Map<string, SiteEvidence> {
+  evidence(plan: Pick<QueryPlan, 'floors' | 'readiness'>): Map<string, SiteEvidence> {
     const out = new Map<string, SiteEvidence>();
     for (const [code, v] of this.sites) {
       const e: SiteEvidence = { outages: v.outages };
-      const set = (key: 'download' | 'upload' | 'rtt' | 'jitter' | 'loss', values: number[], floors: number[] = []) => {
+      const set = (key: 'download' | 'upload' | 'rtt' | 'jitter' | 'loss' | 'videoClasses' | 'videoCallGrade' | 'streamingGrade', values: number[], floors: number[] = []) => {
         const a = summarise(values, floors);
         if (a) e[key] = a;
       };
@@ -175,6 +230,18 @@ export class EvidenceCollector {
       set('rtt', v.rtt);
       set('jitter', v.jitter);
       set('loss', v.loss);
+      if (plan.readiness && v.tests.length > 0) {
+        const tests = readinessTests(plan.readiness, v.tests, v.runs);
+        const pick = (f: (t: ReadinessTest) => number | undefined) => tests.map(f).filter((x): x is number => x !== undefined);
+        set('videoClasses', pick((t) => t.readiness.videoClasses), plan.floors.video_classes);
+        set('videoCallGrade', pick((t) => t.readiness.videoCall?.grade), plan.floors.video_call_grade);
+        set('streamingGrade', pick((t) => t.readiness.streaming?.grade), plan.floors.streaming_grade);
+        if (tests.length > 0) e.readinessTests = tests;
+      }
+      if (v.excluded.tests > 0 || v.excluded.latencyRunsLan > 0) {
+        const { lanReasonAt: _at, ...excluded } = v.excluded;
+        e.excluded = excluded;
+      }
       if (v.devices.size > 0) {
         const u: UptimeSums = { checks: 0, up: 0, collectorDown: 0, observedS: 0 };
         for (const [checks, up, cd, obs] of v.devices.values()) {

@@ -13,8 +13,8 @@ const get = (path: string) => tc.app.request(`/api/v1/admin${path}`, { headers: 
 beforeEach(async () => {
   const db = uniqueTestDb('control_admin');
   await createDb(influxUrl, db);
-  tc = createTestCollector({ influxUrl, db });
-  tc.registry.updateSite('LC-001', { groups: ['pilot'] });
+  tc = await createTestCollector({ influxUrl, db });
+  await tc.registry.updateSite('LC-001', { groups: ['pilot'] });
 });
 afterEach(() => tc.cleanup());
 

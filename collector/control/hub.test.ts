@@ -75,14 +75,14 @@ async function hello(c: Client, configVersion = 0): Promise<void> {
 beforeEach(async () => {
   db = uniqueTestDb('control');
   await createDb(influxUrl, db);
-  tc = createTestCollector({ influxUrl, db });
+  tc = await createTestCollector({ influxUrl, db });
 });
 
 afterEach(async () => {
   for (const ws of sockets.splice(0)) ws.terminate();
   await hub?.close();
   await new Promise((resolve) => server?.close(resolve));
-  tc.cleanup();
+  await tc.cleanup();
 });
 
 describe('control channel hub', () => {
@@ -95,7 +95,7 @@ describe('control channel hub', () => {
 
     const c = await open();
     await hello(c);
-    tc.registry.revokeDevice(tc.deviceId, { reason: 'test' });
+    await tc.registry.revokeDevice(tc.deviceId, { reason: 'test' });
     expect((await c.closed).code).toBe(4401);
     expect(await connect()).toMatchObject({ status: 401 });
   });
@@ -128,7 +128,7 @@ describe('control channel hub', () => {
 
   it('writes presence to InfluxDB on connect, every sweep, and on disconnect, and last_seen_at to the registry', async () => {
     await start();
-    const enrolledSeen = tc.registry.getDevice(tc.deviceId)!.lastSeenAt ?? 0;
+    const enrolledSeen = (await tc.registry.getDevice(tc.deviceId))!.lastSeenAt ?? 0;
     const connectedAt = Date.now();
     const c = await open();
     await hello(c);
@@ -141,7 +141,7 @@ describe('control channel hub', () => {
     expect(connected).toMatchObject({ site: 'LC-001', commune: 'Bản Xèo', operator: 'viettel', link_type: '4g', revoked: false, agent_version: '9.9.9-test' });
     expect(connected.last_seen_age_s as number).toBeLessThan(60);
     // Written throttled (registry.touchDevice: once a minute per device), in the hub's flush.
-    await eventually(() => ((tc.registry.getDevice(tc.deviceId)!.lastSeenAt ?? 0) >= Math.max(connectedAt, enrolledSeen) ? true : undefined), 10_000, 'the heartbeat in last_seen_at');
+    await eventually(async () => (((await tc.registry.getDevice(tc.deviceId))!.lastSeenAt ?? 0) >= Math.max(connectedAt, enrolledSeen) ? true : undefined), 10_000, 'the heartbeat in last_seen_at');
 
     c.ws.close();
     await c.closed;
@@ -154,37 +154,37 @@ describe('control channel hub', () => {
   it('delivers the configuration meant for the device on connect and on change, and records applied and rejected answers', async () => {
     await start();
     const store = hub.store;
-    const all = pushConfig(tc.registry, store, { all: true }, { upload: { intervalSeconds: 120 } }, 'test');
+    const all = await pushConfig(tc.registry, store, { all: true }, { upload: { intervalSeconds: 120 } }, 'test');
     const c = await open();
     await hello(c);
     const first = await c.next('config');
     expect(first).toMatchObject({ version: all.version, config: { upload: { intervalSeconds: 120 } } });
     c.ws.send(JSON.stringify({ type: 'config_result', version: all.version, status: 'applied' }));
-    await eventually(() => (configStatus(tc.registry, store)[0]?.state === 'applied' ? true : undefined), 5000, 'applied state');
+    await eventually(async () => ((await configStatus(tc.registry, store))[0]?.state === 'applied' ? true : undefined), 5000, 'applied state');
 
     // A site's own configuration beats one for all agents, and reaches the open socket.
-    const site = pushConfig(tc.registry, store, { site: 'LC-001' }, { upload: { intervalSeconds: 30 } }, 'test');
+    const site = await pushConfig(tc.registry, store, { site: 'LC-001' }, { upload: { intervalSeconds: 30 } }, 'test');
     await eventually(() => c.messages.find((m) => m.type === 'config' && m.version === site.version), 5000, 'the site configuration');
-    expect(configStatus(tc.registry, store)[0]).toMatchObject({ wantedVersion: site.version, state: 'pending' });
+    expect((await configStatus(tc.registry, store))[0]).toMatchObject({ wantedVersion: site.version, state: 'pending' });
     c.ws.send(JSON.stringify({ type: 'config_result', version: site.version, status: 'rejected', reason: 'disk full' }));
-    await eventually(() => (configStatus(tc.registry, store)[0]?.state === 'rejected' ? true : undefined), 5000, 'rejected state');
-    expect(configStatus(tc.registry, store)[0]).toMatchObject({ reason: 'disk full', reportedVersion: site.version });
+    await eventually(async () => ((await configStatus(tc.registry, store))[0]?.state === 'rejected' ? true : undefined), 5000, 'rejected state');
+    expect((await configStatus(tc.registry, store))[0]).toMatchObject({ reason: 'disk full', reportedVersion: site.version });
     // A later push to all does not override the site's own.
-    pushConfig(tc.registry, store, { all: true }, { upload: { intervalSeconds: 90 } }, 'test');
-    expect(configStatus(tc.registry, store)[0]!.wantedVersion).toBe(site.version);
+    await pushConfig(tc.registry, store, { all: true }, { upload: { intervalSeconds: 90 } }, 'test');
+    expect((await configStatus(tc.registry, store))[0]!.wantedVersion).toBe(site.version);
 
-    expect(() => pushConfig(tc.registry, store, { all: true }, { upload: { intervalSeconds: -1 } }, 'test')).toThrow(/upload.intervalSeconds/);
-    expect(() => pushConfig(tc.registry, store, { all: true }, { collectorUrl: 'http://elsewhere' }, 'test')).toThrow(/collectorUrl/);
-    expect(() => pushConfig(tc.registry, store, { group: 'nope' }, {}, 'test')).toThrow(/no site is in group/);
+    await expect(pushConfig(tc.registry, store, { all: true }, { upload: { intervalSeconds: -1 } }, 'test')).rejects.toThrow(/upload.intervalSeconds/);
+    await expect(pushConfig(tc.registry, store, { all: true }, { collectorUrl: 'http://elsewhere' }, 'test')).rejects.toThrow(/collectorUrl/);
+    await expect(pushConfig(tc.registry, store, { group: 'nope' }, {}, 'test')).rejects.toThrow(/no site is in group/);
   });
 
   it('gives a device moved to another site that site\'s configuration at once', async () => {
     await start();
-    tc.registry.addSite({ code: 'LC-002', name: 'Điểm trường khác' });
-    const other = pushConfig(tc.registry, hub.store, { site: 'LC-002' }, { upload: { intervalSeconds: 45 } }, 'test');
+    await tc.registry.addSite({ code: 'LC-002', name: 'Điểm trường khác' });
+    const other = await pushConfig(tc.registry, hub.store, { site: 'LC-002' }, { upload: { intervalSeconds: 45 } }, 'test');
     const c = await open();
     await hello(c);
-    tc.registry.moveDevice(tc.deviceId, 'LC-002');
+    await tc.registry.moveDevice(tc.deviceId, 'LC-002');
     const pushed = await c.next('config');
     expect(pushed).toMatchObject({ version: other.version, config: { upload: { intervalSeconds: 45 } } });
   });
@@ -193,22 +193,22 @@ describe('control channel hub', () => {
     await start();
     const c = await open();
     await hello(c);
-    const [cmd] = queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'tcp', targets: ['127.0.0.1:9'] }, 'test');
+    const [cmd] = await queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'tcp', targets: ['127.0.0.1:9'] }, 'test');
     const sent = await c.next('command');
     expect(sent).toMatchObject({ id: cmd!.id, command: { kind: 'run_probe', probe: 'tcp', targets: ['127.0.0.1:9'] } });
-    expect(hub.store.getCommand(cmd!.id)!.status).toBe('sent');
+    expect((await hub.store.getCommand(cmd!.id))!.status).toBe('sent');
     c.ws.send(JSON.stringify({ type: 'command_result', id: cmd!.id, status: 'done', detail: '1 result(s) queued' }));
-    await eventually(() => (hub.store.getCommand(cmd!.id)!.status === 'done' ? true : undefined), 5000, 'done');
-    expect(() => queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'nope' }, 'test')).toThrow(/unknown probe/);
+    await eventually(async () => ((await hub.store.getCommand(cmd!.id))!.status === 'done' ? true : undefined), 5000, 'done');
+    await expect(queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'nope' }, 'test')).rejects.toThrow(/unknown probe/);
     // Another device cannot answer for it.
-    const { code } = tc.registry.createEnrollmentCode('LC-001');
-    const intruder = tc.registry.enroll(code);
-    const [second] = queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'tcp' }, 'test');
+    const { code } = await tc.registry.createEnrollmentCode('LC-001');
+    const intruder = await tc.registry.enroll(code);
+    const [second] = await queueCommand(tc.registry, hub.store, { device: tc.deviceId }, { kind: 'run_probe', probe: 'tcp' }, 'test');
     const i = await open(intruder.token);
     await hello(i);
     i.ws.send(JSON.stringify({ type: 'command_result', id: second!.id, status: 'failed', detail: 'forged' }));
     expect(await i.next('error')).toMatchObject({ code: 'bad_message' });
-    expect(hub.store.getCommand(second!.id)!.status).not.toBe('failed');
+    expect((await hub.store.getCommand(second!.id))!.status).not.toBe('failed');
   });
 
   it('sheds handshakes over the admission budget with 503 and a Retry-After, and tells agents to come back later before a shutdown', async () => {

@@ -336,7 +336,7 @@ export function createControlHub(deps: ControlDeps) {
         refuseUpgrade(socket, 503, 'busy', 'too many control-channel handshakes right now; reconnect after Retry-After', { headers: retry(Math.max(1, token.retryAfterS)) });
         return true;
       }
-      acceptDeviceUpgrade({ wss, registry: deps.registry, guard, req, socket, head }, (ws, auth) => onConnection(ws, auth.device.id, auth.site));
+      void acceptDeviceUpgrade({ wss, registry: deps.registry, guard, req, socket, head }, (ws, auth) => onConnection(ws, auth.device.id, auth.site));
       return true;
     },
     stats: () => ({ connections: conns.size, shed }),

@@ -20,7 +20,7 @@ describe('site_info publisher', () => {
     ];
     let writes = 0;
     const counting = { write: async (p: Parameters<typeof writer.write>[0]) => (writes++, writer.write(p)) };
-    const publisher = startSiteInfoPublisher({ listSites: () => sites, writer: counting, clock: () => now, checkEveryMs: 3_600_000 });
+    const publisher = startSiteInfoPublisher({ listSites: async () => sites, writer: counting, clock: () => now, checkEveryMs: 3_600_000 });
     try {
       expect(await publisher.tick()).toBe(true);
       expect(await publisher.tick()).toBe(false);
@@ -52,7 +52,7 @@ describe('site_info publisher', () => {
     let fail = true;
     let written = 0;
     const publisher = startSiteInfoPublisher({
-      listSites: () => [site('A')],
+      listSites: async () => [site('A')],
       writer: { write: async (p) => { if (fail) throw new Error('ECONNREFUSED'); written += p.length; } },
       checkEveryMs: 3_600_000,
     });

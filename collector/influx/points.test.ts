@@ -54,21 +54,21 @@ describe('resultToPoint', () => {
     expect(parsed.error!.issues.map((i) => i.code)).toEqual(['unrecognized_keys', 'unrecognized_keys']);
   });
 
-  it('keeps a hostile target from creating strange series', () => {
-    const hostile = { ...tcp, target: ` evil\ntarget,with=stuff\\\\${'x'.repeat(300)}` };
-    const line = toLine(resultToPoint(hostile, identity));
-    const target = /target=((?:\\.|[^ ,])*)/.exec(line)![1]!;
-    expect(target).not.toContain('\n');
-    expect(target.startsWith('eviltarget\\,with\\=stuff')).toBe(true);
+  it('refuses a target outside the tag grammar, and keeps line breaks out of string fields', () => {
+    const hostile = { ...tcp, target: ` evil\ntarget,with=stuff\\${'x'.repeat(300)}` };
+    expect(Result.safeParse(hostile).success).toBe(false);
+    expect(() => resultToPoint(hostile, identity)).toThrow(/tag grammar/);
+    const line = toLine(resultToPoint({ ...tcp, detail: 'a"b\\\nlatency,site=EVIL sent=1 1\r\u2028' }, identity));
     expect(line.split('\n')).toHaveLength(1);
+    expect(line).toContain('detail="a\\"b\\\\ latency,site=EVIL sent=1 1  "');
   });
 });
 
 describe('normalizeTagValue', () => {
-  it('strips control characters, trims, caps at 200 and drops trailing backslashes', () => {
+  it('strips control characters, trims, caps at 200 and turns backslashes into slashes', () => {
     expect(normalizeTagValue(' a\u0000b\tc ')).toBe('abc');
     expect(normalizeTagValue('x'.repeat(250))).toHaveLength(200);
-    expect(normalizeTagValue('path\\\\')).toBe('path');
+    expect(normalizeTagValue('path\\\\')).toBe('path//');
     expect(normalizeTagValue(' \n ')).toBeUndefined();
     expect(normalizeTagValue(undefined)).toBeUndefined();
   });

@@ -18,7 +18,7 @@ let tc: TestCollector;
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  tc = createTestCollector({ influxUrl, db, clock: () => NOW });
+  tc = await createTestCollector({ influxUrl, db, clock: () => NOW });
 });
 afterAll(() => tc.cleanup());
 

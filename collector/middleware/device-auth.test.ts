@@ -14,16 +14,16 @@ let token: string;
 let deviceId: string;
 const app = new Hono<AppEnv>();
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-auth-'));
-  registry = Registry.open(dir);
-  registry.addSite({ code: 'S1', name: 'Site 1', operator: 'vnpt' });
-  ({ token, deviceId } = registry.enroll(registry.createEnrollmentCode('S1').code));
+  registry = await Registry.open(dir);
+  await registry.addSite({ code: 'S1', name: 'Site 1', operator: 'vnpt' });
+  ({ token, deviceId } = await registry.enroll((await registry.createEnrollmentCode('S1')).code));
   app.use(requestId());
   app.get('/who', deviceAuth(registry), (c) => c.json({ device: c.get('device').device.id, site: c.get('device').site.code }));
 });
-afterAll(() => {
-  registry.close();
+afterAll(async () => {
+  await registry.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -55,9 +55,9 @@ describe('deviceAuth', () => {
   });
 
   it('refuses a revoked device', async () => {
-    const { token: other, deviceId: otherId } = registry.enroll(registry.createEnrollmentCode('S1').code);
+    const { token: other, deviceId: otherId } = await registry.enroll((await registry.createEnrollmentCode('S1')).code);
     expect((await who(`Bearer ${other}`)).status).toBe(200);
-    registry.revokeDevice(otherId);
+    await registry.revokeDevice(otherId);
     expect((await who(`Bearer ${other}`)).status).toBe(401);
   });
 });

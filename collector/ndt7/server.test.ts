@@ -21,10 +21,10 @@ let token: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'songcheck-ndt7-'));
-  registry = Registry.open(dir);
-  registry.addSite({ code: 'NDT-1', name: 'ndt7 site' });
-  token = registry.enroll(registry.createEnrollmentCode('NDT-1', { uses: 2 }).code).token;
-  service = createThroughputService({ registry, dataDir: dir, secret: 'secret-for-tests-0123456789', logger: pino({ level: 'silent' }), limits: { ndt7MaxConcurrent: 1, queueWaitMs: 300 } });
+  registry = await Registry.open(dir);
+  await registry.addSite({ code: 'NDT-1', name: 'ndt7 site' });
+  token = (await registry.enroll((await registry.createEnrollmentCode('NDT-1', { uses: 2 })).code)).token;
+  service = await createThroughputService({ registry, dataDir: dir, secret: 'secret-for-tests-0123456789', logger: pino({ level: 'silent' }), limits: { ndt7MaxConcurrent: 1, queueWaitMs: 300 } });
   server = createServer((req, res) => service.handleRequest(req, res) || res.writeHead(404).end());
   server.on('upgrade', (req, socket, head: Buffer) => service.handleUpgrade(req, socket, head) || socket.destroy());
   server.listen(0, '127.0.0.1');
@@ -32,10 +32,10 @@ beforeAll(async () => {
   base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  service.close();
+  await service.close();
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
-  registry.close();
+  await registry.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -80,12 +80,12 @@ describe('ndt7 server', () => {
     const first = (await open('/ndt/v7/upload', { headers: { authorization: `Bearer ${token}` } })) as WebSocket;
     expect(first).toBeInstanceOf(WebSocket);
     expect(await open('/ndt/v7/upload', { headers: { authorization: `Bearer ${token}` } })).toBe(503);
-    expect(service.stats.health().ndt7).toMatchObject({ running: 1, refused: 1 });
+    expect((await service.stats.health()).ndt7).toMatchObject({ running: 1, refused: 1 });
     first.close();
     await once(first, 'close');
   });
 
-  it('reads metadata as the spec says: no server_ keys, first of a repeated key, at most 4096 bytes', () => {
+  it('reads metadata as the spec says: no server_ keys, first of a repeated key, at most 4096 bytes', async () => {
     const url = new URL('http://x/ndt/v7/download?client_name=a&server_x=1&client_name=b&access_token=t');
     expect(parseMetadata(url, url.search.slice(1))).toEqual({ client_name: 'a' });
     expect(parseMetadata(url, 'x'.repeat(4097))).toBeUndefined();
@@ -96,23 +96,23 @@ describe('ndt7 server', () => {
 
 describe('revocation', () => {
   it('closes an open test with 4401 when its device is revoked', async () => {
-    const code = registry.createEnrollmentCode('NDT-1', { uses: 1 }).code;
-    const { deviceId, token: other } = registry.enroll(code);
+    const code = (await registry.createEnrollmentCode('NDT-1', { uses: 1 })).code;
+    const { deviceId, token: other } = await registry.enroll(code);
     const ws = (await open('/ndt/v7/upload', { headers: { authorization: `Bearer ${other}` } })) as WebSocket;
     expect(ws).toBeInstanceOf(WebSocket);
-    registry.revokeDevice(deviceId);
+    await registry.revokeDevice(deviceId);
     const [closeCode] = (await once(ws, 'close')) as [number];
     expect(closeCode).toBe(4401);
   });
 });
 
 describe('site lease', () => {
-  it('grants one device of a site at a time and says how long to wait', () => {
-    const a = service.store.acquireLease('S1', 'dev_a', 60_000);
+  it('grants one device of a site at a time and says how long to wait', async () => {
+    const a = await service.store.acquireLease('S1', 'dev_a', 60_000);
     expect(a.granted).toBe(true);
-    const b = service.store.acquireLease('S1', 'dev_b', 60_000);
+    const b = await service.store.acquireLease('S1', 'dev_b', 60_000);
     expect(b).toMatchObject({ granted: false, heldBy: 'dev_a' });
-    if (a.granted) service.store.releaseLease('S1', a.leaseId);
-    expect(service.store.acquireLease('S1', 'dev_b', 60_000).granted).toBe(true);
+    if (a.granted) await service.store.releaseLease('S1', a.leaseId);
+    expect((await service.store.acquireLease('S1', 'dev_b', 60_000)).granted).toBe(true);
   });
 });

@@ -33,7 +33,8 @@ const SEND_HIGH_WATER = 1 << 20;
 
 export interface Ndt7Deps {
   admit(req: IncomingMessage, url: URL, kind: TestKind, gone: AbortSignal): Promise<Admission & { caller?: { deviceId: string; siteCode: string; via: string } }>;
-  store: ThroughputStore;
+  /** Where a test's slot is given back (the service also closes its server-state window there). */
+  store: Pick<ThroughputStore, 'endTest'>;
   stats: ThroughputStats;
   logger: Logger;
   now?: () => number;

@@ -247,6 +247,11 @@ export class Registry {
     return row!.id;
   }
 
+  /** Records a change made outside the registry's own tables (the console's alert acknowledgements, sign-ins). */
+  async recordAudit(actor: string, action: string, subject: string, detail?: Record<string, unknown>): Promise<void> {
+    await this.audit(this.db, actor, action, subject, detail);
+  }
+
   // ---- sites
 
   async addSite(input: SiteInput, actor = 'registry'): Promise<Site> {

@@ -12,60 +12,60 @@ let dir: string;
 let registry: Registry;
 let now: number;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-csv-'));
   now = Date.UTC(2025, 8, 1, 8);
-  registry = Registry.open(dir, { now: () => now });
+  registry = await Registry.open(dir, { now: () => now });
 });
-afterEach(() => {
-  registry.close();
+afterEach(async () => {
+  await registry.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Everything an import could change: the sites table and the audit log. */
-const snapshot = () => JSON.stringify({ sites: registry.listSites(), audit: registry.auditLog({ limit: 10_000 }).length });
+const snapshot = async () => JSON.stringify({ sites: await registry.listSites(), audit: (await registry.auditLog({ limit: 10_000 })).length });
 
 describe('CSV import', () => {
-  it('imports the shipped sample with its Vietnamese names, groups and BOM', () => {
-    const report = importSitesCsv(registry, SAMPLE);
+  it('imports the shipped sample with its Vietnamese names, groups and BOM', async () => {
+    const report = await importSitesCsv(registry, SAMPLE);
     expect(report).toMatchObject({ applied: true, created: 6, updated: 0, unchanged: 0, invalid: 0 });
-    expect(registry.getSite('LC-0001')).toMatchObject({
+    expect(await registry.getSite('LC-0001')).toMatchObject({
       name: 'Điểm trường Bản Xèo', commune: 'Bản Xèo', province: 'Lào Cai', operator: 'viettel', linkType: '4g',
       latitude: 22.5832, longitude: 103.7618, students: 86, groups: ['huyện cũ:Bát Xát', 'cụm:Bắc'], notes: 'Router 4G gắn cột cờ',
     });
-    expect(registry.getSite('LC-0003')?.notes).toBe('Chỉ có 3G, sóng yếu buổi chiều');
-    expect(registry.getSite('LC-0001')).not.toHaveProperty('profile');
+    expect((await registry.getSite('LC-0003'))?.notes).toBe('Chỉ có 3G, sóng yếu buổi chiều');
+    expect(await registry.getSite('LC-0001')).not.toHaveProperty('profile');
   });
 
-  it('re-importing the same file changes nothing: no write, no audit entry, every row unchanged', () => {
-    importSitesCsv(registry, SAMPLE);
-    const before = snapshot();
+  it('re-importing the same file changes nothing: no write, no audit entry, every row unchanged', async () => {
+    await importSitesCsv(registry, SAMPLE);
+    const before = (await snapshot());
     now += 60_000;
-    const again = importSitesCsv(registry, SAMPLE);
+    const again = await importSitesCsv(registry, SAMPLE);
     expect(again).toMatchObject({ applied: true, created: 0, updated: 0, unchanged: 6, invalid: 0 });
-    expect(snapshot()).toBe(before);
+    expect((await snapshot())).toBe(before);
   });
 
-  it('updates changed rows in place, never duplicating, and reports the changed fields', () => {
-    importSitesCsv(registry, SAMPLE);
+  it('updates changed rows in place, never duplicating, and reports the changed fields', async () => {
+    await importSitesCsv(registry, SAMPLE);
     const edited = SAMPLE.toString('utf8').replace('Y Tý,Lào Cai,vnpt,4g,22.6398,103.6314,412', 'Y Tý,Lào Cai,viettel,4g,22.6398,103.6314,430');
-    const dry = importSitesCsv(registry, edited, { dryRun: true });
+    const dry = await importSitesCsv(registry, edited, { dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, applied: false, updated: 1, unchanged: 5 });
     expect(dry.rows.find((r) => r.code === 'LC-0002')).toEqual({
       line: 3, code: 'LC-0002', action: 'update',
       changes: [{ column: 'operator', from: 'vnpt', to: 'viettel' }, { column: 'students', from: 412, to: 430 }],
     });
-    expect(registry.getSite('LC-0002')?.operator).toBe('vnpt'); // a dry run writes nothing
+    expect((await registry.getSite('LC-0002'))?.operator).toBe('vnpt'); // a dry run writes nothing
     expect(formatReport(dry)).toContain('line 3  LC-0002  updated: operator "vnpt" -> "viettel", students 412 -> 430');
     expect(formatReport(dry).at(-1)).toBe('dry run: 0 would be created, 1 would be updated, 5 unchanged, 0 invalid; nothing was written');
 
-    const applied = importSitesCsv(registry, edited);
+    const applied = await importSitesCsv(registry, edited);
     expect(applied).toMatchObject({ applied: true, updated: 1, created: 0 });
-    expect(registry.getSite('LC-0002')).toMatchObject({ operator: 'viettel', students: 430 });
-    expect(registry.listSites()).toHaveLength(6);
+    expect(await registry.getSite('LC-0002')).toMatchObject({ operator: 'viettel', students: 430 });
+    expect(await registry.listSites()).toHaveLength(6);
   });
 
-  it('names every bad row with its line and reasons, and imports none of them unless asked', () => {
+  it('names every bad row with its line and reasons, and imports none of them unless asked', async () => {
     const csv = [
       HEADER,
       'LC-1,Trường A,Xã A,,viettel,4g,22.5,103.9,10,,,',
@@ -79,10 +79,10 @@ describe('CSV import', () => {
       'LC-9,Trường I,,,,,,,,,BAD PROFILE,',
       'LC-10,Trường J,,,,', // wrong number of cells
     ].join('\n');
-    const before = snapshot();
-    const report = importSitesCsv(registry, csv);
+    const before = (await snapshot());
+    const report = await importSitesCsv(registry, csv);
     expect(report).toMatchObject({ applied: false, created: 1, invalid: 9 });
-    expect(snapshot()).toBe(before);
+    expect((await snapshot())).toBe(before);
     expect(report.errors.map((e) => [e.line, e.code, e.errors.join('; ')])).toEqual([
       [3, 'LC-2', 'link_type: must be one of 4g, 3g, 5g, fibre, adsl, other'],
       [4, 'LC-3', 'latitude: must be <= 90'],
@@ -96,58 +96,58 @@ describe('CSV import', () => {
     ]);
     expect(formatReport(report).at(-1)).toMatch(/^nothing imported: 1 not created, .* 9 invalid; fix the invalid rows, or import the valid ones with --allow-partial$/);
 
-    const partial = importSitesCsv(registry, csv, { allowPartial: true });
+    const partial = await importSitesCsv(registry, csv, { allowPartial: true });
     expect(partial).toMatchObject({ applied: true, created: 1, invalid: 9 });
-    expect(registry.listSites().map((s) => s.code)).toEqual(['LC-1']);
+    expect((await registry.listSites()).map((s) => s.code)).toEqual(['LC-1']);
   });
 
-  it('manages only the columns the file has; an empty cell clears that field', () => {
-    importSitesCsv(registry, SAMPLE);
-    const report = importSitesCsv(registry, 'code,students,notes\nLC-0001,90,\n');
+  it('manages only the columns the file has; an empty cell clears that field', async () => {
+    await importSitesCsv(registry, SAMPLE);
+    const report = await importSitesCsv(registry, 'code,students,notes\nLC-0001,90,\n');
     expect(report.rows).toEqual([
       { line: 2, code: 'LC-0001', action: 'update', changes: [{ column: 'students', from: 86, to: 90 }, { column: 'notes', from: 'Router 4G gắn cột cờ', to: undefined }] },
     ]);
-    expect(registry.getSite('LC-0001')).toMatchObject({ students: 90, operator: 'viettel', commune: 'Bản Xèo' });
-    expect(registry.getSite('LC-0001')).not.toHaveProperty('notes');
+    expect(await registry.getSite('LC-0001')).toMatchObject({ students: 90, operator: 'viettel', commune: 'Bản Xèo' });
+    expect(await registry.getSite('LC-0001')).not.toHaveProperty('notes');
   });
 
-  it('reads what a Vietnamese-locale Excel writes: semicolons, decimal commas, CRLF', () => {
+  it('reads what a Vietnamese-locale Excel writes: semicolons, decimal commas, CRLF', async () => {
     const csv = `\uFEFFcode;name;latitude;longitude;groups\r\nLC-1;Trường Lũng Pô;22,7812;103,5421;"cụm:Bắc;biên giới"\r\n`;
-    expect(importSitesCsv(registry, Buffer.from(csv, 'utf8'))).toMatchObject({ applied: true, created: 1 });
-    expect(registry.getSite('LC-1')).toMatchObject({ name: 'Trường Lũng Pô', latitude: 22.7812, longitude: 103.5421, groups: ['cụm:Bắc', 'biên giới'] });
+    expect(await importSitesCsv(registry, Buffer.from(csv, 'utf8'))).toMatchObject({ applied: true, created: 1 });
+    expect(await registry.getSite('LC-1')).toMatchObject({ name: 'Trường Lũng Pô', latitude: 22.7812, longitude: 103.5421, groups: ['cụm:Bắc', 'biên giới'] });
   });
 
-  it('refuses files it cannot read as a whole, saying why', () => {
+  it('refuses files it cannot read as a whole, saying why', async () => {
     const latin1 = Buffer.from('code,name\nLC-1,Tr\xe6\xf4ng\n', 'latin1');
-    expect(() => importSitesCsv(registry, latin1)).toThrow(/not UTF-8; in Excel use "Save As" > "CSV UTF-8/);
-    expect(() => importSitesCsv(registry, '')).toThrow(/the file is empty/);
-    expect(() => importSitesCsv(registry, 'code,name,comune\nLC-1,A,B\n')).toThrow(/unknown column "comune" in the header/);
-    expect(() => importSitesCsv(registry, 'name\nA\n')).toThrow(/no "code" column/);
-    expect(() => importSitesCsv(registry, 'code,name,name\nA,B,C\n')).toThrow(/column "name" appears twice/);
+    await expect(importSitesCsv(registry, latin1)).rejects.toThrow(/not UTF-8; in Excel use "Save As" > "CSV UTF-8/);
+    await expect(importSitesCsv(registry, '')).rejects.toThrow(/the file is empty/);
+    await expect(importSitesCsv(registry, 'code,name,comune\nLC-1,A,B\n')).rejects.toThrow(/unknown column "comune" in the header/);
+    await expect(importSitesCsv(registry, 'name\nA\n')).rejects.toThrow(/no "code" column/);
+    await expect(importSitesCsv(registry, 'code,name,name\nA,B,C\n')).rejects.toThrow(/column "name" appears twice/);
     expect(() => parseSitesCsv('code,name\nA,B\n')).not.toThrow();
-    expect(() => importSitesCsv(registry, 'x')).toThrow(CsvFormatError);
+    await expect(importSitesCsv(registry, 'x')).rejects.toThrow(CsvFormatError);
   });
 
-  it('reads a stray quote inside a cell as a character; an unclosed quote is reported on its line and the rows before it are read', () => {
-    const stray = importSitesCsv(registry, 'code,name\nLC-1,Trường "A"\n', { dryRun: true });
+  it('reads a stray quote inside a cell as a character; an unclosed quote is reported on its line and the rows before it are read', async () => {
+    const stray = await importSitesCsv(registry, 'code,name\nLC-1,Trường "A"\n', { dryRun: true });
     expect(stray.errors).toEqual([]);
     expect(stray.rows).toEqual([{ line: 2, code: 'LC-1', action: 'create', changes: [] }]);
-    const unclosed = importSitesCsv(registry, 'code,name\nLC-1,Trường A\nLC-2,"Trường B\n', { dryRun: true });
+    const unclosed = await importSitesCsv(registry, 'code,name\nLC-1,Trường A\nLC-2,"Trường B\n', { dryRun: true });
     expect(unclosed.rows.map((r) => r.code)).toEqual(['LC-1']);
     expect(unclosed.errors).toEqual([{ line: 3, errors: [expect.stringMatching(/^Quote Not Closed/)] }]);
   });
 });
 
 describe('CSV export', () => {
-  it('writes the import format with a BOM, and exporting then importing changes nothing', () => {
-    importSitesCsv(registry, SAMPLE);
-    registry.updateSite('LC-0002', { profile: 'giga-2030', notes: 'Dòng "trích dẫn", dấu phẩy; chấm phẩy' });
-    const csv = exportSitesCsv(registry.listSites());
+  it('writes the import format with a BOM, and exporting then importing changes nothing', async () => {
+    await importSitesCsv(registry, SAMPLE);
+    await registry.updateSite('LC-0002', { profile: 'giga-2030', notes: 'Dòng "trích dẫn", dấu phẩy; chấm phẩy' });
+    const csv = exportSitesCsv(await registry.listSites());
     expect(csv.startsWith(`\uFEFF${HEADER}\r\n`)).toBe(true);
     expect(csv).toContain('LC-0001,Điểm trường Bản Xèo,Bản Xèo,Lào Cai,viettel,4g,22.5832,103.7618,86,huyện cũ:Bát Xát;cụm:Bắc,,Router 4G gắn cột cờ\r\n');
-    const before = snapshot();
-    expect(importSitesCsv(registry, csv)).toMatchObject({ applied: true, unchanged: 6, created: 0, updated: 0, invalid: 0 });
-    expect(snapshot()).toBe(before);
-    expect(exportSitesCsv(registry.listSites(), { bom: false }).startsWith(HEADER)).toBe(true);
+    const before = (await snapshot());
+    expect(await importSitesCsv(registry, csv)).toMatchObject({ applied: true, unchanged: 6, created: 0, updated: 0, invalid: 0 });
+    expect((await snapshot())).toBe(before);
+    expect(exportSitesCsv(await registry.listSites(), { bom: false }).startsWith(HEADER)).toBe(true);
   });
 });

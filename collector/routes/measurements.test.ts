@@ -35,7 +35,7 @@ const count = async (where = '') => {
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
-  tc = createTestCollector({ influxUrl, db, clock: () => NOW });
+  tc = await createTestCollector({ influxUrl, db, clock: () => NOW });
 });
 afterAll(() => tc.cleanup());
 
@@ -70,7 +70,7 @@ describe('POST /api/v1/measurements', () => {
         target: 'collector.example.vn:443',
       },
     });
-    expect(tc.registry.authenticateDevice(tc.token)?.device).toMatchObject({ lastSeenAt: NOW, agentVersion: '0.1.0' });
+    expect((await tc.registry.authenticateDevice(tc.token))?.device).toMatchObject({ lastSeenAt: NOW, agentVersion: '0.1.0' });
   });
 
   it('does not duplicate a replayed batch', async () => {
@@ -102,7 +102,7 @@ describe('POST /api/v1/measurements', () => {
       { index: 1, id: 'res-0021', status: 'rejected', reason: 'fields.loss_pct: must be <= 100' },
       { index: 2, id: 'res-0022', status: 'rejected', reason: 'unknown field "site"' },
       { index: 3, id: 'res-0023', status: 'rejected', reason: 'clock ahead: measuredAt is 660 s in the future; fix the device clock' },
-      { index: 4, id: 'res-0024', status: 'rejected', reason: 'probe: must be one of tcp, icmp, http, dns, agent_health, device_facts, throughput, uptime, outage, agent_event' },
+      { index: 4, id: 'res-0024', status: 'rejected', reason: 'probe: must be one of tcp, icmp, http, dns, agent_health, device_facts, gateway, throughput, uptime, outage, agent_event' },
       { index: 5, status: 'rejected', reason: 'must be an object' },
       { index: 6, id: 'res-0025', status: 'stored' },
     ]);
@@ -145,7 +145,7 @@ describe('POST /api/v1/measurements', () => {
 
 describe('POST /api/v1/measurements with InfluxDB unreachable', () => {
   it('answers 503 with Retry-After and acknowledges nothing', async () => {
-    const down = createTestCollector({ influxUrl: `http://127.0.0.1:${await freePort()}`, db, clock: () => NOW });
+    const down = await createTestCollector({ influxUrl: `http://127.0.0.1:${await freePort()}`, db, clock: () => NOW });
     try {
       const res = await down.app.request('/api/v1/measurements', { method: 'POST', headers: down.auth(), body: JSON.stringify({ results: [tcp(50)] }) });
       expect(res.status).toBe(503);
@@ -157,10 +157,10 @@ describe('POST /api/v1/measurements with InfluxDB unreachable', () => {
       expect(body.error.requestId).toBe(res.headers.get('x-request-id'));
       expect(body).not.toHaveProperty('results');
       // The device still counts as seen: the site is not silent, our storage is down.
-      expect(down.registry.authenticateDevice(down.token)?.device.lastSeenAt).toBe(NOW);
+      expect((await down.registry.authenticateDevice(down.token))?.device.lastSeenAt).toBe(NOW);
       expect(down.logs.some((l) => l.includes('InfluxDB unavailable'))).toBe(true);
     } finally {
-      down.cleanup();
+      await down.cleanup();
     }
   });
 });

@@ -5,9 +5,11 @@ import type { AppEnv, ResolvedDeps } from '../app-types.ts';
 import { ApiError, readJson } from '../http-errors.ts';
 import { RetryableWriteError } from '../influx/errors.ts';
 import type { DeviceIdentity } from '../influx/points.ts';
+import { evidenceIngest } from '../evidence/ingest.ts';
 import { ingest } from '../ingest.ts';
 import { deviceAuth } from '../middleware/device-auth.ts';
 import { RateLimiter } from '../rate-limit.ts';
+import { annotateServerState } from '../throughput/server-state-fields.ts';
 import { formatIssuesLine } from '../validation.ts';
 
 /** Base delay before an agent retries after a 503; the jitter spreads a fleet's retries apart. */
@@ -25,14 +27,18 @@ export function measurementRoutes(deps: ResolvedDeps) {
     const { device, site } = c.get('device');
     const now = clock();
     // Seen even if InfluxDB is down: "the site is silent" must stay distinct from "we could not store".
-    registry.touchDevice(device.id, now, envelope.data.agentVersion);
+    await registry.touchDevice(device.id, now, envelope.data.agentVersion).catch((err: unknown) => logger.warn({ err, device: device.id }, 'could not record last-seen time'));
     const identity: DeviceIdentity = {
       deviceId: device.id,
       site: { code: site.code, commune: site.commune, operator: site.operator, linkType: site.linkType },
     };
     const log = logger.child({ requestId: c.get('requestId'), device: device.id, site: site.code });
     try {
-      const response = await ingest(writer, envelope.data.results, identity, now);
+      const states = deps.throughput?.serverStates;
+      const annotate = states ? await annotateServerState(states, device.id, envelope.data.results) : undefined;
+      const response = deps.evidence
+        ? await evidenceIngest(deps.evidence, (results, capture) => ingest(writer, results, identity, now, (r, p) => { annotate?.(r, p); capture(r, p); }), envelope.data.results, { deviceId: device.id, siteCode: site.code, agentVersion: envelope.data.agentVersion, now }, log)
+        : await ingest(writer, envelope.data.results, identity, now, annotate);
       if (response.rejected > 0) {
         const sample = response.results.filter((r) => r.status === 'rejected').slice(0, 3);
         log.warn({ stored: response.stored, rejected: response.rejected, sample }, 'results rejected');

@@ -113,6 +113,14 @@ describe(`store (${process.env.SONGCHECK_DATABASE_URL ? 'postgres' : 'sqlite'})`
     await expect(open(dir, MIGRATIONS)).rejects.toThrow(/schema version 2 .*newer than this collector \(1\)/);
   });
 
+  it('refuses migrations numbered out of order, naming the feature, and closes idempotently', async () => {
+    await expect(open(undefined, [{ ...MIGRATIONS[0]!, version: 2, owner: 'b' }])).rejects.toThrow(/migration 1 \(from b\) is numbered 2/);
+    const db = await open();
+    await db.close();
+    expect(db.isOpen).toBe(false);
+    await db.close();
+  });
+
   it.runIf(process.env.SONGCHECK_DATABASE_URL)('tells listeners in another connection when a transaction commits (PostgreSQL)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-store-test-'));
     dirs.push(dir);

@@ -12,7 +12,7 @@ import { payload } from '../../protocol/random-payload.ts';
 
 interface StreamDeps {
   admit(req: IncomingMessage, url: URL, kind: TestKind, gone: AbortSignal): Promise<Admission>;
-  store: ThroughputStore;
+  store: Pick<ThroughputStore, 'endTest'>;
   stats: ThroughputStats;
   limits: ThroughputLimits;
   logger: Logger;

@@ -19,4 +19,17 @@ export const THROUGHPUT_MIGRATIONS: Migration[] = [
         site TEXT PRIMARY KEY, lease_id TEXT NOT NULL, device TEXT NOT NULL, granted_at BIGINT NOT NULL, expires_at BIGINT NOT NULL
       );`,
   },
+  // 2: the server's view of each test (server-state-store.ts), matched to the agent's result when it arrives.
+  {
+    version: 2,
+    owner: 'throughput',
+    sqlite: `CREATE TABLE IF NOT EXISTS test_server_state (
+        device TEXT NOT NULL, direction TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, state TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS test_server_state_device ON test_server_state (device, direction, started_at);`,
+    postgres: `CREATE TABLE IF NOT EXISTS test_server_state (
+        device TEXT NOT NULL, direction TEXT NOT NULL, started_at BIGINT NOT NULL, ended_at BIGINT NOT NULL, state TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS test_server_state_device ON test_server_state (device, direction, started_at);`,
+  },
 ];

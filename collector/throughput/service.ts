@@ -11,6 +11,8 @@ import { RevocationGuard } from '../ws-auth.ts';
 import { createNdt7Server, NDT7_PATHS } from '../ndt7/server.ts';
 import { authenticator, credentialOf, TestTokens, type Authenticate, type TestCaller } from './auth.ts';
 import { handleHttpDownload, handleHttpUpload } from './http-streams.ts';
+import { ServerStateSampler } from './server-state.ts';
+import { ServerStateStore } from './server-state-store.ts';
 import { ThroughputStats } from './stats.ts';
 import { ThroughputStore, type TestKind } from './store.ts';
 
@@ -58,6 +60,36 @@ export async function createThroughputService(deps: ThroughputDeps) {
   const tokens = new TestTokens(deps.secret, now);
   const authenticate: Authenticate = authenticator(deps.registry, tokens);
   const logger = deps.logger.child({ component: 'throughput' });
+  // The server's own state while each test runs (docs/throughput.md "The server's state during a test").
+  // The sampler reads the running count synchronously every half second: it gets the last count read from
+  // the shared store, and each read starts the next one (at most one sample interval old).
+  let runningNow = 0;
+  let reading = false;
+  const runningCount = (): number => {
+    if (!reading) {
+      reading = true;
+      store.running().then((n) => (runningNow = n), () => {}).finally(() => (reading = false));
+    }
+    return runningNow;
+  };
+  const sampler = new ServerStateSampler(runningCount, now);
+  const serverStates = await ServerStateStore.open(deps.dataDir);
+  const openTests = new Map<string, { device: string; kind: TestKind; startedAt: number; end: ReturnType<ServerStateSampler['begin']> }>();
+  /** Gives the slot back and stores what the server looked like during the test. */
+  const tracked = {
+    async endTest(slot: string): Promise<void> {
+      await store.endTest(slot);
+      const open = openTests.get(slot);
+      if (!open) return;
+      openTests.delete(slot);
+      const state = open.end();
+      try {
+        if (state) await serverStates.record(open.device, open.kind, open.startedAt, now(), state);
+      } catch (err) {
+        logger.warn({ err }, 'could not store the server state of a test');
+      }
+    },
+  };
 
   /** Authenticates and takes a slot, waiting up to queueWaitMs for one (polling the shared store). */
   async function admit(req: IncomingMessage, url: URL, kind: TestKind, gone: AbortSignal): Promise<Admission & { caller?: TestCaller }> {
@@ -97,14 +129,16 @@ export async function createThroughputService(deps: ThroughputDeps) {
       family.refused++;
       return { status: 503, code: 'too_many_tests', message: `${max} tests are already running on this server; try again later`, retryAfterS: 15 + Math.floor(Math.random() * 30) };
     }
+    openTests.set(slot, { device: caller.deviceId, kind, startedAt: now(), end: sampler.begin(max) });
     return { slot, caller };
   }
 
   const guard = deps.registry.events ? new RevocationGuard(deps.registry as Pick<Registry, 'events'>) : undefined;
-  const ndt7 = createNdt7Server({ admit, store, stats, logger, now, ...(guard ? { guard } : {}) });
+  const ndt7 = createNdt7Server({ admit, store: tracked, stats, logger, now, ...(guard ? { guard } : {}) });
 
   return {
     store,
+    serverStates,
     stats,
     tokens,
     authenticate,
@@ -113,11 +147,11 @@ export async function createThroughputService(deps: ThroughputDeps) {
     handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
       const path = (req.url ?? '').split('?')[0];
       if (path === `${API_PREFIX}/throughput/download` && req.method === 'GET') {
-        void handleHttpDownload(req, res, { admit, store, stats, limits, logger });
+        void handleHttpDownload(req, res, { admit, store: tracked, stats, limits, logger });
         return true;
       }
       if (path === `${API_PREFIX}/throughput/upload` && req.method === 'POST') {
-        void handleHttpUpload(req, res, { admit, store, stats, limits, logger, now });
+        void handleHttpUpload(req, res, { admit, store: tracked, stats, limits, logger, now });
         return true;
       }
       return false;
@@ -131,6 +165,7 @@ export async function createThroughputService(deps: ThroughputDeps) {
     },
     async close(): Promise<void> {
       ndt7.close();
+      await serverStates.close();
       await store.close();
     },
   };

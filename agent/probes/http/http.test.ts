@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
-import { closedPort, ctxWith, PINNED_NOW } from '../test-support.ts';
-import { httpProbe, HttpOptions } from './index.ts';
+import { closedPort, ctxWith, PINNED_NOW } from '../../../test/support/agent-probes.ts';
+import { HttpOptions } from '../../../protocol/probe-options/http.ts';
+import { httpProbe } from './index.ts';
 
 const opts = (o: Partial<HttpOptions> = {}) => HttpOptions.parse(o);
 

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { HttpFields, ResultCode } from '../../../protocol/results.ts';
 import { abortCode, describeError, resultCodeOf } from '../errors.ts';
 import { round3 } from '../latency-stats.ts';
-import { requestFor, rootsPlus } from '../../request-for.ts';
+import { requestFor, rootsPlus } from '../../net/request-for.ts';
 
 export interface RequestPlan {
   method: 'GET' | 'HEAD';

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { API_PREFIX } from '../../../protocol/api.ts';
 import { payload } from '../../../protocol/random-payload.ts';
 import { describeError, resultCodeOf } from '../errors.ts';
-import { requestFor } from '../../request-for.ts';
+import { requestFor } from '../../net/request-for.ts';
 import { RateEstimator } from './estimator.ts';
 import { controlLoop, verdict, type TransferOutcome, type TransferPlan } from './transfer.ts';
 

@@ -3,8 +3,8 @@
 // within a bounded time. The lease is released when the test ends, and expires by itself otherwise.
 import { API_PREFIX } from '../../../protocol/api.ts';
 import { LeaseResponse } from '../../../protocol/throughput.ts';
-import { postJson } from '../../http-client.ts';
-import { sleep } from '../../abortable-sleep.ts';
+import { postJson } from '../../net/http-client.ts';
+import { sleep } from '../../platform/abortable-sleep.ts';
 
 export type LeaseOutcome = { leaseId: string } | { busy: true; waitedMs: number } | { error: string };
 

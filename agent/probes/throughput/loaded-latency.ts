@@ -2,7 +2,7 @@
 // (loaded), with the tcp probe's own connect timing. RPM (round trips per minute) = 60000 / loaded median.
 import { connectOnce } from '../tcp/connect.ts';
 import { latencyStats } from '../latency-stats.ts';
-import { sleep } from '../../abortable-sleep.ts';
+import { sleep } from '../../platform/abortable-sleep.ts';
 
 export interface LatencyTarget {
   address: string;

@@ -4,8 +4,8 @@
 // M-Lab tests, and backs off after a 429 (Locate's rate limit) or an empty answer (M-Lab out of capacity).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../atomic-file.ts';
-import { requestFor } from '../../request-for.ts';
+import { writeFileAtomic } from '../../platform/atomic-file.ts';
+import { requestFor } from '../../net/request-for.ts';
 import { AGENT_VERSION } from '../../version.ts';
 
 export const LOCATE_URL = 'https://locate.measurementlab.net/v2/nearest/ndt/ndt7';
