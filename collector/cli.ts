@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
-import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
+import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './registry/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
 import { EVIDENCE_HELP } from './evidence/cli-help.ts';
 import { ConfigError } from './config-error.ts';

@@ -1,12 +1,12 @@
 // The heart of POST /measurements: check each result on its own, write the good ones in one request,
 // and if InfluxDB refuses the batch, find the culprits so that a bad neighbour costs nothing.
 import type { Point } from '@influxdata/influxdb-client';
-import type { MeasurementBatchResponse, ResultAck } from '../protocol/api.ts';
-import { Result, ResultId } from '../protocol/results.ts';
-import { PermanentWriteError } from './influx/errors.ts';
-import { type DeviceIdentity, resultToPoint } from './influx/points.ts';
-import type { InfluxWriter } from './influx/writer.ts';
-import { formatIssuesLine } from './validation.ts';
+import type { MeasurementBatchResponse, ResultAck } from '../../protocol/api.ts';
+import { Result, ResultId } from '../../protocol/results.ts';
+import { PermanentWriteError } from '../influx/errors.ts';
+import { type DeviceIdentity, resultToPoint } from '../influx/points.ts';
+import type { InfluxWriter } from '../influx/writer.ts';
+import { formatIssuesLine } from '../validation.ts';
 
 /** Results stamped further ahead than this come from a device whose clock is wrong. */
 export const MAX_FUTURE_MS = 10 * 60_000;

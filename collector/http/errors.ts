@@ -2,9 +2,9 @@
 // and scripts branch on them); messages are for people; the request id finds the matching log line.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ErrorBody, ErrorCode, ErrorDetail } from '../protocol/api.ts';
+import type { ErrorBody, ErrorCode, ErrorDetail } from '../../protocol/api.ts';
 
-export type { ErrorCode } from '../protocol/api.ts';
+export type { ErrorCode } from '../../protocol/api.ts';
 
 export class ApiError extends Error {
   constructor(
