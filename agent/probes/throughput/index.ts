@@ -9,7 +9,8 @@ import { collectorEndpoint } from '../target.ts';
 import { ThroughputOptions } from '../../../protocol/probe-options/throughput.ts';
 import type { Probe, ProbeRunContext } from '../types.ts';
 import { acquireSiteLease, releaseSiteLease } from './lease.ts';
-import { idleRtt, loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
+import { beforeTest, postponeDetail, watchDirection } from './conditions.ts';
+import { loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
 import type { Direction, TransferOutcome, TransferPlan } from './transfer.ts';
 
 const MB = 1_000_000;
@@ -117,14 +118,14 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
   try {
     // 4. Idle latency, then each direction.
     let latency: LatencyTarget | undefined;
-    let idle: number | undefined;
-    if (options.loadedLatency) {
+    if (options.loadedLatency || options.busyLine.enabled) {
       const resolved = await resolveHost(host, 5_000, ctx.signal);
-      if ('address' in resolved) {
-        latency = { address: resolved.address, port };
-        idle = await idleRtt(latency, 5, ctx.signal);
-      }
+      if ('address' in resolved) latency = { address: resolved.address, port };
     }
+    // Is the line busy (postpone, or test and flag)? The router and the local link (conditions.ts).
+    const conditions = await beforeTest({ options, latency, dataDir: ctx.dataDir, slot: ctx.slot, signal: ctx.signal, now: ctx.now });
+    if (conditions.postpone) return fail('unavailable', postponeDetail(conditions, options, ctx.slot!), { ...conditions.fields, server: server.label });
+    const idle = options.loadedLatency ? conditions.idleRttMs : undefined;
     const results: ThroughputResult[] = [];
     for (const direction of directions) {
       const r = await guarded('throughput', target, ctx, emptyFields(server.label, streams), async (measuredAt) => {
@@ -135,6 +136,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
         const reservation = budget?.reserve(Math.round(cap.capBytes * 1.1 * HEADER_ALLOWANCE));
         const maxDurationMs = options.method === 'ndt7' ? Math.min(options.maxDurationSeconds, 10) * 1000 : options.maxDurationSeconds * 1000;
         const sampler = latency && options.loadedLatency ? loadedRttSampler(latency, options.latencyIntervalMs) : undefined;
+        const watch = await watchDirection(conditions, { options });
         let lastProgress = 0;
         const plan: TransferPlan = {
           direction,
@@ -147,6 +149,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
           signal: ctx.signal,
           onTick(e) {
             if (sampler && e.elapsedMs >= options.warmupMs) sampler.startAt(performance.now());
+            if (e.elapsedMs >= options.warmupMs) watch.startAt(performance.now());
             const t = performance.now();
             if (ctx.progress && t - lastProgress >= 250) {
               lastProgress = t;
@@ -161,6 +164,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
               await (await import('./ndt7.ts')).runNdt7({ url: withMaxBytes(server.urls![direction], direction, cap.capBytes), ...(server.token ? { token: server.token } : {}) }, plan, abort)
             : await (await import('./http-multi.ts')).runHttpMulti(server.base!, server.token, streams, plan, abort);
         const loaded = sampler ? await sampler.finish() : undefined;
+        const around = await watch.finish({ direction, socketBytes: outcome.socketBytes, mbps: outcome.estimate.mbps, serverLoadedMs: loaded?.median });
         const budgetBytes = Math.round(outcome.socketBytes * HEADER_ALLOWANCE);
         if (budget && reservation) budget.settle(reservation, budgetBytes);
         const e = outcome.estimate;
@@ -181,6 +185,8 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
             ? { loaded_rtt_median_ms: loaded.median, loaded_rtt_p95_ms: loaded.p95!, loaded_rtt_samples: loaded.samples, ...(loaded.rpm ? { rpm: loaded.rpm } : {}) }
             : {}),
           ...budgetFields(),
+          ...conditions.fields,
+          ...around,
         };
         return done(outcome.code, fields, [outcome.detail, leaseNote].filter(Boolean).join('; ') || undefined);
       });
@@ -208,7 +214,7 @@ export const throughputProbe: Probe<ThroughputOptions> = {
 
   // The cron (every minute by default) only asks; tests run at the plan's random moments of school hours.
   gate(options, { now }) {
-    return new ThroughputPlan(options.schedule, now);
+    return new ThroughputPlan(options.schedule, now, Math.random, { busyLine: options.busyLine, confirm: options.confirm });
   },
 
   async runMany(target, rawOptions, ctx) {
