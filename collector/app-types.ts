@@ -6,7 +6,9 @@ import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
-import type { Profiles } from './compliance/profiles.ts';
+import type { Profiles } from './school/profiles.ts';
+import type { SchoolCalendar } from './school/calendar.ts';
+import type { EvidenceService } from './evidence/service.ts';
 import type { ConsoleSettings } from './console/config.ts';
 
 export interface AppDeps {
@@ -33,9 +35,11 @@ export interface AppDeps {
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */
+  compliance?: { engine: ComplianceEngine; profiles: Profiles; calendar?: SchoolCalendar; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
+  /** Signed results, the evidence log and packs (collector/evidence/); without it results are stored unchecked and unlogged. */
+  evidence?: EvidenceService;
   /** The web console under /console (collector/console/); without it the console is absent. */
   console?: { settings: ConsoleSettings };
-  compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
 }
 
 /** What routes receive: the dependencies with every default filled in. */

@@ -9,7 +9,9 @@ import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
-import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
+import { EVIDENCE_HELP } from './evidence/cli-help.ts';
+import { ConfigError } from './config-error.ts';
+import { loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
 import { CsvFormatError, exportSitesCsv, formatReport, type ImportReport, importSitesCsv } from './registry/sites-csv.ts';
@@ -55,6 +57,7 @@ ${CONTROL_HELP}
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
 ${COMPLIANCE_HELP}
+${EVIDENCE_HELP}
 
 
 ${ALERTS_HELP}
@@ -387,6 +390,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
     else if (command === 'report') return await (await import('./compliance/cli.ts')).reportCommand(rest);
+    else if (command === 'evidence') return await (await import('./evidence/cli.ts')).evidenceCommand(rest);
     else if (command === 'alerts') return alertsCommand(rest, { out, err: (line) => process.stderr.write(`${line}\n`) });
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);

@@ -3,6 +3,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
+import { ConfigError } from './config-error.ts';
+import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
 import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
@@ -51,15 +53,10 @@ export interface CollectorConfig extends RegistryConfig {
   compliance?: ComplianceConfig;
   /** Alert rules and channels (YAML, docs/alerts.md); default collector/alerts/alerts.default.yaml. */
   alertsFile?: string;
+  /** Evidence log directory, retention and webhook (collector/evidence/config.ts); default under dataDir. */
+  evidence?: EvidenceConfig;
   /** The web console (collector/console/config.ts): map tiles, Grafana links, session length. */
   console?: ConsoleSettings;
-}
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
 }
 
 // Compose files often write `VAR=` to mean "unset"; treat an empty value as absent rather than invalid.
@@ -185,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
     },
     compliance: loadComplianceConfig(env),
+    evidence: loadEvidenceConfig(resolveDataDir(v.SONGCHECK_DATA_DIR), env),
     console: consoleSettings(v),
     alertsFile: v.SONGCHECK_ALERTS_FILE === undefined ? undefined : path.resolve(v.SONGCHECK_ALERTS_FILE),
     influx: {
@@ -208,5 +206,7 @@ export function redactConfig(config: CollectorConfig): Record<string, unknown> {
     adminToken: mark(config.adminToken),
     ...(config.compliance ? { compliance: { ...config.compliance, reportToken: mark(config.compliance.reportToken) } } : {}),
     influx: { ...config.influx, token: mark(config.influx.token), password: mark(config.influx.password) },
+    // A webhook URL often carries its secret in the path or query.
+    ...(config.evidence ? { evidence: { ...config.evidence, webhookUrl: mark(config.evidence.webhookUrl) } } : {}),
   };
 }

@@ -1,5 +1,6 @@
 // Request and response bodies of the collector's HTTP API, shared by agent and collector.
 import { z } from 'zod';
+import { KeyId, PublicKeyText } from './evidence.ts';
 import { ResultId } from './results.ts';
 import { ThroughputHealth } from './throughput.ts';
 
@@ -41,6 +42,8 @@ export const EnrollRequest = z
     platform: z.string().max(100).optional(),
     agentVersion: z.string().max(50).optional(),
     fingerprint: z.string().max(200).optional(),
+    /** The device's Ed25519 public key (docs/evidence.md), created before enrolling; agents before 0.2.0 send none. */
+    publicKey: PublicKeyText.optional(),
   })
   .strict();
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
@@ -50,6 +53,8 @@ export const EnrollResponse = z.object({
   token: z.string(),
   site: z.object({ code: z.string(), name: z.string() }),
   collectorTime: z.number().int(),
+  /** The id of the registered signing key, when the request carried one. */
+  keyId: KeyId.optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
@@ -79,6 +84,10 @@ export const ERROR_CODES = [
   'influx_unavailable', // 503, with Retry-After
   'busy', // 503, with Retry-After: the control channel sheds handshakes (admission control) or is restarting
   'command_not_found', // 404: admin action on an unknown command id
+  'signing_key_unknown', // 409: results signed with a key this device has not registered (docs/evidence.md)
+  'signature_required', // 409: unsigned results from a device that signs (registered key or agent >= 0.2.0)
+  'signing_key_exists', // 409: the device already has another signing key; a key is never replaced
+  'evidence_log_unavailable', // 503, with Retry-After: the evidence log cannot be written (disk)
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;

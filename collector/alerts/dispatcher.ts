@@ -3,6 +3,7 @@
 // once. A channel whose last `failingAfter` attempts all failed is reported once through the other channels
 // and in health(), until it delivers again.
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../protocol/backoff.ts';
 import type { Channel } from './channels/channel.ts';
 import { DeliveryError } from './channels/channel.ts';
 import type { AlertsConfig } from './config.ts';
@@ -27,12 +28,13 @@ const BATCH = 50;
 
 export class Dispatcher {
   constructor(
-    private readonly deps: { config: AlertsConfig; store: AlertStore; channels: Map<string, Channel>; clock: () => number; logger?: Logger },
+    private readonly deps: { config: AlertsConfig; store: AlertStore; channels: Map<string, Channel>; clock: () => number; logger?: Logger; /** The school calendar's zone, for the times in messages. */ timeZone?: string },
   ) {}
 
+  /** No jitter (protocol/backoff.ts): one collector retrying one receiver has no fleet to spread. */
   backoffMs(attempts: number): number {
     const d = this.deps.config.delivery;
-    return Math.min(d.maxDelaySeconds, d.baseDelaySeconds * 2 ** Math.max(0, attempts - 1)) * 1000;
+    return backoffDelay(attempts - 1, { initialMs: d.baseDelaySeconds * 1000, maxMs: d.maxDelaySeconds * 1000, jitter: 'none' });
   }
 
   health(): ChannelHealth[] {
@@ -58,7 +60,7 @@ export class Dispatcher {
         continue;
       }
       try {
-        await channel.send(render(row.message, channel.lang, config.grafanaUrl), row.message);
+        await channel.send(render(row.message, channel.lang, config.grafanaUrl, this.deps.timeZone), row.message);
         store.markSent(row.id, clock());
         store.setMeta(`channel:${row.channel}`, JSON.stringify({ failures: 0, reported: false }));
         report.sent++;

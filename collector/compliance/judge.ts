@@ -3,10 +3,10 @@
 //
 // Overall: any FAIL → FAIL; else any INSUFFICIENT → INSUFFICIENT; else PASS. A FAIL stands even when
 // other criteria lack evidence, because what was measured already fell short; PASS needs every criterion.
-import type { Metric, Statistic } from './profiles-schema.ts';
-import type { ResolvedCriterion, ResolvedProfile } from './profiles.ts';
+import type { Metric, Statistic } from '../school/profiles-schema.ts';
+import type { ResolvedCriterion, ResolvedProfile } from '../school/profiles.ts';
 import type { Aggregate, SiteEvidence } from './queries.ts';
-import type { PeriodKind } from './profiles-schema.ts';
+import type { PeriodKind } from '../school/profiles-schema.ts';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INSUFFICIENT';
 export const VERDICT_CODE: Record<Verdict, number> = { PASS: 1, FAIL: 0, INSUFFICIENT: -1 };
@@ -168,6 +168,7 @@ export function exclusionNotes(e: SiteEvidence | undefined): string[] {
     notes.push(`${n(x.counts.lan_bottleneck)} left out because the school's own network was the likely bottleneck${x.lanReason ? ` (${x.lanReason})` : ''}: the school's network, not the operator.`);
   }
   if (x.counts.cross_traffic > 0) notes.push(`${n(x.counts.cross_traffic)} left out because the line was in use by the school during the test (cross traffic).`);
+  if (x.latencyRunsLan > 0) notes.push(`${x.latencyRunsLan} latency run${x.latencyRunsLan === 1 ? '' : 's'} left out because the school's router alone took most of the round trip: the school's network, not the operator.`);
   if (x.counts.server_limited > 0) notes.push(`${n(x.counts.server_limited)} left out because the test server could not serve them at full rate.`);
   return notes;
 }

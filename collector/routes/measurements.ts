@@ -5,6 +5,7 @@ import type { AppEnv, ResolvedDeps } from '../app-types.ts';
 import { ApiError, readJson } from '../http-errors.ts';
 import { RetryableWriteError } from '../influx/errors.ts';
 import type { DeviceIdentity } from '../influx/points.ts';
+import { evidenceIngest } from '../evidence/ingest.ts';
 import { ingest } from '../ingest.ts';
 import { deviceAuth } from '../middleware/device-auth.ts';
 import { RateLimiter } from '../rate-limit.ts';
@@ -34,7 +35,10 @@ export function measurementRoutes(deps: ResolvedDeps) {
     const log = logger.child({ requestId: c.get('requestId'), device: device.id, site: site.code });
     try {
       const states = deps.throughput?.serverStates;
-      const response = await ingest(writer, envelope.data.results, identity, now, states ? annotateServerState(states, device.id) : undefined);
+      const annotate = states ? annotateServerState(states, device.id) : undefined;
+      const response = deps.evidence
+        ? await evidenceIngest(deps.evidence, (results, capture) => ingest(writer, results, identity, now, (r, p) => { annotate?.(r, p); capture(r, p); }), envelope.data.results, { deviceId: device.id, siteCode: site.code, agentVersion: envelope.data.agentVersion, now }, log)
+        : await ingest(writer, envelope.data.results, identity, now, annotate);
       if (response.rejected > 0) {
         const sample = response.results.filter((r) => r.status === 'rejected').slice(0, 3);
         log.warn({ stored: response.stored, rejected: response.rejected, sample }, 'results rejected');
