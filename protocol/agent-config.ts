@@ -36,6 +36,8 @@ const DEFAULT_PROBES: Record<string, z.input<typeof ProbeSchedule>> = {
   http: { schedule: '30 */5 * * * *', splaySeconds: 120 },
   dns: { schedule: '0 */15 * * * *', splaySeconds: 300 },
   icmp: { schedule: '0 */15 * * * *', splaySeconds: 300 },
+  // The path to the router, beside the tcp runs to the collector (LAN attribution, docs/throughput.md).
+  gateway: { schedule: '0 */5 * * * *', splaySeconds: 120 },
   // The cron only asks the school-hours plan (options.schedule) each minute whether a test is due.
   throughput: { schedule: '0 * * * * *', splaySeconds: 0, timeoutSeconds: 300 },
 };

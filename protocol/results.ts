@@ -53,9 +53,34 @@ export const LatencyFields = z
     rtt_p95_ms: ms.optional(),
     rtt_max_ms: ms.optional(),
     jitter_ms: ms.optional(),
+    /** The router's idle round trip seen just before (gateway probe); LAN attribution, docs/throughput.md. */
+    gateway_rtt_ms: ms.optional(),
+    /** The school's own network (the PC's link to the router) was the likely bottleneck of this run. */
+    lan_bottleneck: z.boolean().optional(),
+    /** Why, in a few words ("the school's router alone took 40 of the 60 ms round trip"). */
+    lan_reason: z.string().max(300).optional(),
   })
   .strict();
 export type LatencyFields = z.infer<typeof LatencyFields>;
+
+/** The local link to the router, as the OS reports it (agent/probes/gateway/local-link.ts). */
+export const LAN_MEDIA = ['wired', 'wifi', 'cellular', 'unknown'] as const;
+
+/**
+ * The path to the router (probe `gateway`, target = the router's address): TCP-handshake round trips and loss
+ * (a RST counts as an answer), and the local link. Stored as measurement `lan`.
+ */
+export const GatewayFields = LatencyFields.extend({
+  lan_medium: z.enum(LAN_MEDIA),
+  /** The router port that answered (accepted or reset); absent when none did. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Wired: negotiated speed; Wi-Fi: transmit PHY rate (Mbit/s). */
+  link_mbps: z.number().min(0).max(1e6).optional(),
+  /** Wi-Fi: receive PHY rate (Mbit/s), where the OS gives it. */
+  link_rx_mbps: z.number().min(0).max(1e6).optional(),
+  wifi_signal_dbm: z.number().min(-150).max(0).optional(),
+}).strict();
+export type GatewayFields = z.infer<typeof GatewayFields>;
 
 export const HttpFields = z
   .object({
@@ -173,6 +198,29 @@ export const ThroughputFields = z
     stopped_early: z.boolean(),
     stop_reason: z.enum(STOP_REASONS),
     byte_cap: bytes,
+    // --- test conditions (docs/throughput.md "Busy line", "The school's own network", "Confirmation") ---
+    /** Before the test: idle RTT to the server minus the site's recent idle baseline (ms). */
+    busy_rtt_inflation_ms: z.number().finite().min(-3_600_000).max(3_600_000).optional(),
+    /** Before the test: this machine's own traffic on its default interface (Mbit/s). */
+    busy_iface_mbps: mbps.optional(),
+    /** The line looked busy before the test (the test was postponed, or this was the last try). */
+    busy: z.boolean().optional(),
+    /** How many times this test was postponed because the line was busy. */
+    postponed: count.optional(),
+    /** During the test: this machine's interface traffic beyond the test's own bytes (Mbit/s). */
+    cross_traffic_mbps: mbps.optional(),
+    /** The test ran with cross traffic (busy before, or traffic beside it): verdicts leave it out. */
+    cross_traffic: z.boolean().optional(),
+    lan_medium: z.enum(LAN_MEDIA).optional(),
+    lan_link_mbps: z.number().min(0).max(1e6).optional(),
+    lan_wifi_signal_dbm: z.number().min(-150).max(0).optional(),
+    gateway_rtt_ms: ms.optional(),
+    gateway_loaded_rtt_ms: ms.optional(),
+    /** The school's own network was the likely bottleneck: verdicts leave the test out and say why. */
+    lan_bottleneck: z.boolean().optional(),
+    lan_reason: z.string().max(300).optional(),
+    /** This test confirms an earlier one that fell under the floor: that result's id. */
+    confirmation_of: ResultId.optional(),
     idle_rtt_ms: ms.optional(),
     loaded_rtt_median_ms: ms.optional(),
     loaded_rtt_p95_ms: ms.optional(),
@@ -281,6 +329,7 @@ export const HttpResult = resultOf('http', HttpFields);
 export const DnsResult = resultOf('dns', DnsFields);
 export const AgentHealthResult = resultOf('agent_health', AgentHealthFields);
 export const DeviceFactsResult = resultOf('device_facts', DeviceFactsFields);
+export const GatewayResult = resultOf('gateway', GatewayFields);
 
 /** Throughput carries its method and direction at the top level: both become tags (see collector/influx/storage.ts). */
 export const ThroughputResult = resultOf('throughput', ThroughputFields).extend({
@@ -302,6 +351,7 @@ export const Result = z.discriminatedUnion('probe', [
   DnsResult,
   AgentHealthResult,
   DeviceFactsResult,
+  GatewayResult,
   ThroughputResult,
   UptimeResult,
   OutageResult,

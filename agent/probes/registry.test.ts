@@ -4,7 +4,7 @@ import { getProbe, PROBES } from './registry.ts';
 
 describe('probe registry', () => {
   it('registers each probe under its own name', () => {
-    expect(Object.keys(PROBES)).toEqual(['tcp', 'http', 'dns', 'icmp', 'throughput']);
+    expect(Object.keys(PROBES)).toEqual(['tcp', 'http', 'dns', 'icmp', 'gateway', 'throughput']);
     for (const [name, probe] of Object.entries(PROBES)) expect(probe.name).toBe(name);
   });
 
@@ -27,6 +27,7 @@ describe('probe registry', () => {
       http: ['https://songcheck.laocai.edu.vn/api/v1/ping'],
       dns: ['songcheck.laocai.edu.vn'],
       icmp: ['songcheck.laocai.edu.vn'],
+      gateway: ['gateway'],
       throughput: ['https://songcheck.laocai.edu.vn'],
     });
   });

@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { PROBE_OPTIONS, ScheduledProbeName } from '../../protocol/probe-options/index.ts';
 import { dnsProbe } from './dns/index.ts';
+import { gatewayProbe } from './gateway/index.ts';
 import { httpProbe } from './http/index.ts';
 import { icmpProbe } from './icmp/index.ts';
 import { tcpProbe } from './tcp/index.ts';
@@ -17,6 +18,7 @@ export const PROBES: Registered = Object.freeze({
   http: httpProbe,
   dns: dnsProbe,
   icmp: icmpProbe,
+  gateway: gatewayProbe,
   throughput: throughputProbe,
 });
 

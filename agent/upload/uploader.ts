@@ -1,3 +1,4 @@
+import { backoffDelay } from '../../protocol/backoff.ts';
 import { MeasurementBatchResponse, ReceivedErrorBody, type ResultAck } from '../../protocol/api.ts';
 import type { Result } from '../../protocol/results.ts';
 import { postJson, type HttpResponse, type PostJson } from '../net/http-client.ts';
@@ -192,11 +193,11 @@ export class Uploader<P> {
     }
   }
 
-  /** Equal jitter: half of the exponential step is fixed, half random, so a fleet spreads out but never hammers. */
+  /** Equal jitter (protocol/backoff.ts); a failure only an operator can fix starts from the longest step. */
   backoffMs(failure: UploadFailure): number {
     const { backoffInitialMs, backoffMaxMs } = this.opts;
-    const exp = failure.kind === 'needs_operator' ? backoffMaxMs : Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(30, this.stats.consecutiveFailures - 1));
-    const jittered = exp / 2 + this.opts.random() * (exp / 2);
+    const attempt = failure.kind === 'needs_operator' ? Infinity : this.stats.consecutiveFailures - 1;
+    const jittered = backoffDelay(attempt, { initialMs: backoffInitialMs, maxMs: backoffMaxMs, jitter: 'equal' }, this.opts.random);
     return Math.max(jittered, Math.min(failure.retryAfterMs ?? 0, backoffMaxMs));
   }
 

@@ -13,6 +13,8 @@ export const STORAGE: Record<ProbeName, { measurement: string; method: string }>
   dns: { measurement: 'dns', method: 'dns_query' },
   agent_health: { measurement: 'agent_health', method: 'self' },
   device_facts: { measurement: 'device_facts', method: 'systeminformation' },
+  // The path to the router: not `latency`, whose tcp_connect rows are the operator's evidence.
+  gateway: { measurement: 'lan', method: 'tcp_connect' },
   // The method of a throughput result is its own `method` (ndt7 or http_multistream); this is the fallback.
   throughput: { measurement: 'throughput', method: 'ndt7' },
   uptime: { measurement: 'uptime', method: 'connectivity_check' },

@@ -102,7 +102,7 @@ describe('POST /api/v1/measurements', () => {
       { index: 1, id: 'res-0021', status: 'rejected', reason: 'fields.loss_pct: must be <= 100' },
       { index: 2, id: 'res-0022', status: 'rejected', reason: 'unknown field "site"' },
       { index: 3, id: 'res-0023', status: 'rejected', reason: 'clock ahead: measuredAt is 660 s in the future; fix the device clock' },
-      { index: 4, id: 'res-0024', status: 'rejected', reason: 'probe: must be one of tcp, icmp, http, dns, agent_health, device_facts, throughput, uptime, outage, agent_event' },
+      { index: 4, id: 'res-0024', status: 'rejected', reason: 'probe: must be one of tcp, icmp, http, dns, agent_health, device_facts, gateway, throughput, uptime, outage, agent_event' },
       { index: 5, status: 'rejected', reason: 'must be an object' },
       { index: 6, id: 'res-0025', status: 'stored' },
     ]);

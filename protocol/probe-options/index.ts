@@ -3,6 +3,7 @@
 // config.yaml, the collector checking a pushed one) needs only these schemas, never the code that measures;
 // the implementations are registered in agent/probes/registry.ts, one line each, under the same names.
 import { DnsOptions } from './dns.ts';
+import { GatewayOptions } from './gateway.ts';
 import { HttpOptions } from './http.ts';
 import { IcmpOptions } from './icmp.ts';
 import { TcpOptions } from './tcp.ts';
@@ -13,6 +14,7 @@ export const PROBE_OPTIONS = Object.freeze({
   http: HttpOptions,
   dns: DnsOptions,
   icmp: IcmpOptions,
+  gateway: GatewayOptions,
   throughput: ThroughputOptions,
 });
 export type ScheduledProbeName = keyof typeof PROBE_OPTIONS;
@@ -23,4 +25,4 @@ export function isScheduledProbe(name: string): name is ScheduledProbeName {
   return Object.hasOwn(PROBE_OPTIONS, name);
 }
 
-export { DnsOptions, HttpOptions, IcmpOptions, TcpOptions, ThroughputOptions };
+export { DnsOptions, GatewayOptions, HttpOptions, IcmpOptions, TcpOptions, ThroughputOptions };

@@ -9,6 +9,7 @@ import { parseHostPort } from '../../../protocol/host-port.ts';
 import { collectorEndpoint, formatHostPort } from '../target.ts';
 import { TcpOptions } from '../../../protocol/probe-options/tcp.ts';
 import type { Probe } from '../types.ts';
+import { withLanAttribution } from '../gateway/lan.ts';
 import { connectOnce } from './connect.ts';
 
 
@@ -24,7 +25,7 @@ export const tcpProbe: Probe<TcpOptions> = {
   run(target, rawOptions, ctx) {
     return guarded('tcp', target, ctx, latencyStats([]), async (measuredAt) => {
       const done = (code: ResultCode, attempts: Attempt[], detail?: string) =>
-        makeResult('tcp', target, measuredAt, code, latencyStats(attempts), detail);
+        makeResult('tcp', target, measuredAt, code, withLanAttribution(latencyStats(attempts), ctx.now()), detail);
       const options = TcpOptions.parse(rawOptions);
       const hp = parseHostPort(target);
       if ('error' in hp) return done('error', [], hp.error);
