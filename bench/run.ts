@@ -8,6 +8,7 @@ import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
+import { benchConsole, consoleReport } from './console.ts';
 import { benchEvidence, evidenceReport } from './evidence.ts';
 import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
@@ -91,6 +92,8 @@ const sections: Section[] = [
   { name: 'evidence', run: async () => evidenceReport(await benchEvidence()) },
   // Province overview queries over 30 days (bench/grafana.ts); BENCH_GRAFANA_SITES etc. size the dataset.
   { name: 'grafana', run: async () => grafanaReport(await benchGrafana()) },
+  // Console pages (collector/console/) for 2 000 sites and a month; BENCH_CONSOLE_SITES etc. size the dataset.
+  { name: 'console', run: async () => consoleReport(await benchConsole()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');

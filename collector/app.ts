@@ -18,6 +18,10 @@ import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
 import { complianceRoutes } from './compliance/routes.ts';
 import { evidenceRoutes } from './evidence/routes.ts';
+import { buildPack } from './evidence/pack.ts';
+import type { EvidenceService } from './evidence/service.ts';
+import type { SchoolCalendar } from './compliance/calendar.ts';
+import type { Period } from './compliance/periods.ts';
 import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -65,7 +69,8 @@ export function createApp(deps: AppDeps) {
       reportToken: deps.compliance?.reportToken, failures: new RateLimiter(full.limits.authFailures, full.clock), trustProxy: full.trustProxy,
       publicUrl: deps.publicUrl, alerts: deps.alerts, settings: deps.console.settings,
       ...(deps.compliance ? { compliance: { engine: deps.compliance.engine, profiles: deps.compliance.profiles } } : {}),
-      audit: (actor, action, subject, detail) => deps.logger.info({ actor, action, subject, ...detail }, 'audit'),
+      audit: (actor, action, subject, detail) => deps.registry.recordAudit(actor, action, subject, detail),
+      ...(deps.evidence && deps.compliance?.calendar ? { evidencePack: evidencePackFor(full, deps.evidence, { ...deps.compliance, calendar: deps.compliance.calendar }) } : {}),
     }));
     app.get('/console/', (c) => c.redirect('/console', 308));
   }
@@ -83,4 +88,10 @@ export function createApp(deps: AppDeps) {
     return errorResponse(c, 500, 'internal_error', 'internal error; the collector log has details under this request id');
   });
   return app;
+}
+
+/** The evidence pack as the console offers it: the same builder as GET /sites/:code/evidence. */
+function evidencePackFor(deps: ResolvedDeps, evidence: EvidenceService, compliance: NonNullable<AppDeps['compliance']> & { calendar: SchoolCalendar }) {
+  return (site: string, period: Period) =>
+    buildPack({ registry: deps.registry, store: evidence.store, log: evidence.log, engine: compliance.engine, calendar: compliance.calendar, profiles: compliance.profiles, collectorVersion: deps.version, clock: deps.clock }, site, period);
 }

@@ -174,6 +174,9 @@ export type ThroughputDirection = (typeof THROUGHPUT_DIRECTIONS)[number];
 export const STOP_REASONS = ['stable', 'time_limit', 'byte_cap', 'server_closed', 'failed', 'not_started'] as const;
 
 const bytes = z.number().int().min(0).max(1e13);
+/** The stored rate curve: up to RATE_CURVE_MAX_BINS non-negative integers (kbit/s), comma-separated. */
+export const RATE_CURVE_MAX_BINS = 480;
+const RATE_CURVE = new RegExp(`^\\d{1,7}(,\\d{1,7}){0,${RATE_CURVE_MAX_BINS - 1}}$`);
 const mbps = z.number().finite().min(0).max(100_000);
 
 /**
@@ -229,6 +232,24 @@ export const ThroughputFields = z
     rpm: z.number().finite().min(0).max(1e9).optional(),
     budget_used_bytes: bytes.optional(),
     budget_left_bytes: bytes.optional(),
+    /**
+     * The rate over time: kbit/s per curve_bin_ms bin from the first byte, comma-separated integers. Digits and
+     * commas only, so it is safe in InfluxDB line protocol as it is; at most RATE_CURVE_MAX_BINS bins.
+     */
+    curve_kbps: z.string().max(RATE_CURVE_MAX_BINS * 8).regex(RATE_CURVE, 'comma-separated integers (kbit/s per bin)').optional(),
+    curve_bin_ms: z.number().int().min(50).max(5_000).optional(),
+    /** A step down in the rate (an operator's boost) was seen; mbps is the rate after it. */
+    boost: z.boolean().optional(),
+    /** The boost's rate (median of its bins), the bytes and the time from the first byte to the step. */
+    boost_peak_mbps: mbps.optional(),
+    boost_bytes: bytes.optional(),
+    boost_ms: ms.optional(),
+    /** Where the figure's steady state starts, ms from the first byte (past a boost or a slow ramp). */
+    sustained_from_ms: ms.optional(),
+    /** This was a learning test: run long to find the site's boost. */
+    boost_learning: z.boolean().optional(),
+    /** The site's learned boost this test had to run past, bytes. */
+    boost_expected_bytes: bytes.optional(),
   })
   .strict();
 export type ThroughputFields = z.infer<typeof ThroughputFields>;

@@ -203,6 +203,8 @@ describe('the console in Chromium, signed in with the admin token', () => {
     await expect(page.textContent('.flash.ok')).resolves.toMatch(/xác nhận/);
     await expect(page.textContent('tr[data-alert="site-silent/DEMO-P10"]')).resolves.toMatch(/Đã xác nhận \(console admin/);
     await expect(page.textContent('#channels')).resolves.toBeTruthy();
+    const audit = (await (await api(`/api/v1/admin/audit?subject=${encodeURIComponent('site-silent/DEMO-P10')}`)).json()) as { entries: { actor: string; action: string }[] };
+    expect(audit.entries[0]).toMatchObject({ action: 'alert.ack', actor: expect.stringMatching(/^console admin /) });
   });
 
   it('links the monthly report (HTML and CSV)', async () => {
@@ -214,6 +216,10 @@ describe('the console in Chromium, signed in with the admin token', () => {
     expect(await report.text()).toContain('DEMO-P06');
     const csv = await page.request.get(`${base}${await page.getAttribute('#report-csv', 'href')}`);
     expect(await csv.text()).toContain('DEMO-P07');
+    // The evidence pack of one site, through the console's session (the API route takes a bearer token).
+    await page.fill('#evidence-form input[name=site]', 'DEMO-P06');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#evidence-form button')]);
+    expect(download.suggestedFilename()).toBe('songcheck-evidence-DEMO-P06-rolling30.jsonl');
   });
 
   it('refuses a change without the page’s CSRF token', async () => {

@@ -50,6 +50,8 @@ const results: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     fields: fc.record({
       mbps: opt(fc.double({ min: 0, max: 100_000, noNaN: true })), bytes: count, budget_bytes: count, duration_ms: ms, warmup_ms: ms,
       streams: fc.integer({ min: 1, max: 64 }), server: text(200), stopped_early: fc.boolean(), stop_reason: fc.constantFrom(...STOP_REASONS), byte_cap: count,
+      // The rate curve: the one string field of a throughput point that is not free text (digits and commas).
+      curve_kbps: opt(fc.array(fc.integer({ min: 0, max: 9_999_999 }), { minLength: 1, maxLength: 480 }).map((a) => a.join(','))), boost: opt(fc.boolean()),
     }),
   }),
   fc.record({ ...common, probe: fc.constant('agent_event'), event: fc.constantFrom(...AGENT_EVENTS), fields: fc.record({ reason: opt(text(200)), booted: opt(fc.boolean()) }) }),

@@ -3,6 +3,24 @@
 import { z } from 'zod';
 import { isValidTimeZone } from '../time-zone.ts';
 
+/** Boost handling of throughput tests (agent/probes/throughput/sustained.ts, docs/throughput.md). */
+export const BoostOptions = z
+  .object({
+    /** false: no boost handling (stop when stable from the warm-up on, as before). */
+    enabled: z.boolean().default(true),
+    /** A step down by at least this factor (peak / sustained) is a boost. */
+    minStepRatio: z.number().min(1.1).max(10).default(1.3),
+    /** Learn the site's boost afresh (one long test per direction) after this many days. */
+    relearnDays: z.number().min(0.5).max(365).default(7),
+    /** Length of a learning test (http; ndt7 servers stop at 10 s). */
+    longTestSeconds: z.number().min(5).max(30).default(15),
+    /** A test with a learned boost runs until this multiple of the boost's bytes went through, or the step is seen. */
+    margin: z.number().min(1).max(3).default(1.25),
+  })
+  .strict()
+  .prefault({});
+export type BoostOptions = z.infer<typeof BoostOptions>;
+
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time as HH:MM (24 h)');
 
 export const ThroughputOptions = z
@@ -48,6 +66,8 @@ export const ThroughputOptions = z
       })
       .strict()
       .prefault({}),
+    /** Boosts: learn the site's boost, run past it, report the sustained rate (docs/throughput.md). */
+    boost: BoostOptions,
     /** M-Lab's public servers (target "mlab"): off by default; M-Lab publishes the client's IP address. */
     mlab: z.object({ enabled: z.boolean().default(false), minIntervalMinutes: z.number().min(36).max(100_000).default(360) }).strict().prefault({}),
   })

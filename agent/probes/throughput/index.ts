@@ -11,6 +11,8 @@ import type { Probe, ProbeRunContext } from '../types.ts';
 import { acquireSiteLease, releaseSiteLease } from './lease.ts';
 import { idleRtt, loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
 import type { Direction, TransferOutcome, TransferPlan } from './transfer.ts';
+import { BoostProfile } from './boost-profile.ts';
+import { sustainedFields, SustainedTracker } from './sustained.ts';
 
 const MB = 1_000_000;
 
@@ -100,6 +102,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
     const s = budget.state();
     return { budget_used_bytes: s.usedBytes, budget_left_bytes: s.leftBytes };
   };
+  const boostProfile = ctx.dataDir ? new BoostProfile(ctx.dataDir) : undefined;
   const first = budget?.nextCap();
   if (first && 'paused' in first) return fail('unavailable', first.paused, { ...budgetFields(), server: server.label });
 
@@ -133,7 +136,11 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
         const cap = budget?.nextCap() ?? { capBytes: options.budget.perTestMaxMegabytes * MB };
         if ('paused' in cap) return done('unavailable', { ...emptyFields(server.label, streams), ...budgetFields() }, cap.paused);
         const reservation = budget?.reserve(Math.round(cap.capBytes * 1.1 * HEADER_ALLOWANCE));
-        const maxDurationMs = options.method === 'ndt7' ? Math.min(options.maxDurationSeconds, 10) * 1000 : options.maxDurationSeconds * 1000;
+        const boostPlan = boostProfile?.plan(direction, server.label, options.boost, ctx.now()) ?? { long: false, expectedBoostBytes: 0 };
+        const tracker = new SustainedTracker(options.boost, boostPlan);
+        // A learning test, or one that must run past a learned boost, may run to longTestSeconds (http).
+        const seconds = boostPlan.long || boostPlan.expectedBoostBytes > 0 ? Math.max(options.maxDurationSeconds, options.boost.longTestSeconds) : options.maxDurationSeconds;
+        const maxDurationMs = (options.method === 'ndt7' ? Math.min(seconds, 10) : seconds) * 1000;
         const sampler = latency && options.loadedLatency ? loadedRttSampler(latency, options.latencyIntervalMs) : undefined;
         let lastProgress = 0;
         const plan: TransferPlan = {
@@ -144,6 +151,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
           connectTimeoutMs: options.connectTimeoutSeconds * 1000,
           adaptive: options.adaptive,
           estimator: { warmupMs: options.warmupMs, minSteadyMs: options.minSteadyMs, tolerancePct: options.tolerancePct },
+          sustained: tracker,
           signal: ctx.signal,
           onTick(e) {
             if (sampler && e.elapsedMs >= options.warmupMs) sampler.startAt(performance.now());
@@ -164,6 +172,8 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
         const budgetBytes = Math.round(outcome.socketBytes * HEADER_ALLOWANCE);
         if (budget && reservation) budget.settle(reservation, budgetBytes);
         const e = outcome.estimate;
+        const seen = tracker.summary(outcome.bytes);
+        boostProfile?.record(direction, server.label, boostPlan, seen, outcome.code === 'ok', ctx.now());
         const fields: ThroughputFields = {
           ...(e.mbps !== undefined && e.steadyMs > 0 ? { mbps: round3(e.mbps) } : {}),
           ...(outcome.serverMbps !== undefined ? { server_mbps: round3(outcome.serverMbps) } : {}),
@@ -181,8 +191,12 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
             ? { loaded_rtt_median_ms: loaded.median, loaded_rtt_p95_ms: loaded.p95!, loaded_rtt_samples: loaded.samples, ...(loaded.rpm ? { rpm: loaded.rpm } : {}) }
             : {}),
           ...budgetFields(),
+          ...sustainedFields(seen, boostPlan),
         };
-        return done(outcome.code, fields, [outcome.detail, leaseNote].filter(Boolean).join('; ') || undefined);
+        // A figure taken inside the site's learned boost is not the sustained rate: partial, with the reason.
+        const insideBoost = outcome.code === 'ok' && seen.insideBoost;
+        const boostNote = insideBoost ? `the test ended inside the site's boost (${(boostPlan.expectedBoostBytes / MB).toFixed(1)} MB learned): mbps may be the boost's rate` : undefined;
+        return done(insideBoost ? 'partial' : outcome.code, fields, [outcome.detail, boostNote, leaseNote].filter(Boolean).join('; ') || undefined);
       });
       // guarded() may replace a failed body with its own error result, which lacks the throughput tags.
       results.push({ ...r, method, direction });

@@ -209,9 +209,13 @@ export const DeviceTable: FC<{ v: View; devices: DeviceInfo[]; health?: Map<stri
         })}
       </tbody>
     </table>
-    {sites && v.role === 'admin' && <datalist id="site-codes">{sites.map((s) => <option value={s.code}>{s.name}</option>)}</datalist>}
+    {sites && v.role === 'admin' && <SiteChoices sites={sites} />}
   </div>
 );
+
+/** Suggestions for site-code inputs; past a few hundred sites the list would outweigh the page, and codes are typed. */
+export const SiteChoices: FC<{ sites: Site[] }> = ({ sites }) =>
+  sites.length <= 300 ? <datalist id="site-codes">{sites.map((s) => <option value={s.code}>{s.name}</option>)}</datalist> : <></>;
 
 export const AlertTable: FC<{ v: View; alerts: AlertState[]; now: number; silence?: boolean }> = ({ v, alerts, now, silence }) => (
   <div class="scroll">
