@@ -15,7 +15,7 @@ import { enroll } from '../agent/identity/enroll.ts';
 import { loadIdentity } from '../agent/identity/identity.ts';
 import { loadOrCreateSigningKey, signingKeyFile, signResults, type DeviceSigningKey } from '../agent/identity/signing-key.ts';
 import type { CollectorConfig } from '../collector/config.ts';
-import { localTime } from '../collector/compliance/zone.ts';
+import { localTime } from '../collector/school/zone.ts';
 import { evidenceCommand } from '../collector/evidence/cli.ts';
 import { createLogger } from '../collector/logger.ts';
 import { Registry } from '../collector/registry/registry.ts';

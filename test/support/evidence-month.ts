@@ -4,7 +4,7 @@
 // throughput test per day goes to M-Lab (excluded), so the filters of the method are exercised too.
 // Deterministic (seeded), so a failing comparison can be replayed.
 import type { Result } from '../../protocol/results.ts';
-import { addDays, localTime } from '../../collector/compliance/zone.ts';
+import { addDays, localTime } from '../../collector/school/zone.ts';
 import { seededRandom } from '../../scripts/seeded-random.ts';
 
 export type MonthShape = 'pass' | 'fail' | 'insufficient';
