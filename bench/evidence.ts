@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resultToPoint, toLine } from '../collector/influx/points.ts';
 import { EvidenceLog } from '../collector/evidence/log.ts';
-import { localTime } from '../collector/compliance/zone.ts';
+import { localTime } from '../collector/school/zone.ts';
 import { canonicalJson, generateDeviceKey, keyIdOf, privateKeyFromPem, publicKeyObject, signedPayload, signingMessage, signResult, verifyPayload } from '../protocol/evidence.ts';
 import type { Result } from '../protocol/results.ts';
 import { enrollmentCode, startBenchStack, treeCpuSeconds } from './harness.ts';
