@@ -14,6 +14,8 @@ import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
+import { benchThroughputBoost, boostReport } from './throughput-boost.ts';
+import { benchThroughputLongPath, longPathReport } from './throughput-long-path.ts';
 
 interface Section {
   name: string;
@@ -86,6 +88,9 @@ const sections: Section[] = [
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
+  // Boosts (tbf burst + peakrate) and long paths (TUN delay line); see docs/throughput.md.
+  { name: 'throughput-boost', run: async () => boostReport(await benchThroughputBoost()) },
+  { name: 'throughput-long-path', run: async () => longPathReport(await benchThroughputLongPath()) },
   // Monthly verdicts for 2 000 sites (BENCH_COMPLIANCE_SITES scales it); see bench/README.md.
   { name: 'compliance', run: async () => complianceReport(await benchCompliance()) },
   { name: 'alerts', run: async () => alertsReport(await benchAlerts()) },
