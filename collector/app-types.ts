@@ -1,6 +1,7 @@
 // Types shared by the app, its routes and its middleware (kept apart to avoid import cycles).
 import type { Logger } from 'pino';
 import type { Alerts } from './alerts/service.ts';
+import type { Evidence, EvidenceOptions } from './evidence/evidence.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
@@ -24,6 +25,8 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** Rate limits; each field defaults to DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
+  /** The evidence guards' budgets (series budget per device, ...); see collector/evidence/. */
+  evidence?: EvidenceOptions;
   /** Take the client address from the last X-Forwarded-For entry (set it only behind a reverse proxy). */
   trustProxy?: boolean;
   /** The URL agents use, printed on enrollment sheets. */
@@ -44,6 +47,8 @@ export interface ResolvedDeps extends AppDeps {
   maxBodyBytes: number;
   limits: Limits;
   trustProxy: boolean;
+  /** Dead-letter store, series budget, site tag versions, clock corrections (one per app). */
+  guards: Evidence;
 }
 
 export type AppEnv = {

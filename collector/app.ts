@@ -5,9 +5,11 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
 import { alertRoutes } from './admin/alerts.ts';
+import { evidenceAdminRoutes } from './admin/evidence.ts';
 import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './admin/routes.ts';
 import { controlAdminRoutes } from './control/admin-routes.ts';
 import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
+import { Evidence } from './evidence/evidence.ts';
 import { ApiError, errorResponse } from './http-errors.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
@@ -32,6 +34,7 @@ export function createApp(deps: AppDeps) {
     maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES,
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
     trustProxy: deps.trustProxy ?? false,
+    guards: new Evidence(deps.registry.store, deps.writer, deps.clock ?? Date.now, deps.logger, deps.evidence),
   };
   const importPath = `${API_PREFIX}${IMPORT_PATH}`;
   const app = new Hono<AppEnv>();
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps) {
   app.route(API_PREFIX, measurementRoutes(full));
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
+  app.route(`${API_PREFIX}/admin`, evidenceAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
   if (deps.alerts) app.route(`${API_PREFIX}/admin/alerts`, alertRoutes(full, deps.alerts));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));

@@ -57,7 +57,8 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     throw error;
   }
   const app = createApp({ alerts, throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
-    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl });
+    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
+    evidence: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
