@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ResultAck } from '../protocol/api.ts';
 import type { AgentHealthFields, Result } from '../protocol/results.ts';
-import type { AgentConfig } from './config.ts';
+import type { AgentConfig } from '../protocol/agent-config.ts';
 import { collectDeviceFactsInChild } from './device/facts.ts';
 import { DurableQueue } from './queue/durable-queue.ts';
 import type { Identity } from './identity/identity.ts';
@@ -11,9 +11,9 @@ import { LastResultsWriter } from './status/last-results.ts';
 import { dataFiles } from './platform/paths.ts';
 import { getProbe } from './probes/registry.ts';
 import { Scheduler } from './schedule/scheduler.ts';
-import { throughputGate } from './probes/throughput/plan.ts';
 import { isBehind } from './status/update-check.ts';
 import { Uploader } from './upload/uploader.ts';
+import { loadOrCreateSigningKey, registerSigningKey, signResults } from './identity/signing-key.ts';
 import { createConnectivityMonitor } from './uptime/index.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -53,8 +53,28 @@ export function createAgent(deps: AgentDeps) {
       logger.warn({ version: AGENT_VERSION, recommended }, `this agent (${AGENT_VERSION}) is older than the version the collector recommends (${recommended}): install the new bundle`);
     }
   }
+  // Results are signed once the collector has registered this device's key (docs/evidence.md); until then
+  // (an agent enrolled before 0.2.0, or a collector that predates signing) they go unsigned.
+  const signingKey = loadOrCreateSigningKey(deps.dataDir);
+  let keyRegistered = identity.keyId === signingKey.keyId;
+  async function ensureKeyRegistered(): Promise<void> {
+    if (keyRegistered) return;
+    const outcome = await registerSigningKey(deps.dataDir, identity, signingKey, collectorUrl);
+    if (outcome.status === 'registered') {
+      keyRegistered = true;
+      logger.info({ keyId: outcome.keyId }, 'signing key registered with the collector; results are signed from now on');
+    } else if (outcome.status === 'failed') {
+      logger.warn({ reason: outcome.message }, 'could not register the signing key; results stay queued or go unsigned');
+    }
+  }
   const uploader = new Uploader(queue, {
     collectorUrl,
+    prepare: (records) => (keyRegistered ? signResults(identity.deviceId, signingKey, records) : records),
+    onSigningRefused: async (code, message) => {
+      logger.warn({ code, reason: message }, 'collector refused the batch for its signing; registering the key');
+      if (code === 'signing_key_unknown') keyRegistered = false;
+      await ensureKeyRegistered();
+    },
     token: identity.token,
     agentVersion: AGENT_VERSION,
     batchSize: config.upload.batchSize,
@@ -160,13 +180,16 @@ export function createAgent(deps: AgentDeps) {
 
   for (const [name, schedule] of Object.entries(config.probes)) {
     if (!schedule.enabled) continue;
+    // A probe with its own plan (throughput's school-hours slots) is asked at each tick of its cron.
+    const gate = getProbe(name).gate?.(schedule.options, { now });
     scheduler.add({
       name,
       cron: schedule.schedule,
       splayMs: schedule.splaySeconds * 1000,
       timeoutMs: schedule.timeoutSeconds * 1000,
-      // Throughput runs at the random school-hours slots of its plan; its cron only asks the plan each minute.
-      run: name === 'throughput' ? throughputGate(schedule.options, now, async (signal) => void (await runProbe(name, signal))) : async (signal) => void (await runProbe(name, signal)),
+      run: async (signal) => {
+        if (!gate || gate.due()) await runProbe(name, signal);
+      },
     });
   }
   scheduler.add({ name: 'agent_health', cron: config.health.schedule, splayMs: 0, timeoutMs: 5_000, run: async () => record(healthResult()) });
@@ -209,7 +232,11 @@ export function createAgent(deps: AgentDeps) {
       scheduler.start();
       void scheduler.trigger('device_facts');
       // run() handles delivery failures itself; anything else is a bug to log, not a reason to exit.
-      uploading = uploader.run(stopUploader.signal).catch((err: unknown) => logger.error({ err }, 'uploader stopped'));
+      // The first batch goes signed when the key registers now; if it cannot, the uploader retries it on a 409.
+      uploading = ensureKeyRegistered()
+        .catch((err: unknown) => logger.warn({ err }, 'signing key registration failed'))
+        .then(() => uploader.run(stopUploader.signal))
+        .catch((err: unknown) => logger.error({ err }, 'uploader stopped'));
     },
     async stop(): Promise<void> {
       await scheduler.stop();

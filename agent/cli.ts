@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Result } from '../protocol/results.ts';
-import { ConfigError, loadAgentConfig, type AgentConfig } from './config.ts';
+import type { AgentConfig } from '../protocol/agent-config.ts';
+import { ConfigError, loadAgentConfig } from './config.ts';
 import { startSupervisedAgent } from './control/supervisor.ts';
 import { collectDeviceFacts } from './device/facts.ts';
 import { EnrollError, enroll } from './identity/enroll.ts';

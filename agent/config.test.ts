@@ -10,7 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('agent config', () => {
   it('needs no file at all: every probe gets its default schedule', () => {
     const cfg = loadAgentConfig(undefined, join(dir, 'absent.yaml'));
-    expect(Object.keys(cfg.probes).sort()).toEqual(['dns', 'http', 'icmp', 'tcp', 'throughput']);
+    expect(Object.keys(cfg.probes).sort()).toEqual(['dns', 'gateway', 'http', 'icmp', 'tcp', 'throughput']);
     expect(cfg.probes.tcp!.schedule).toBe('0 */5 * * * *');
     expect(cfg.probes.tcp!.options).toMatchObject({ count: expect.any(Number) });
     expect(cfg.queue.maxMegabytes).toBe(50);

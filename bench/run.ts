@@ -8,6 +8,7 @@ import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
+import { benchConsole, consoleReport } from './console.ts';
 import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
@@ -89,17 +90,43 @@ const sections: Section[] = [
   { name: 'alerts', run: async () => alertsReport(await benchAlerts()) },
   // Province overview queries over 30 days (bench/grafana.ts); BENCH_GRAFANA_SITES etc. size the dataset.
   { name: 'grafana', run: async () => grafanaReport(await benchGrafana()) },
+  // Console pages (collector/console/) for 2 000 sites and a month; BENCH_CONSOLE_SITES etc. size the dataset.
+  { name: 'console', run: async () => consoleReport(await benchConsole()) },
 ];
 
 const only = process.env.BENCH_ONLY?.split(',');
+const unknown = only?.filter((n) => !sections.some((s) => s.name === n)) ?? [];
+if (unknown.length > 0) {
+  console.error(`BENCH_ONLY: unknown section ${unknown.join(', ')}; sections: ${sections.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
 const out: string[] = [];
+/** How long each section took (dataset generation included): a full run must fit a developer's wait. */
+const durations: { name: string; seconds: number }[] = [];
+const runStart = performance.now();
 for (const s of sections) {
   if (only && !only.includes(s.name)) continue;
   console.log(`[bench] ${s.name}...`);
+  const t0 = performance.now();
   const text = await s.run();
+  const seconds = Math.round((performance.now() - t0) / 1000);
+  durations.push({ name: s.name, seconds });
   console.log(text + '\n');
+  console.log(`[bench] ${s.name} took ${seconds} s\n`);
   out.push(text);
 }
+const totalS = Math.round((performance.now() - runStart) / 1000);
+out.push(
+  [
+    '## How long each section took',
+    '',
+    '| section | seconds |',
+    '| --- | ---: |',
+    ...durations.map((d) => `| ${d.name} | ${d.seconds} |`),
+    `| **whole run** | **${totalS}** |`,
+  ].join('\n'),
+);
+console.log(`[bench] whole run took ${totalS} s`);
 /** Dataset sizes changed from their defaults are part of the result: say which. */
 function overrides(): string {
   const set = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_ONLY');

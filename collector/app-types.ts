@@ -1,13 +1,15 @@
 // Types shared by the app, its routes and its middleware (kept apart to avoid import cycles).
 import type { Logger } from 'pino';
 import type { Alerts } from './alerts/service.ts';
-import type { Evidence, EvidenceOptions } from './evidence/evidence.ts';
+import type { GuardOptions, IngestGuards } from './guards/guards.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
 import type { Profiles } from './compliance/profiles.ts';
+import type { SchoolCalendar } from './compliance/calendar.ts';
+import type { EvidenceService } from './evidence/service.ts';
 import type { ConsoleSettings } from './console/config.ts';
 
 export interface AppDeps {
@@ -25,8 +27,8 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** Rate limits; each field defaults to DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
-  /** The evidence guards' budgets (series budget per device, ...); see collector/evidence/. */
-  evidence?: EvidenceOptions;
+  /** The ingest guards' budgets (series budget per device, ...); see collector/guards/. */
+  guardOptions?: GuardOptions;
   /** Take the client address from the last X-Forwarded-For entry (set it only behind a reverse proxy). */
   trustProxy?: boolean;
   /** The URL agents use, printed on enrollment sheets. */
@@ -36,9 +38,11 @@ export interface AppDeps {
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */
+  compliance?: { engine: ComplianceEngine; profiles: Profiles; calendar?: SchoolCalendar; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
+  /** Signed results, the evidence log and packs (collector/evidence/); without it results are stored unchecked and unlogged. */
+  evidence?: EvidenceService;
   /** The web console under /console (collector/console/); without it the console is absent. */
   console?: { settings: ConsoleSettings };
-  compliance?: { engine: ComplianceEngine; profiles: Profiles; /** Read-only token for verdicts and reports (SONGCHECK_REPORT_TOKEN). */ reportToken?: string };
 }
 
 /** What routes receive: the dependencies with every default filled in. */
@@ -48,7 +52,7 @@ export interface ResolvedDeps extends AppDeps {
   limits: Limits;
   trustProxy: boolean;
   /** Dead-letter store, series budget, site tag versions, clock corrections (one per app). */
-  guards: Evidence;
+  guards: IngestGuards;
 }
 
 export type AppEnv = {

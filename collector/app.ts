@@ -5,11 +5,11 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
 import { alertRoutes } from './admin/alerts.ts';
-import { evidenceAdminRoutes } from './admin/evidence.ts';
+import { guardAdminRoutes } from './admin/guards.ts';
 import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './admin/routes.ts';
 import { controlAdminRoutes } from './control/admin-routes.ts';
 import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
-import { Evidence } from './evidence/evidence.ts';
+import { IngestGuards } from './guards/guards.ts';
 import { ApiError, errorResponse } from './http-errors.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
@@ -19,6 +19,11 @@ import { measurementRoutes } from './routes/measurements.ts';
 import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
 import { complianceRoutes } from './compliance/routes.ts';
+import { evidenceRoutes } from './evidence/routes.ts';
+import { buildPack } from './evidence/pack.ts';
+import type { EvidenceService } from './evidence/service.ts';
+import type { SchoolCalendar } from './compliance/calendar.ts';
+import type { Period } from './compliance/periods.ts';
 import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -34,7 +39,7 @@ export function createApp(deps: AppDeps) {
     maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES,
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
     trustProxy: deps.trustProxy ?? false,
-    guards: new Evidence(deps.registry.store, deps.writer, deps.clock ?? Date.now, deps.logger, deps.evidence),
+    guards: new IngestGuards(deps.registry.store, deps.writer, deps.clock ?? Date.now, deps.logger, deps.guardOptions),
   };
   const importPath = `${API_PREFIX}${IMPORT_PATH}`;
   const app = new Hono<AppEnv>();
@@ -49,9 +54,10 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
+  if (deps.evidence) app.route(API_PREFIX, evidenceRoutes(full, deps.evidence));
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
-  app.route(`${API_PREFIX}/admin`, evidenceAdminRoutes(full));
+  app.route(`${API_PREFIX}/admin`, guardAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
   if (deps.alerts) app.route(`${API_PREFIX}/admin/alerts`, alertRoutes(full, deps.alerts));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));
@@ -67,7 +73,8 @@ export function createApp(deps: AppDeps) {
       reportToken: deps.compliance?.reportToken, failures: new RateLimiter(full.limits.authFailures, full.clock), trustProxy: full.trustProxy,
       publicUrl: deps.publicUrl, alerts: deps.alerts, settings: deps.console.settings,
       ...(deps.compliance ? { compliance: { engine: deps.compliance.engine, profiles: deps.compliance.profiles } } : {}),
-      audit: (actor, action, subject, detail) => deps.logger.info({ actor, action, subject, ...detail }, 'audit'),
+      audit: (actor, action, subject, detail) => deps.registry.recordAudit(actor, action, subject, detail),
+      ...(deps.evidence && deps.compliance?.calendar ? { evidencePack: evidencePackFor(full, deps.evidence, { ...deps.compliance, calendar: deps.compliance.calendar }) } : {}),
     }));
     app.get('/console/', (c) => c.redirect('/console', 308));
   }
@@ -85,4 +92,10 @@ export function createApp(deps: AppDeps) {
     return errorResponse(c, 500, 'internal_error', 'internal error; the collector log has details under this request id');
   });
   return app;
+}
+
+/** The evidence pack as the console offers it: the same builder as GET /sites/:code/evidence. */
+function evidencePackFor(deps: ResolvedDeps, evidence: EvidenceService, compliance: NonNullable<AppDeps['compliance']> & { calendar: SchoolCalendar }) {
+  return (site: string, period: Period) =>
+    buildPack({ registry: deps.registry, store: evidence.store, log: evidence.log, engine: compliance.engine, calendar: compliance.calendar, profiles: compliance.profiles, collectorVersion: deps.version, clock: deps.clock }, site, period);
 }

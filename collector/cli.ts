@@ -6,10 +6,11 @@ import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { type CliHelpers, CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
-import { EVIDENCE_HELP, evidenceCommands } from './evidence/cli-commands.ts';
+import { GUARDS_HELP, guardCommands } from './guards/cli-commands.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
+import { EVIDENCE_HELP } from './evidence/cli-help.ts';
 import { ConfigError, loadConfig, loadRegistryConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Registry, RegistryError } from './registry/registry.ts';
@@ -53,11 +54,12 @@ Commands:
 
 ${CONTROL_HELP}
 
-${EVIDENCE_HELP}
+${GUARDS_HELP}
 
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
 ${COMPLIANCE_HELP}
+${EVIDENCE_HELP}
 
 
 ${ALERTS_HELP}
@@ -377,8 +379,8 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void 
   'devices move': devicesMove,
   // Remote configuration and commands (collector/control/cli-commands.ts).
   ...controlCommands(CLI_HELPERS),
-  // Dead-letter store and flagged devices (collector/evidence/cli-commands.ts).
-  ...evidenceCommands(CLI_HELPERS),
+  // Dead-letter store and flagged devices (collector/guards/cli-commands.ts).
+  ...guardCommands(CLI_HELPERS),
   // Loaded only when used: the other commands start faster without the engine, reports and schemas.
   'compliance run': async (args) => (await import('./compliance/cli.ts')).complianceRunCommand(args),
 };
@@ -394,6 +396,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (command === 'enroll-code') await enrollCode(rest);
     else if (command === 'audit') auditCommand(rest);
     else if (command === 'report') return await (await import('./compliance/cli.ts')).reportCommand(rest);
+    else if (command === 'evidence') return await (await import('./evidence/cli.ts')).evidenceCommand(rest);
     else if (command === 'alerts') return alertsCommand(rest, { out, err: (line) => process.stderr.write(`${line}\n`) });
     else if (command === undefined || command === 'help' || command === '--help' || command === '-h') out(HELP);
     else throw new UsageError(`unknown command "${argv.join(' ')}"; run "songcheck-collector help"`);

@@ -3,6 +3,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
+import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
+import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -52,6 +54,10 @@ export interface CollectorConfig extends RegistryConfig {
   compliance?: ComplianceConfig;
   /** Alert rules and channels (YAML, docs/alerts.md); default collector/alerts/alerts.default.yaml. */
   alertsFile?: string;
+  /** Evidence log directory, retention and webhook (collector/evidence/config.ts); default under dataDir. */
+  evidence?: EvidenceConfig;
+  /** The web console (collector/console/config.ts): map tiles, Grafana links, session length. */
+  console?: ConsoleSettings;
 }
 
 export class ConfigError extends Error {
@@ -117,6 +123,7 @@ const serveShape = {
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
+  ...CONSOLE_ENV,
 };
 
 function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, crossChecks?: (has: (name: string) => boolean) => string[]) {
@@ -185,6 +192,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
     },
     compliance: loadComplianceConfig(env),
+    evidence: loadEvidenceConfig(resolveDataDir(v.SONGCHECK_DATA_DIR), env),
+    console: consoleSettings(v),
     alertsFile: v.SONGCHECK_ALERTS_FILE === undefined ? undefined : path.resolve(v.SONGCHECK_ALERTS_FILE),
     influx: {
       url: v.SONGCHECK_INFLUX_URL!,
@@ -207,5 +216,7 @@ export function redactConfig(config: CollectorConfig): Record<string, unknown> {
     adminToken: mark(config.adminToken),
     ...(config.compliance ? { compliance: { ...config.compliance, reportToken: mark(config.compliance.reportToken) } } : {}),
     influx: { ...config.influx, token: mark(config.influx.token), password: mark(config.influx.password) },
+    // A webhook URL often carries its secret in the path or query.
+    ...(config.evidence ? { evidence: { ...config.evidence, webhookUrl: mark(config.evidence.webhookUrl) } } : {}),
   };
 }

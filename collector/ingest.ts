@@ -4,25 +4,26 @@
 // result itself is at fault: its schema, the tag grammar, or its device's series budget.
 import type { Point } from '@influxdata/influxdb-client';
 import type { MeasurementBatchResponse, ResultAck } from '../protocol/api.ts';
-import { Result, ResultId, storageOf } from '../protocol/results.ts';
-import type { Evidence } from './evidence/evidence.ts';
-import type { HeldResult } from './evidence/dead-letters.ts';
-import { versionAt } from './evidence/site-versions.ts';
+import { Result, ResultId } from '../protocol/results.ts';
+import type { HeldResult } from './guards/dead-letters.ts';
+import type { IngestGuards } from './guards/guards.ts';
+import { versionAt } from './guards/site-versions.ts';
 import { RetryableWriteError } from './influx/errors.ts';
 import { resultToPoint, toLine } from './influx/points.ts';
+import { storageOf } from './influx/storage.ts';
 import { writeIsolated } from './influx/write-isolated.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import type { Site } from './registry/site.ts';
 import { formatIssuesLine } from './validation.ts';
 
-export { MAX_FUTURE_MS } from './evidence/clock.ts';
+export { MAX_FUTURE_MS } from './guards/clock.ts';
 
 /** Adds collector-side facts to a result's point before it is written (the test server's state). */
 export type Annotate = (result: Result, point: Point) => void;
 
 export interface IngestContext {
   writer: Pick<InfluxWriter, 'writeLines'>;
-  evidence: Evidence;
+  guards: IngestGuards;
   deviceId: string;
   site: Pick<Site, 'code' | 'commune' | 'operator' | 'linkType' | 'updatedAt'>;
   now: number;
@@ -45,10 +46,10 @@ function idOf(raw: unknown): string | undefined {
 }
 
 export function checkResults(ctx: IngestContext, raw: unknown[]): { acks: ResultAck[]; pending: Pending[] } {
-  const { evidence, deviceId, now } = ctx;
+  const { guards, deviceId, now } = ctx;
   const acks: ResultAck[] = [];
   const pending: Pending[] = [];
-  const versions = evidence.siteVersions.versionsOf(ctx.site);
+  const versions = guards.siteVersions.versionsOf(ctx.site);
   const identities = new Map<DeviceIdentitySite, { deviceId: string; site: DeviceIdentitySite }>();
   let overBudget = 0;
   raw.forEach((item, index) => {
@@ -58,17 +59,17 @@ export function checkResults(ctx: IngestContext, raw: unknown[]): { acks: Result
       return;
     }
     const result = parsed.data;
-    const admission = evidence.budget.admit(deviceId, result.probe, result.target);
+    const admission = guards.budget.admit(deviceId, result.probe, result.target);
     if (!admission.ok) {
       overBudget++;
       acks.push({
         index, id: result.id, status: 'rejected',
-        reason: `series budget: this device already reports ${admission.known} distinct targets for probe ${result.probe} (limit ${evidence.budget.limit}, SONGCHECK_MAX_TARGETS_PER_PROBE); results for a new target are refused and the device is flagged`,
+        reason: `series budget: this device already reports ${admission.known} distinct targets for probe ${result.probe} (limit ${guards.budget.limit}, SONGCHECK_MAX_TARGETS_PER_PROBE); results for a new target are refused and the device is flagged`,
       });
       return;
     }
     try {
-      const { time, shiftMs } = evidence.clock.storedTime(deviceId, result.id, result.measuredAt, ctx.sentAt, now);
+      const { time, shiftMs } = guards.clock.storedTime(deviceId, result.id, result.measuredAt, ctx.sentAt, now);
       const site = versionAt(versions, time);
       let identity = identities.get(site);
       if (!identity) identities.set(site, (identity = { deviceId, site }));
@@ -82,7 +83,7 @@ export function checkResults(ctx: IngestContext, raw: unknown[]): { acks: Result
     }
   });
   if (overBudget > 0) {
-    evidence.flags.raise(deviceId, ctx.site.code, 'series_budget', overBudget, `results for more than ${evidence.budget.limit} distinct targets of one probe`);
+    guards.flags.raise(deviceId, ctx.site.code, 'series_budget', overBudget, `results for more than ${guards.budget.limit} distinct targets of one probe`);
   }
   return { acks, pending };
 }
@@ -103,7 +104,7 @@ export async function ingest(ctx: IngestContext, raw: unknown[]): Promise<Measur
       acks.push({ index: p.index, id: p.id, status: 'held', reason: `kept by the collector in its dead-letter store (${refusal.kind}): ${refusal.message}` });
     });
     try {
-      ctx.evidence.deadLetters.hold(held);
+      ctx.guards.deadLetters.hold(held);
     } catch (error) {
       // Custody could not be taken: the agent keeps the results and sends them again.
       throw new RetryableWriteError(`could not keep refused results in the dead-letter store: ${(error as Error).message}`);

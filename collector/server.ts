@@ -6,6 +6,9 @@ import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { startAlerts } from './alerts/start.ts';
 import { createApp } from './app.ts';
+import { loadEvidenceConfig } from './evidence/config.ts';
+import { EvidenceService } from './evidence/service.ts';
+import { consoleSettings } from './console/config.ts';
 import type { ComplianceSetup } from './compliance/setup.ts';
 import { type CollectorConfig, redactConfig } from './config.ts';
 import { startGrafanaSupport } from './grafana/startup.ts';
@@ -20,11 +23,18 @@ export interface RunningCollector {
   /** Base URL the server listens on (with the real port when configured with port 0). */
   url: string;
   port: number;
+  /** The evidence feature (collector/evidence/): its store, log and sweep. */
+  evidence: EvidenceService;
   close(): Promise<void>;
 }
 
+/** The zone of evidence-log days when no calendar is configured (the shipped calendar's). */
+const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
+
 export interface StartOptions {
   logger?: Logger;
+  /** Epoch ms for the app and the evidence log; injectable so tests can deliver a month day by day. */
+  clock?: () => number;
   /** How long close() waits for in-flight requests before cutting connections. */
   shutdownGraceMs?: number;
 }
@@ -56,9 +66,12 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     registry.close();
     throw error;
   }
-  const app = createApp({ alerts, throughput, compliance, registry, writer, logger, version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  // Signed results and the evidence log (collector/evidence/): days are the calendar's.
+  const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.store, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger, ...(options.clock ? { clock: options.clock } : {}) });
+  evidence.start();
+  const app = createApp({ alerts, throughput, compliance, evidence, registry, writer, logger, ...(options.clock ? { clock: options.clock } : {}), version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
-    evidence: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
+    console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
@@ -93,6 +106,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     await control.close();
     compliance?.stop();
     await alerts.close();
+    await evidence.close();
     stopGrafanaSupport();
     throughput.close();
     registry.close();
@@ -118,6 +132,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         stopWatching();
         compliance?.stop();
         await alerts.close();
+        await evidence.close();
         stopGrafanaSupport();
         registry.close();
         logger.info('collector stopped');
@@ -127,7 +142,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     });
     return closing;
   };
-  return { url, port, close };
+  return { url, port, evidence, close };
 }
 
 /** SIGTERM/SIGINT (or the given signals) → graceful close, then exit. A second signal exits at once. */

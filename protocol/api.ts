@@ -1,5 +1,6 @@
 // Request and response bodies of the collector's HTTP API, shared by agent and collector.
 import { z } from 'zod';
+import { KeyId, PublicKeyText } from './evidence.ts';
 import { ResultId } from './results.ts';
 import { ThroughputHealth } from './throughput.ts';
 
@@ -48,6 +49,8 @@ export const EnrollRequest = z
     platform: z.string().max(100).optional(),
     agentVersion: z.string().max(50).optional(),
     fingerprint: z.string().max(200).optional(),
+    /** The device's Ed25519 public key (docs/evidence.md), created before enrolling; agents before 0.2.0 send none. */
+    publicKey: PublicKeyText.optional(),
   })
   .strict();
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
@@ -57,6 +60,8 @@ export const EnrollResponse = z.object({
   token: z.string(),
   site: z.object({ code: z.string(), name: z.string() }),
   collectorTime: z.number().int(),
+  /** The id of the registered signing key, when the request carried one. */
+  keyId: KeyId.optional(),
 });
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
@@ -86,6 +91,10 @@ export const ERROR_CODES = [
   'influx_unavailable', // 503, with Retry-After
   'busy', // 503, with Retry-After: the control channel sheds handshakes (admission control) or is restarting
   'command_not_found', // 404: admin action on an unknown command id
+  'signing_key_unknown', // 409: results signed with a key this device has not registered (docs/evidence.md)
+  'signature_required', // 409: unsigned results from a device that signs (registered key or agent >= 0.2.0)
+  'signing_key_exists', // 409: the device already has another signing key; a key is never replaced
+  'evidence_log_unavailable', // 503, with Retry-After: the evidence log cannot be written (disk)
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -127,8 +136,8 @@ export const HealthResponse = z.object({
   throughput: ThroughputHealth.optional(),
   /** Alert channels: a channel whose last deliveries all failed is `failing` (docs/alerts.md). */
   alerts: z.object({ channels: z.array(z.object({ id: z.string(), consecutiveFailures: z.number(), failing: z.boolean(), lastError: z.string().optional() })) }).optional(),
-  /** The evidence guards' figures (docs/security.md#a-hostile-enrolled-device-issue-14). */
-  evidence: z
+  /** The ingest guards' figures: dead letters, series budget, clock corrections (docs/security.md#a-hostile-enrolled-device-issue-14). */
+  guards: z
     .object({
       deadLetters: z.object({ total: z.number().int(), byKind: z.record(z.string(), z.number().int()) }),
       seriesBudget: z.object({ maxTargetsPerProbe: z.number().int(), refusedSinceStart: z.number().int(), flaggedDevices: z.number().int() }),

@@ -99,7 +99,7 @@ export const ConfigPush = z
   .object({
     type: z.literal('config'),
     version: ConfigVersion.min(1),
-    /** An agent configuration document (agent/config.ts AgentConfig, before defaults). */
+    /** An agent configuration document (agent-config.ts AgentConfig, before defaults). */
     config: z.record(z.string(), z.unknown()),
   })
   .strict();

@@ -1,3 +1,4 @@
 export * from './results.ts';
 export * from './api.ts';
 export * from './throughput.ts';
+export * from './evidence.ts';

@@ -53,9 +53,34 @@ export const LatencyFields = z
     rtt_p95_ms: ms.optional(),
     rtt_max_ms: ms.optional(),
     jitter_ms: ms.optional(),
+    /** The router's idle round trip seen just before (gateway probe); LAN attribution, docs/throughput.md. */
+    gateway_rtt_ms: ms.optional(),
+    /** The school's own network (the PC's link to the router) was the likely bottleneck of this run. */
+    lan_bottleneck: z.boolean().optional(),
+    /** Why, in a few words ("the school's router alone took 40 of the 60 ms round trip"). */
+    lan_reason: z.string().max(300).optional(),
   })
   .strict();
 export type LatencyFields = z.infer<typeof LatencyFields>;
+
+/** The local link to the router, as the OS reports it (agent/probes/gateway/local-link.ts). */
+export const LAN_MEDIA = ['wired', 'wifi', 'cellular', 'unknown'] as const;
+
+/**
+ * The path to the router (probe `gateway`, target = the router's address): TCP-handshake round trips and loss
+ * (a RST counts as an answer), and the local link. Stored as measurement `lan`.
+ */
+export const GatewayFields = LatencyFields.extend({
+  lan_medium: z.enum(LAN_MEDIA),
+  /** The router port that answered (accepted or reset); absent when none did. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Wired: negotiated speed; Wi-Fi: transmit PHY rate (Mbit/s). */
+  link_mbps: z.number().min(0).max(1e6).optional(),
+  /** Wi-Fi: receive PHY rate (Mbit/s), where the OS gives it. */
+  link_rx_mbps: z.number().min(0).max(1e6).optional(),
+  wifi_signal_dbm: z.number().min(-150).max(0).optional(),
+}).strict();
+export type GatewayFields = z.infer<typeof GatewayFields>;
 
 export const HttpFields = z
   .object({
@@ -149,6 +174,9 @@ export type ThroughputDirection = (typeof THROUGHPUT_DIRECTIONS)[number];
 export const STOP_REASONS = ['stable', 'time_limit', 'byte_cap', 'server_closed', 'failed', 'not_started'] as const;
 
 const bytes = z.number().int().min(0).max(1e13);
+/** The stored rate curve: up to RATE_CURVE_MAX_BINS non-negative integers (kbit/s), comma-separated. */
+export const RATE_CURVE_MAX_BINS = 480;
+const RATE_CURVE = new RegExp(`^\\d{1,7}(,\\d{1,7}){0,${RATE_CURVE_MAX_BINS - 1}}$`);
 const mbps = z.number().finite().min(0).max(100_000);
 
 /**
@@ -173,6 +201,29 @@ export const ThroughputFields = z
     stopped_early: z.boolean(),
     stop_reason: z.enum(STOP_REASONS),
     byte_cap: bytes,
+    // --- test conditions (docs/throughput.md "Busy line", "The school's own network", "Confirmation") ---
+    /** Before the test: idle RTT to the server minus the site's recent idle baseline (ms). */
+    busy_rtt_inflation_ms: z.number().finite().min(-3_600_000).max(3_600_000).optional(),
+    /** Before the test: this machine's own traffic on its default interface (Mbit/s). */
+    busy_iface_mbps: mbps.optional(),
+    /** The line looked busy before the test (the test was postponed, or this was the last try). */
+    busy: z.boolean().optional(),
+    /** How many times this test was postponed because the line was busy. */
+    postponed: count.optional(),
+    /** During the test: this machine's interface traffic beyond the test's own bytes (Mbit/s). */
+    cross_traffic_mbps: mbps.optional(),
+    /** The test ran with cross traffic (busy before, or traffic beside it): verdicts leave it out. */
+    cross_traffic: z.boolean().optional(),
+    lan_medium: z.enum(LAN_MEDIA).optional(),
+    lan_link_mbps: z.number().min(0).max(1e6).optional(),
+    lan_wifi_signal_dbm: z.number().min(-150).max(0).optional(),
+    gateway_rtt_ms: ms.optional(),
+    gateway_loaded_rtt_ms: ms.optional(),
+    /** The school's own network was the likely bottleneck: verdicts leave the test out and say why. */
+    lan_bottleneck: z.boolean().optional(),
+    lan_reason: z.string().max(300).optional(),
+    /** This test confirms an earlier one that fell under the floor: that result's id. */
+    confirmation_of: ResultId.optional(),
     idle_rtt_ms: ms.optional(),
     loaded_rtt_median_ms: ms.optional(),
     loaded_rtt_p95_ms: ms.optional(),
@@ -181,6 +232,24 @@ export const ThroughputFields = z
     rpm: z.number().finite().min(0).max(1e9).optional(),
     budget_used_bytes: bytes.optional(),
     budget_left_bytes: bytes.optional(),
+    /**
+     * The rate over time: kbit/s per curve_bin_ms bin from the first byte, comma-separated integers. Digits and
+     * commas only, so it is safe in InfluxDB line protocol as it is; at most RATE_CURVE_MAX_BINS bins.
+     */
+    curve_kbps: z.string().max(RATE_CURVE_MAX_BINS * 8).regex(RATE_CURVE, 'comma-separated integers (kbit/s per bin)').optional(),
+    curve_bin_ms: z.number().int().min(50).max(5_000).optional(),
+    /** A step down in the rate (an operator's boost) was seen; mbps is the rate after it. */
+    boost: z.boolean().optional(),
+    /** The boost's rate (median of its bins), the bytes and the time from the first byte to the step. */
+    boost_peak_mbps: mbps.optional(),
+    boost_bytes: bytes.optional(),
+    boost_ms: ms.optional(),
+    /** Where the figure's steady state starts, ms from the first byte (past a boost or a slow ramp). */
+    sustained_from_ms: ms.optional(),
+    /** This was a learning test: run long to find the site's boost. */
+    boost_learning: z.boolean().optional(),
+    /** The site's learned boost this test had to run past, bytes. */
+    boost_expected_bytes: bytes.optional(),
   })
   .strict();
 export type ThroughputFields = z.infer<typeof ThroughputFields>;
@@ -281,8 +350,9 @@ export const HttpResult = resultOf('http', HttpFields);
 export const DnsResult = resultOf('dns', DnsFields);
 export const AgentHealthResult = resultOf('agent_health', AgentHealthFields);
 export const DeviceFactsResult = resultOf('device_facts', DeviceFactsFields);
+export const GatewayResult = resultOf('gateway', GatewayFields);
 
-/** Throughput carries its method and direction at the top level: both become tags (see storageOf). */
+/** Throughput carries its method and direction at the top level: both become tags (see collector/influx/storage.ts). */
 export const ThroughputResult = resultOf('throughput', ThroughputFields).extend({
   method: z.enum(THROUGHPUT_METHODS),
   direction: z.enum(THROUGHPUT_DIRECTIONS),
@@ -302,6 +372,7 @@ export const Result = z.discriminatedUnion('probe', [
   DnsResult,
   AgentHealthResult,
   DeviceFactsResult,
+  GatewayResult,
   ThroughputResult,
   UptimeResult,
   OutageResult,
@@ -309,35 +380,3 @@ export const Result = z.discriminatedUnion('probe', [
 ]);
 export type Result = z.infer<typeof Result>;
 export type ProbeName = Result['probe'];
-
-/**
- * Where each probe's results are stored: the InfluxDB measurement and the `method` tag.
- * TCP and ICMP share `latency` so one panel can compare methods.
- */
-export const STORAGE: Record<ProbeName, { measurement: string; method: string }> = {
-  tcp: { measurement: 'latency', method: 'tcp_connect' },
-  icmp: { measurement: 'latency', method: 'icmp_echo' },
-  http: { measurement: 'http', method: 'http_get' },
-  dns: { measurement: 'dns', method: 'dns_query' },
-  agent_health: { measurement: 'agent_health', method: 'self' },
-  device_facts: { measurement: 'device_facts', method: 'systeminformation' },
-  // The method of a throughput result is its own `method` (ndt7 or http_multistream); this is the fallback.
-  throughput: { measurement: 'throughput', method: 'ndt7' },
-  uptime: { measurement: 'uptime', method: 'connectivity_check' },
-  outage: { measurement: 'outage', method: 'connectivity_check' },
-  agent_event: { measurement: 'agent_event', method: 'self' },
-};
-
-/** Measurement, method tag and any extra tags of one result: throughput adds `direction`, outage `kind`, agent_event `event`. */
-export function storageOf(result: Result): { measurement: string; method: string; tags?: [string, string][] } {
-  switch (result.probe) {
-    case 'throughput':
-      return { measurement: 'throughput', method: result.method, tags: [['direction', result.direction]] };
-    case 'outage':
-      return { ...STORAGE.outage, tags: [['kind', result.kind]] };
-    case 'agent_event':
-      return { ...STORAGE.agent_event, tags: [['event', result.event]] };
-    default:
-      return STORAGE[result.probe];
-  }
-}

@@ -1,11 +1,16 @@
 // `npm run demo`: the whole stack on this machine. A real InfluxDB (installed with apt when missing and we
-// are root), the collector, a demo site, one enrolled agent on a fast schedule, and the agent's live table.
+// are root), the collector, a demo province (a dozen sites with 30 days of history sent through the
+// collector's ingest, scripts/demo-province.ts) judged once by the nightly verdict run, one live agent on a
+// fast schedule with its table, and the console's address with a one-time sign-in link.
 // Data stays under .data/ (git-ignored) between runs; delete it to start afresh.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startInfluxd } from './influxd-server.ts';
+import { loadDemoProvince, runNightlyVerdicts } from './demo-province.ts';
+import { scheduledPeriods } from '../collector/compliance/periods.ts';
+import { SessionKeys } from '../collector/console/session.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 // SONGCHECK_DEMO_DIR moves the demo's data elsewhere (the demo's own test uses a temporary directory).
@@ -69,6 +74,13 @@ async function main(): Promise<void> {
   await waitFor(`${collectorUrl}/healthz`);
   say(`collector at ${collectorUrl}`);
 
+  say('loading the demo province (12 sites, 30 days of history through the collector\'s ingest)...');
+  const province = await loadDemoProvince({ collectorUrl, adminToken: env.SONGCHECK_ADMIN_TOKEN, dataDir: env.SONGCHECK_DATA_DIR, log: say });
+  if (!province.loaded) say('demo province already loaded');
+  const periods = scheduledPeriods('Asia/Ho_Chi_Minh', Date.now()).map((p) => p.label);
+  const verdicts = await runNightlyVerdicts({ collectorUrl, adminToken: env.SONGCHECK_ADMIN_TOKEN, periods });
+  say(`nightly verdicts computed for ${periods.join(', ')}; rolling30: ${Object.entries(verdicts.rolling30 ?? {}).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+
   const agentDir = join(data, 'agent');
   if (!existsSync(join(agentDir, 'identity.json'))) {
     const code = await run(collectorBin, ['enroll-code', '--site', SITE], env);
@@ -81,6 +93,9 @@ async function main(): Promise<void> {
     say(`agent already enrolled (${agentDir})`);
   }
   say(`see the points: curl -G '${influx.url}/query' --data-urlencode db=songcheck --data-urlencode "q=SELECT * FROM latency ORDER BY time DESC LIMIT 5"`);
+  // Signed with a key derived from the admin token, so the collector accepts it; it works once, for 15 minutes.
+  const link = new SessionKeys(env.SONGCHECK_ADMIN_TOKEN).oneTimeLink('admin');
+  say(`console: ${collectorUrl}/console  (sign in once with ${collectorUrl}/console/login/link?t=${link} , or with the admin token ${env.SONGCHECK_ADMIN_TOKEN})`);
   await new Promise((r) => setTimeout(r, 1500));
 
   const agent = spawn(

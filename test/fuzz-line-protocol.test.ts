@@ -4,7 +4,8 @@
 // nothing is written. Thousands of cases, fixed seed (docs/data-model.md#tag-grammar).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AGENT_EVENTS, OUTAGE_KINDS, RESULT_CODES, Result, STOP_REASONS, TARGET_PATTERN, storageOf } from '../protocol/results.ts';
+import { AGENT_EVENTS, OUTAGE_KINDS, RESULT_CODES, Result, STOP_REASONS, TARGET_PATTERN } from '../protocol/results.ts';
+import { storageOf } from '../collector/influx/storage.ts';
 import { type DeviceIdentity, normalizeTagValue, resultToPoint, safeStringField, toLine } from '../collector/influx/points.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { createTestCollector, type TestCollector } from '../collector/test-support.ts';
@@ -49,6 +50,8 @@ const results: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     fields: fc.record({
       mbps: opt(fc.double({ min: 0, max: 100_000, noNaN: true })), bytes: count, budget_bytes: count, duration_ms: ms, warmup_ms: ms,
       streams: fc.integer({ min: 1, max: 64 }), server: text(200), stopped_early: fc.boolean(), stop_reason: fc.constantFrom(...STOP_REASONS), byte_cap: count,
+      // The rate curve: the one string field of a throughput point that is not free text (digits and commas).
+      curve_kbps: opt(fc.array(fc.integer({ min: 0, max: 9_999_999 }), { minLength: 1, maxLength: 480 }).map((a) => a.join(','))), boost: opt(fc.boolean()),
     }),
   }),
   fc.record({ ...common, probe: fc.constant('agent_event'), event: fc.constantFrom(...AGENT_EVENTS), fields: fc.record({ reason: opt(text(200)), booted: opt(fc.boolean()) }) }),

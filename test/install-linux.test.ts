@@ -91,9 +91,9 @@ describe('offline bundle', () => {
     expect(statSync(join(bundle.dir, 'linux/install.sh')).mode & 0o111).not.toBe(0);
     // The archives hold the same tree.
     const tar = await run('tar', ['-tzf', bundle.tarGz]);
-    expect(tar.output).toContain('songcheck-agent-0.1.0/windows/songcheck-agent-service.exe');
+    expect(tar.output).toContain('songcheck-agent-0.2.0/windows/songcheck-agent-service.exe');
     const zip = await run('unzip', ['-l', bundle.zip]);
-    if (zip.code === 0) expect(zip.output).toContain('songcheck-agent-0.1.0/linux/install.sh');
+    if (zip.code === 0) expect(zip.output).toContain('songcheck-agent-0.2.0/linux/install.sh');
     // A damaged copy is refused by install.sh before it changes anything.
     const damaged = join(work, 'damaged');
     cpSync(bundle.dir, damaged, { recursive: true });

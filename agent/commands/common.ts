@@ -1,7 +1,8 @@
 // What `status` and `doctor` both read: identity, configuration and the collector URL, each of which may be
 // missing or broken on a machine someone is trying to fix, so nothing here throws.
 import { getOnce, type HttpResponse } from '../net/http-client.ts';
-import { loadAgentConfig, type AgentConfig } from '../config.ts';
+import type { AgentConfig } from '../../protocol/agent-config.ts';
+import { loadAgentConfig } from '../config.ts';
 import { loadIdentity, type Identity } from '../identity/identity.ts';
 import { dataFiles } from '../platform/paths.ts';
 

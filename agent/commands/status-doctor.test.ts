@@ -69,7 +69,7 @@ describe('status', () => {
     const release = acquireRunLock(dir);
     const last = new LastResultsWriter(dir, '0.1.0', Date.now, () => {});
     last.result(tcp(4, t0 + 4000));
-    last.uploaded('0.2.0');
+    last.uploaded('9.0.0');
 
     const s = await gatherStatus({ dataDir: dir, env: {}, timeoutMs: 2000 });
     expect(s).toMatchObject({
@@ -80,7 +80,7 @@ describe('status', () => {
       queue: { depth: 3, cursor: 'ok' },
       dataBudget: 'not measured yet',
       clockOffset: 'unknown',
-      recommendedAgentVersion: '0.2.0',
+      recommendedAgentVersion: '9.0.0',
       behind: true,
     });
     expect(s.queue!.oldestMeasuredAt).toBe(t0 + 2000);

@@ -5,6 +5,7 @@
 // Retry-After and its "reconnect later" hint before a restart set a floor on the delay. The socket is
 // ws-lite.ts (not the ws package: 10 MB of resident memory in an agent that should stay near 60 MB).
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../protocol/backoff.ts';
 import {
   CollectorMessage, CONTROL_MAX_MESSAGE_BYTES, CONTROL_PATH, CONTROL_PROTOCOL_VERSION, type AgentMessage, type CommandPush, type ConfigPush, parseControlMessage,
 } from '../../protocol/control.ts';
@@ -33,10 +34,6 @@ const QUICK_HEARTBEATS = 4;
 const STABLE_MS = 60_000;
 
 type Outcome = { kind: 'closed'; code: number; reason: string; openedFor: number } | { kind: 'refused'; status: number; retryAfterMs?: number } | { kind: 'error'; message: string };
-
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
-  return Math.floor(random() * Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30)));
-}
 
 export class ControlClient {
   private ws: LiteSocket | undefined;
@@ -78,7 +75,7 @@ export class ControlClient {
       const outcome = await this.connectOnce();
       if (this.stopped) break;
       if (outcome.kind === 'closed' && outcome.openedFor >= STABLE_MS) attempt = 0;
-      let delay = backoffDelay(attempt++, initial, max, random);
+      let delay = backoffDelay(attempt++, { initialMs: initial, maxMs: max, jitter: 'full' }, random);
       if (outcome.kind === 'refused') {
         this.stats.refused++;
         // A revoked or unknown token will not start working by itself: wait the longest.

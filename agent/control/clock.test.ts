@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentClock, CLOCK_FILE, estimateOffset } from './clock.ts';
-import { backoffDelay } from './client.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -79,10 +78,4 @@ describe('agent clock', () => {
     expect(s.steps.at(-1)).toEqual({ fromMs: 3_600_000, toMs: 0 });
   });
 
-  it('reconnect delays are full jitter under an exponential cap', () => {
-    expect(backoffDelay(0, 1000, 300_000, () => 0.999)).toBe(999);
-    expect(backoffDelay(3, 1000, 300_000, () => 0.5)).toBe(4000);
-    expect(backoffDelay(40, 1000, 300_000, () => 0.999)).toBe(299_700);
-    expect(backoffDelay(5, 1000, 300_000, () => 0)).toBe(0);
-  });
 });

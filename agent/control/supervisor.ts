@@ -11,12 +11,12 @@ import type { CommandPush, ConfigPush } from '../../protocol/control.ts';
 import type { AgentEvent, Result } from '../../protocol/results.ts';
 import { type Agent, createAgent } from '../agent.ts';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
-import type { AgentConfig } from '../config.ts';
+import type { AgentConfig } from '../../protocol/agent-config.ts';
 import type { Identity } from '../identity/identity.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { AgentClock, type ClockOptions } from './clock.ts';
 import { ControlClient } from './client.ts';
-import { checkRemoteConfig } from './remote-config.ts';
+import { checkRemoteConfig } from '../../protocol/remote-config.ts';
 
 export const REMOTE_CONFIG_FILE = 'remote-config.json';
 const Stored = z.object({ version: z.number().int().min(1), config: z.record(z.string(), z.unknown()) });

@@ -4,6 +4,7 @@ import { EnrollResponse, ReceivedErrorBody } from '../../protocol/api.ts';
 import { postJson, type HttpResponse } from '../net/http-client.ts';
 import { saveIdentity, type Identity } from './identity.ts';
 import { AGENT_VERSION } from '../version.ts';
+import { loadOrCreateSigningKey } from './signing-key.ts';
 
 export class EnrollError extends Error {}
 
@@ -12,6 +13,8 @@ export class EnrollError extends Error {}
  * only a hint for the collector to flag cloned images; the identity is the id the collector hands out.
  */
 export async function enroll(opts: { dataDir: string; collectorUrl: string; code: string }): Promise<Identity> {
+  // The key exists before the enrollment so its public half is registered with it (docs/evidence.md).
+  const key = loadOrCreateSigningKey(opts.dataDir);
   let res: HttpResponse;
   try {
     res = await postJson(
@@ -22,6 +25,7 @@ export async function enroll(opts: { dataDir: string; collectorUrl: string; code
         platform: `${platform()} ${release()}`.slice(0, 100),
         agentVersion: AGENT_VERSION,
         fingerprint: await hardwareFingerprint(),
+        publicKey: key.publicKey,
       }),
       { signal: AbortSignal.timeout(30_000) },
     );
@@ -47,6 +51,8 @@ export async function enroll(opts: { dataDir: string; collectorUrl: string; code
     collectorUrl: opts.collectorUrl,
     site: parsed.data.site,
     enrolledAt: Date.now(),
+    // A collector that predates signing ignores the key; the agent registers it later (agent.ts).
+    ...(parsed.data.keyId === key.keyId ? { keyId: key.keyId } : {}),
   };
   saveIdentity(opts.dataDir, identity);
   return identity;

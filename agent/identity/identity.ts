@@ -13,6 +13,8 @@ export const Identity = z.object({
   collectorUrl: z.url(),
   site: z.object({ code: z.string(), name: z.string() }),
   enrolledAt: z.number().int(),
+  /** The signing key the collector registered for this device (absent: not registered yet, docs/evidence.md). */
+  keyId: z.string().optional(),
 });
 export type Identity = z.infer<typeof Identity>;
 

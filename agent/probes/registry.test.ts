@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { PROBE_OPTIONS } from '../../protocol/probe-options/index.ts';
 import { getProbe, PROBES } from './registry.ts';
 
 describe('probe registry', () => {
   it('registers each probe under its own name', () => {
-    expect(Object.keys(PROBES)).toEqual(['tcp', 'http', 'dns', 'icmp', 'throughput']);
+    expect(Object.keys(PROBES)).toEqual(['tcp', 'http', 'dns', 'icmp', 'gateway', 'throughput']);
     for (const [name, probe] of Object.entries(PROBES)) expect(probe.name).toBe(name);
   });
 
+  it('registers an implementation for each options schema of protocol/, and nothing else', () => {
+    expect(Object.keys(PROBES)).toEqual(Object.keys(PROBE_OPTIONS));
+  });
+
   it('gives every probe options that default from an empty or absent block', () => {
-    for (const probe of Object.values(PROBES)) {
-      expect(probe.options.safeParse({}).success, probe.name).toBe(true);
-      expect(probe.options.safeParse(undefined).success, probe.name).toBe(true);
-      expect(probe.options.safeParse({ notAnOption: 1 }).success, probe.name).toBe(false);
+    for (const [name, options] of Object.entries(PROBE_OPTIONS)) {
+      expect(options.safeParse({}).success, name).toBe(true);
+      expect(options.safeParse(undefined).success, name).toBe(true);
+      expect(options.safeParse({ notAnOption: 1 }).success, name).toBe(false);
     }
   });
 
@@ -22,6 +27,7 @@ describe('probe registry', () => {
       http: ['https://songcheck.laocai.edu.vn/api/v1/ping'],
       dns: ['songcheck.laocai.edu.vn'],
       icmp: ['songcheck.laocai.edu.vn'],
+      gateway: ['gateway'],
       throughput: ['https://songcheck.laocai.edu.vn'],
     });
   });

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { ProbeName, Result } from '../../protocol/results.ts';
 
 export interface ProbeRunContext {
@@ -21,19 +20,35 @@ export interface DefaultTargetContext {
   collectorUrl?: string;
 }
 
+export interface GateContext {
+  now(): number;
+}
+
+/**
+ * Asked by the agent at each tick of the probe's cron, before a scheduled run: false skips that tick without
+ * a result. A probe with its own plan inside the cron (throughput: a few random moments of school hours)
+ * says yes only at those moments. Refusals that are themselves a finding (data budget spent, another device
+ * of the site testing) are not a gate's business: the run reports them as a result.
+ */
+export interface ProbeGate {
+  due(): boolean;
+}
+
 /**
  * One kind of measurement. Like a Telegraf input: it measures and returns a result; a failure is a result
  * with a code (timeout, refused, dns_error, ...), never a thrown error, and it never decides up or down.
+ * Its options schema is not here: it is in protocol/probe-options/ (the configuration half of the
+ * registration), so validating a configuration never loads the code that measures.
  */
 export interface Probe<Options = unknown> {
   name: ProbeName;
   description: string;
-  /** Schema of this probe's options block in the agent config, with defaults filled in. */
-  options: z.ZodType<Options>;
   /** Targets used when the config names none. */
   defaultTargets(ctx: DefaultTargetContext): string[];
   /** Measures one target once. Resolves with a result whatever happens; never rejects. */
   run(target: string, options: Options, ctx: ProbeRunContext): Promise<Result>;
   /** For probes that make several results per run (throughput: one per direction); run() is then the first. */
   runMany?(target: string, options: Options, ctx: ProbeRunContext): Promise<Result[]>;
+  /** For probes that run on their own plan within their cron (see ProbeGate); absent: every tick runs. */
+  gate?(options: Options, ctx: GateContext): ProbeGate;
 }

@@ -9,6 +9,11 @@ export function formatFigures(r: Result): string {
       if (f.received === 0) return `lost ${f.sent}/${f.sent}`;
       return `median ${ms(f.rtt_median_ms)}  p95 ${ms(f.rtt_p95_ms)}  jitter ${ms(f.jitter_ms)}  loss ${f.loss_pct}%`;
     }
+    case 'gateway': {
+      const f = r.fields;
+      const link = `${f.lan_medium}${f.link_mbps === undefined ? '' : ` ${f.link_mbps} Mbit/s`}${f.wifi_signal_dbm === undefined ? '' : ` ${f.wifi_signal_dbm} dBm`}`;
+      return `router ${f.received === 0 ? `lost ${f.sent}/${f.sent}` : `median ${ms(f.rtt_median_ms)}  loss ${f.loss_pct}%`}  link ${link}`;
+    }
     case 'http': {
       const f = r.fields;
       return `status ${f.status ?? '-'}  connect ${ms(f.connect_ms)}  first byte ${ms(f.ttfb_ms)}  total ${ms(f.total_ms)}`;
@@ -23,7 +28,8 @@ export function formatFigures(r: Result): string {
       const f = r.fields;
       const rate = f.mbps === undefined ? '-' : `${f.mbps.toFixed(2)} Mbit/s`;
       const loaded = f.loaded_rtt_median_ms === undefined ? '' : `  loaded RTT ${ms(f.loaded_rtt_median_ms)} (idle ${ms(f.idle_rtt_ms)}, RPM ${f.rpm ?? '-'})`;
-      return `${r.direction} ${rate}  ${r.method} x${f.streams}  ${(f.bytes / 1e6).toFixed(1)} MB in ${(f.duration_ms / 1000).toFixed(1)} s (${f.stop_reason})${loaded}`;
+      const flags = [f.busy && 'line busy before', f.cross_traffic && 'cross traffic', f.lan_bottleneck && `LAN bottleneck: ${f.lan_reason ?? ''}`, f.confirmation_of && 'confirmation'].filter(Boolean);
+      return `${r.direction} ${rate}  ${r.method} x${f.streams}  ${(f.bytes / 1e6).toFixed(1)} MB in ${(f.duration_ms / 1000).toFixed(1)} s (${f.stop_reason})${loaded}${flags.length ? `  [${flags.join('; ')}]` : ''}`;
     }
     case 'uptime': {
       const f = r.fields;

@@ -1,3 +1,4 @@
+import { backoffDelay } from '../../protocol/backoff.ts';
 import { MeasurementBatchResponse, ReceivedErrorBody, type ResultAck } from '../../protocol/api.ts';
 import type { Result } from '../../protocol/results.ts';
 import { postJson, type HttpResponse, type PostJson } from '../net/http-client.ts';
@@ -25,6 +26,10 @@ export interface UploaderOptions {
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   post?: PostJson;
+  /** What is sent for the records (the signed envelopes, docs/evidence.md); default: the records themselves. */
+  prepare?(records: Result[]): unknown[];
+  /** The collector refused the batch for its signing (409): register the key, then the batch is sent again. */
+  onSigningRefused?(code: string, message: string): Promise<void>;
   /** `response` is the collector's answer (absent for the one result dropped as too large). */
   onAcked?(records: Result[], acks: ResultAck[], response?: MeasurementBatchResponse): void;
   onFailure?(failure: UploadFailure): void;
@@ -107,7 +112,7 @@ export class Uploader<P> {
     try {
       res = await this.opts.post(
         new URL('/api/v1/measurements', this.opts.collectorUrl),
-        JSON.stringify({ agentVersion: this.opts.agentVersion, sentAt: this.opts.now(), results: records }),
+        JSON.stringify({ agentVersion: this.opts.agentVersion, sentAt: this.opts.now(), results: this.opts.prepare ? this.opts.prepare(records) : records }),
         { headers: { authorization: `Bearer ${this.opts.token}` }, signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.timeoutMs)]) },
       );
     } catch (err) {
@@ -120,6 +125,14 @@ export class Uploader<P> {
     if (res.status === 401 || res.status === 403) {
       // Keep everything: a re-enrolled or un-revoked device can still deliver it.
       return { kind: 'needs_operator', message: `collector refused this device's token (${res.status}): re-enroll the agent`, retryAfterMs };
+    }
+    if (res.status === 409) {
+      // Signing (docs/evidence.md): not the results' fault; keep them, fix the key, send again.
+      const err = ReceivedErrorBody.safeParse(safeJson(body));
+      const code = err.success ? err.data.error.code : 'conflict';
+      const message = err.success ? err.data.error.message : body.slice(0, 200);
+      await this.opts.onSigningRefused?.(code, message);
+      return { kind: 'retryable', message: `collector refused the batch (${code}): ${message}`, retryAfterMs };
     }
     if (res.status === 400) {
       return { kind: 'needs_operator', message: `collector rejected the batch as malformed: ${body.slice(0, 300)}`, retryAfterMs };
@@ -181,11 +194,11 @@ export class Uploader<P> {
     }
   }
 
-  /** Equal jitter: half of the exponential step is fixed, half random, so a fleet spreads out but never hammers. */
+  /** Equal jitter (protocol/backoff.ts); a failure only an operator can fix starts from the longest step. */
   backoffMs(failure: UploadFailure): number {
     const { backoffInitialMs, backoffMaxMs } = this.opts;
-    const exp = failure.kind === 'needs_operator' ? backoffMaxMs : Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(30, this.stats.consecutiveFailures - 1));
-    const jittered = exp / 2 + this.opts.random() * (exp / 2);
+    const attempt = failure.kind === 'needs_operator' ? Infinity : this.stats.consecutiveFailures - 1;
+    const jittered = backoffDelay(attempt, { initialMs: backoffInitialMs, maxMs: backoffMaxMs, jitter: 'equal' }, this.opts.random);
     return Math.max(jittered, Math.min(failure.retryAfterMs ?? 0, backoffMaxMs));
   }
 

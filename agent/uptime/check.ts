@@ -4,7 +4,7 @@
 import type { CheckState } from '../../protocol/results.ts';
 import { connectOnce } from '../probes/tcp/connect.ts';
 import { resolveHost } from '../probes/resolve.ts';
-import { parseHostPort, type HostPort } from '../probes/target.ts';
+import { parseHostPort, type HostPort } from '../../protocol/host-port.ts';
 
 export interface CheckTargets {
   /** The collector's host and port; absent when the agent has no collector URL (it then never answers). */

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Result } from '../../protocol/results.ts';
 import { collectorEndpoint } from '../probes/target.ts';
 import { checkConnectivity, type CheckTargets } from './check.ts';
-import { DEFAULT_DNS_NAME, type ConnectivityConfig } from './config.ts';
+import { DEFAULT_DNS_NAME, type ConnectivityConfig } from '../../protocol/connectivity-config.ts';
 import { systemClocks } from './lifecycle.ts';
 import { createUptimeMonitor, type UptimeMonitor } from './monitor.ts';
 

@@ -3,6 +3,7 @@
 // once. A channel whose last `failingAfter` attempts all failed is reported once through the other channels
 // and in health(), until it delivers again.
 import type { Logger } from 'pino';
+import { backoffDelay } from '../../protocol/backoff.ts';
 import type { Channel } from './channels/channel.ts';
 import { DeliveryError } from './channels/channel.ts';
 import type { AlertsConfig } from './config.ts';
@@ -30,9 +31,10 @@ export class Dispatcher {
     private readonly deps: { config: AlertsConfig; store: AlertStore; channels: Map<string, Channel>; clock: () => number; logger?: Logger },
   ) {}
 
+  /** No jitter (protocol/backoff.ts): one collector retrying one receiver has no fleet to spread. */
   backoffMs(attempts: number): number {
     const d = this.deps.config.delivery;
-    return Math.min(d.maxDelaySeconds, d.baseDelaySeconds * 2 ** Math.max(0, attempts - 1)) * 1000;
+    return backoffDelay(attempts - 1, { initialMs: d.baseDelaySeconds * 1000, maxMs: d.maxDelaySeconds * 1000, jitter: 'none' });
   }
 
   health(): ChannelHealth[] {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, loadConfig } from '../config.ts';
+import { type CollectorConfig, ConfigError, loadConfig } from '../config.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';
@@ -51,14 +51,15 @@ function knownSites(registry: Registry, codes: string[] | undefined): void {
   if (unknown.length) throw new ConfigError([`--site: no such site: ${unknown.join(', ')} (see "songcheck-collector sites list")`]);
 }
 
-async function withEngine(fn: (c: ReturnType<typeof createCompliance>, registry: Registry) => Promise<number>): Promise<number> {
+/** Runs `fn` with the compliance engine and the registry of this machine's configuration (also the evidence commands). */
+export async function withEngine(fn: (c: ReturnType<typeof createCompliance>, registry: Registry, config: CollectorConfig) => Promise<number>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   // The admin token guards the HTTP API only; a report on the collector's own machine does not need it.
-  const config = loadConfig({ SONGCHECK_ADMIN_TOKEN: 'not-used-by-the-report-commands', ...process.env });
+  const config = loadConfig({ SONGCHECK_ADMIN_TOKEN: 'not-used-by-the-report-commands', ...env });
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const registry = Registry.open(config.dataDir);
   try {
     const compliance = createCompliance(config.compliance ?? {}, { registry, writer: createInfluxWriter(config.influx, { logger }), logger, schedule: false });
-    return await fn(compliance, registry);
+    return await fn(compliance, registry, config);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     if (err instanceof CalendarError || err instanceof ProfilesError) throw new ConfigError([err.message]);

@@ -94,6 +94,17 @@ const SITES: Record<string, { students?: number; commune: string; operator: stri
       outage(vn(`${TUE}T08:00:00`), vn(`${TUE}T09:00:00`), 'collector_down'), // the school had Internet
     ],
   },
+  // Tests the school's own network or its own traffic spoiled: left out of the operator's figures, and said so.
+  FLAGGED: {
+    commune: 'Y Tý',
+    operator: 'mobifone',
+    results: [
+      ...good(),
+      throughput(vn(`${TUE}T10:00:00`), 'download', 1, undefined, { lan_bottleneck: true, lan_reason: 'Wi-Fi link rate 6 Mbit/s at the time', lan_medium: 'wifi', lan_link_mbps: 6 }),
+      throughput(vn(`${TUE}T11:00:00`), 'download', 1, undefined, { cross_traffic: true, cross_traffic_mbps: 4 }),
+      tcp(vn(`${TUE}T10:05:00`), 900, { lanBottleneck: true }),
+    ],
+  },
   NODATA: { commune: 'Y Tý', operator: 'mobifone', results: [] },
   BIG: { students: 900, commune: 'Y Tý', operator: 'viettel', results: good([30, 30, 30, 30]) },
   OVR: { students: 100, commune: 'Y Tý', operator: 'viettel', results: good([48, 48, 48, 48]) },
@@ -120,7 +131,7 @@ beforeAll(async () => {
 });
 afterAll(() => tc?.cleanup());
 
-const EXPECTED: Record<string, string> = { EXACT: 'PASS', FEW: 'INSUFFICIENT', OUTSIDE: 'PASS', OFF: 'PASS', DOWN: 'FAIL', NODATA: 'INSUFFICIENT', BIG: 'FAIL', OVR: 'FAIL', 'LC-001': 'INSUFFICIENT' };
+const EXPECTED: Record<string, string> = { EXACT: 'PASS', FEW: 'INSUFFICIENT', OUTSIDE: 'PASS', OFF: 'PASS', DOWN: 'FAIL', FLAGGED: 'PASS', NODATA: 'INSUFFICIENT', BIG: 'FAIL', OVR: 'FAIL', 'LC-001': 'INSUFFICIENT' };
 
 const verdictsOf = (run: ComplianceRun) => Object.fromEntries(run.sites.map((s) => [s.site, s.verdict]));
 const siteOf = (run: ComplianceRun, code: string) => run.sites.find((s) => s.site === code)!;
@@ -134,7 +145,7 @@ describe('compliance verdicts on known evidence', () => {
 
   it('gives the exact overall verdict for every site', () => {
     expect(verdictsOf(run)).toEqual(EXPECTED);
-    expect(run.counts).toEqual({ PASS: 3, FAIL: 3, INSUFFICIENT: 3 });
+    expect(run.counts).toEqual({ PASS: 4, FAIL: 3, INSUFFICIENT: 3 });
     expect(run.period).toMatchObject({ label: '2026-W47', kind: 'week', firstDate: MON, lastDate: '2026-11-22', complete: true });
   });
 
@@ -168,6 +179,16 @@ describe('compliance verdicts on known evidence', () => {
     expect(down.reasons).toEqual(['uptime was 50 % over 120 connectivity checks, below the required 99 %.']);
   });
 
+  it('leaves out tests flagged for the school’s LAN or cross traffic, and says why in the reasons', () => {
+    expect(crit(run, 'FLAGGED', 'download_median')).toMatchObject({ samples: 4, value: 25, verdict: 'PASS' });
+    expect(crit(run, 'FLAGGED', 'rtt_p95')).toMatchObject({ samples: 4, value: 50 });
+    expect(siteOf(run, 'FLAGGED').reasons).toEqual([
+      "1 throughput test left out because the school's own network was the likely bottleneck (Wi-Fi link rate 6 Mbit/s at the time): the school's network, not the operator.",
+      '1 throughput test left out because the line was in use by the school during the test (cross traffic).',
+      "1 latency run left out because the school's router alone took most of the round trip: the school's network, not the operator.",
+    ]);
+  });
+
   it('calls a site with no data at all INSUFFICIENT on every criterion', () => {
     const s = siteOf(run, 'NODATA');
     expect(s.criteria.every((c) => c.verdict === 'INSUFFICIENT' && c.samples === 0 && c.value === undefined)).toBe(true);
@@ -196,7 +217,7 @@ describe('compliance verdicts on known evidence', () => {
     const p = engine.period('2026-W47');
     await engine.run(p);
     const stored = await engine.run(p);
-    expect(stored.pointsWritten).toBe(9 * 6);
+    expect(stored.pointsWritten).toBe(10 * 6);
     const rows = await influxQuery(influxUrl, db, `SELECT verdict, verdict_code, outage_minutes, uptime_pct FROM compliance WHERE period = '2026-W47' AND criterion = 'overall' GROUP BY site`);
     expect(Object.fromEntries(rows.map((r) => [r.tags.site, r.verdict]))).toEqual(EXPECTED);
     expect(rows.every((r) => r.time === p.start)).toBe(true);
@@ -270,6 +291,6 @@ describe('compliance API', () => {
     expect(denied.status).toBe(403);
     const ran = await app.request('/api/v1/compliance/run?period=2026-11-16', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(ran.status).toBe(200);
-    expect(await ran.json()).toMatchObject({ sites: 9, pointsWritten: 54 });
+    expect(await ran.json()).toMatchObject({ sites: 10, pointsWritten: 60 });
   });
 });

@@ -168,6 +168,7 @@ export function exclusionNotes(e: SiteEvidence | undefined): string[] {
     notes.push(`${n(x.counts.lan_bottleneck)} left out because the school's own network was the likely bottleneck${x.lanReason ? ` (${x.lanReason})` : ''}: the school's network, not the operator.`);
   }
   if (x.counts.cross_traffic > 0) notes.push(`${n(x.counts.cross_traffic)} left out because the line was in use by the school during the test (cross traffic).`);
+  if (x.latencyRunsLan > 0) notes.push(`${x.latencyRunsLan} latency run${x.latencyRunsLan === 1 ? '' : 's'} left out because the school's router alone took most of the round trip: the school's network, not the operator.`);
   if (x.counts.server_limited > 0) notes.push(`${n(x.counts.server_limited)} left out because the test server could not serve them at full rate.`);
   return notes;
 }

@@ -53,6 +53,8 @@ export interface Exclusions {
   counts: Record<ExclusionFlag, number>;
   /** Tests left out, each counted once. */
   tests: number;
+  /** TCP-connect runs left out because the router alone took most of their round trip. */
+  latencyRunsLan: number;
   /** The latest LAN explanation of a left-out test ("Wi-Fi link rate 6 Mbit/s at the time"). */
   lanReason?: string;
 }
@@ -104,7 +106,7 @@ export function intervalStatements(i: Interval, plan: Pick<QueryPlan, 'sites'>):
   return [
     // Flags and latency figures ride along: flagged tests are left out, the rest make readiness tests.
     `SELECT mbps, idle_rtt_ms, loaded_rtt_median_ms, ${EXCLUSION_FLAGS.join(', ')}, lan_reason FROM throughput WHERE ${range(i)} AND code = 'ok' AND target != 'mlab'${sites} GROUP BY site, device, direction`,
-    `SELECT rtt_median_ms, jitter_ms, loss_pct FROM latency WHERE ${range(i)} AND method = 'tcp_connect'${sites} GROUP BY site`,
+    `SELECT rtt_median_ms, jitter_ms, loss_pct, lan_bottleneck FROM latency WHERE ${range(i)} AND method = 'tcp_connect'${sites} GROUP BY site`,
     `SELECT sum(checks) AS checks, sum(checks_up) AS up, sum(checks_collector_down) AS collector_down, sum(observed_s) AS observed_s FROM uptime WHERE ${range(i)}${sites} GROUP BY site, device`,
   ];
 }
@@ -136,7 +138,7 @@ export class EvidenceCollector {
   private site(code: string): SiteValues {
     let v = this.sites.get(code);
     if (!v) {
-      v = { download: [], upload: [], rtt: [], jitter: [], loss: [], devices: new Map(), outages: [], tests: [], runs: [], excluded: { counts: { cross_traffic: 0, lan_bottleneck: 0, server_limited: 0 }, tests: 0, lanReasonAt: -Infinity } };
+      v = { download: [], upload: [], rtt: [], jitter: [], loss: [], devices: new Map(), outages: [], tests: [], runs: [], excluded: { counts: { cross_traffic: 0, lan_bottleneck: 0, server_limited: 0 }, tests: 0, latencyRunsLan: 0, lanReasonAt: -Infinity } };
       this.sites.set(code, v);
     }
     return v;
@@ -173,8 +175,12 @@ export class EvidenceCollector {
     for (const s of series(1)) {
       if (!s.tags?.site) continue;
       const v = this.site(s.tags.site);
-      const [t, r, j, l] = ['time', 'rtt_median_ms', 'jitter_ms', 'loss_pct'].map((c) => s.columns.indexOf(c));
+      const [t, r, j, l, lan] = ['time', 'rtt_median_ms', 'jitter_ms', 'loss_pct', 'lan_bottleneck'].map((c) => s.columns.indexOf(c));
       for (const row of s.values) {
+        if (lan! >= 0 && row[lan!] === true) {
+          v.excluded.latencyRunsLan++;
+          continue;
+        }
         const rtt = num(row[r!]);
         const jitter = num(row[j!]);
         const loss = num(row[l!]);
@@ -232,7 +238,7 @@ export class EvidenceCollector {
         set('streamingGrade', pick((t) => t.readiness.streaming?.grade), plan.floors.streaming_grade);
         if (tests.length > 0) e.readinessTests = tests;
       }
-      if (v.excluded.tests > 0) {
+      if (v.excluded.tests > 0 || v.excluded.latencyRunsLan > 0) {
         const { lanReasonAt: _at, ...excluded } = v.excluded;
         e.excluded = excluded;
       }

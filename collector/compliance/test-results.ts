@@ -5,7 +5,7 @@ const id = (prefix: string) => `${prefix}-${(++serial).toString(36).padStart(8, 
 
 export const vn = (local: string) => Date.parse(`${local}+07:00`);
 
-export function throughput(at: number, direction: 'download' | 'upload', mbps: number, target = 'http://collector.test:8080') {
+export function throughput(at: number, direction: 'download' | 'upload', mbps: number, target = 'http://collector.test:8080', extra: Record<string, unknown> = {}) {
   return {
     id: id('tp'),
     probe: 'throughput',
@@ -14,11 +14,11 @@ export function throughput(at: number, direction: 'download' | 'upload', mbps: n
     target,
     measuredAt: at,
     code: 'ok',
-    fields: { mbps, bytes: 1_000_000, budget_bytes: 2_100_000, duration_ms: 8000, warmup_ms: 1000, streams: 1, server: 'collector.test:8080', stopped_early: true, stop_reason: 'stable', byte_cap: 40_000_000 },
+    fields: { mbps, bytes: 1_000_000, budget_bytes: 2_100_000, duration_ms: 8000, warmup_ms: 1000, streams: 1, server: 'collector.test:8080', stopped_early: true, stop_reason: 'stable', byte_cap: 40_000_000, ...extra },
   };
 }
 
-export function tcp(at: number, rttMs: number, opts: { lossPct?: number; jitterMs?: number } = {}) {
+export function tcp(at: number, rttMs: number, opts: { lossPct?: number; jitterMs?: number; lanBottleneck?: boolean } = {}) {
   const loss = opts.lossPct ?? 0;
   return {
     id: id('tcp'),
@@ -26,7 +26,7 @@ export function tcp(at: number, rttMs: number, opts: { lossPct?: number; jitterM
     target: 'collector.test:443',
     measuredAt: at,
     code: loss > 0 ? 'partial' : 'ok',
-    fields: { sent: 10, received: 10 - loss / 10, loss_pct: loss, rtt_median_ms: rttMs, jitter_ms: opts.jitterMs ?? 5 },
+    fields: { sent: 10, received: 10 - loss / 10, loss_pct: loss, rtt_median_ms: rttMs, jitter_ms: opts.jitterMs ?? 5, ...(opts.lanBottleneck ? { lan_bottleneck: true, gateway_rtt_ms: rttMs - 5 } : {}) },
   };
 }
 

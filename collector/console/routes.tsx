@@ -33,7 +33,7 @@ import { isLang, type Lang, TEXTS } from './i18n.ts';
 import { BASE, type View } from './layout.tsx';
 import { choices, filterRows, type SiteFilter, siteRows, silentByAlert } from './model.ts';
 import { OverviewPage, type PeriodChoice } from './pages/overview.tsx';
-import { DevicesPage, EnrollmentPage, ImportPage } from './pages/registry.tsx';
+import { DevicesPage, EnrollmentPage, ImportPage, LIST_PAGE } from './pages/registry.tsx';
 import { AlertsPage, LoginPage, MessagePage, ReportsPage } from './pages/misc.tsx';
 import { PAGE_SIZE, SitePage, SitesPage } from './pages/sites.tsx';
 import { LANG_COOKIE, type Role, type Session, SESSION_COOKIE, SessionKeys } from './session.ts';
@@ -57,8 +57,8 @@ export interface ConsoleDeps {
   settings: ConsoleSettings;
   /** Writes one audit-log entry for changes that do not go through the registry (alerts, sign-in). */
   audit?: (actor: string, action: string, subject: string, detail?: Record<string, unknown>) => void;
-  /** Evidence pack route (another room builds it); when given, the reports page links to it. */
-  evidencePackUrl?: (site: string, period: string) => string;
+  /** The evidence pack of one site and period (collector/evidence/); without it the reports page says it is unavailable. */
+  evidencePack?: (site: string, period: Period) => Promise<{ text: string }>;
 }
 
 type Env = { Variables: { requestId: string; session: Session; lang: Lang } };
@@ -95,6 +95,18 @@ const CodeId = z.string().regex(/^ec_[0-9a-f]{16}$/);
 /** Only back into the console: never an open redirect. */
 function safeBack(back: string | undefined): string | undefined {
   return back !== undefined && (back === BASE || back.startsWith(`${BASE}/`) || back.startsWith(`${BASE}?`)) ? back : undefined;
+}
+
+/** The 0-based page a list shows, from `?page=` (1-based), kept inside the list. */
+function pageOf(c: Context, total: number): number {
+  const asked = Number(c.req.query('page') ?? 1);
+  return Math.max(0, Math.min((Number.isInteger(asked) ? asked : 1) - 1, Math.ceil(total / LIST_PAGE) - 1));
+}
+
+function queryWithout(c: Context, key: string): string {
+  const params = new URLSearchParams(new URL(c.req.url).search);
+  params.delete(key);
+  return params.toString();
 }
 
 /** Empty form fields count as absent. */
@@ -412,7 +424,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const activeOnly = c.req.query('active') === '1';
     const sites = registry.listSites();
     const codes = registry.listEnrollmentCodes({ siteCode: site, activeOnly }).sort((a, b) => b.createdAt - a.createdAt);
-    return c.html(<EnrollmentPage v={view(c)} codes={codes} sites={sites} groups={choices(sites, (s) => s.groups)} communes={choices(sites, (s) => s.commune)} activeOnly={activeOnly} siteFilter={site} />);
+    return c.html(<EnrollmentPage v={view(c)} codes={codes} sites={sites} groups={choices(sites, (s) => s.groups)} communes={choices(sites, (s) => s.commune)} activeOnly={activeOnly} siteFilter={site}
+      page={pageOf(c, codes.length)} query={queryWithout(c, 'page')} />);
   });
 
   app.post('/enrollment/sheets', async (c) => {
@@ -440,7 +453,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const duplicates = c.req.query('duplicates') === '1';
     let devices = registry.listDevices({ siteCode: site, includeRevoked: revoked });
     if (duplicates) devices = devices.filter((d) => d.duplicateFingerprint);
-    return c.html(<DevicesPage v={view(c)} devices={devices} sites={registry.listSites()} filter={{ site, revoked, duplicates }} now={deps.clock()} />);
+    return c.html(<DevicesPage v={view(c)} devices={devices} sites={registry.listSites()} filter={{ site, revoked, duplicates }} now={deps.clock()} page={pageOf(c, devices.length)} query={queryWithout(c, 'page')} />);
   });
 
   const back = (c: Context<Env>, fallback: string) => {
@@ -475,7 +488,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const now = deps.clock();
     const a = deps.alerts;
     const states = a?.store.states() ?? [];
-    const firing = states.filter((s) => s.state === 'firing' || s.state === 'pending').sort((x, y) => y.since - x.since);
+    // The newest 200: a province-wide outage fires hundreds at once, and the page stays readable.
+    const firing = states.filter((s) => s.state === 'firing' || s.state === 'pending').sort((x, y) => y.since - x.since).slice(0, 200);
     const recent = states.filter((s) => s.state === 'resolved').sort((x, y) => (y.resolvedAt ?? y.since) - (x.resolvedAt ?? x.since)).slice(0, 100);
     return c.html(<AlertsPage v={view(c)} enabled={a !== undefined} firing={firing} recent={recent} silences={a?.store.silences(now) ?? []} channels={a?.channelHealth() ?? []} now={now} />);
   });
@@ -503,8 +517,21 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   app.get('/reports', (c) => {
     const { choice } = periodChoice(c.req.query('period') ?? `${localParts(deps.clock(), timeZone).date.slice(0, 7)}`);
-    const evidence = deps.evidencePackUrl;
-    return c.html(<ReportsPage v={view(c)} period={choice} evidence={evidence ? (site) => evidence(site, choice.label) : undefined} />);
+    return c.html(<ReportsPage v={view(c)} period={choice} evidence={deps.evidencePack !== undefined} />);
+  });
+
+  app.get('/reports/evidence', async (c) => {
+    if (!deps.evidencePack) throw new PageError(404, TEXTS[langOf(c)].evidenceMissing);
+    const site = parse(SiteCode, c.req.query('site')?.trim());
+    if (!registry.getSite(site)) throw new PageError(404, `${TEXTS[langOf(c)].notFound} ${site}`);
+    const { period } = periodChoice(c.req.query('period'));
+    let pack;
+    try {
+      pack = await deps.evidencePack(site, period);
+    } catch (error) {
+      throw new PageError(503, `could not build the evidence pack: ${(error as Error).message.slice(0, 200)}`);
+    }
+    return c.body(pack.text, 200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'content-disposition': `attachment; filename="songcheck-evidence-${site}-${period.label}.jsonl"` });
   });
 
   const evaluate = async (c: Context<Env>) => {

@@ -4,8 +4,8 @@
 // holds the device's socket.
 import { z } from 'zod';
 import { ControlCommand } from '../../protocol/control.ts';
-import { checkRemoteConfig } from '../../agent/control/remote-config.ts';
-import { PROBES } from '../../agent/probes/registry.ts';
+import { isScheduledProbe, SCHEDULED_PROBES } from '../../protocol/probe-options/index.ts';
+import { checkRemoteConfig } from '../../protocol/remote-config.ts';
 import type { Registry } from '../registry/registry.ts';
 import { SiteCode } from '../registry/site.ts';
 import type { ConfigScope, ControlStore, DeviceConfigStatus, StoredCommand, StoredConfig } from './store.ts';
@@ -50,7 +50,7 @@ export function scopeOf(registry: Registry, target: ConfigTarget): ConfigScope {
   return { kind: 'all' };
 }
 
-/** Validates the configuration as the agent will (agent/config.ts) and stores it as a new version. */
+/** Validates the configuration as the agent will (protocol/remote-config.ts) and stores it as a new version. */
 export function pushConfig(registry: Registry, store: ControlStore, target: ConfigTarget, config: unknown, actor: string): StoredConfig & { devices: number } {
   const scope = scopeOf(registry, target);
   const checked = checkRemoteConfig(config);
@@ -70,8 +70,8 @@ export function configStatus(registry: Registry, store: ControlStore, filter: { 
 
 /** Queues the command for each chosen device (a site's active devices, or one device). */
 export function queueCommand(registry: Registry, store: ControlStore, target: CommandTarget, command: ControlCommand, actor: string, ttlMs = DEFAULT_COMMAND_TTL_MS): StoredCommand[] {
-  if (command.kind === 'run_probe' && !(command.probe in PROBES)) {
-    throw new ControlOpError('bad_request', `unknown probe '${command.probe}' (known: ${Object.keys(PROBES).join(', ')})`);
+  if (command.kind === 'run_probe' && !isScheduledProbe(command.probe)) {
+    throw new ControlOpError('bad_request', `unknown probe '${command.probe}' (known: ${SCHEDULED_PROBES.join(', ')})`);
   }
   let deviceIds: string[];
   if (target.device !== undefined) {

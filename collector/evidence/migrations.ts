@@ -1,61 +1,35 @@
-// The evidence guards' tables: migration 5 of the collector's database (collector/database.ts). See
-// docs/data-model.md#evidence-tables and docs/security.md#a-hostile-enrolled-device-issue-14.
+// The evidence feature's tables: migration 5 of the collector's database (collector/database.ts).
 import type { Migration } from '../store/store.ts';
 
+// 5 (evidence, docs/evidence.md): each device's signing key (registered once, never replaced), the recorded
+// daily chain heads of the evidence log, and per-device counters of unsigned and refused results.
 export const EVIDENCE_MIGRATIONS: Migration[] = [
   {
     version: 5,
     owner: 'evidence',
-    // dead_letters: results InfluxDB refused for a reason that is not the result's fault, kept with the
-    //   exact line that was refused and InfluxDB's words, until an operator retries or purges them.
-    // device_targets: the distinct targets each device has reported per probe (the series budget).
-    // device_flags: devices the guards caught (series budget, ...), for the fleet dashboard and alerts.
-    // site_tag_versions: the commune/operator/link-type tags a site had from a time on, so a result resent
-    //   after a site edit lands on the series it was first stored in.
-    // clock_corrections: the time a future-stamped result was stored under, so a resend lands on the same point.
-    sqlite: `CREATE TABLE dead_letters (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     device_id TEXT NOT NULL,
-     site_code TEXT NOT NULL,
-     result_id TEXT NOT NULL,
-     measurement TEXT NOT NULL,
-     line TEXT NOT NULL,
-     kind TEXT NOT NULL,
-     reason TEXT NOT NULL,
-     first_at INTEGER NOT NULL,
-     last_at INTEGER NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 1,
-     UNIQUE (device_id, result_id)
+    sqlite: `CREATE TABLE device_keys (
+     device_id TEXT PRIMARY KEY REFERENCES devices(id),
+     key_id TEXT NOT NULL UNIQUE,
+     public_key TEXT NOT NULL,
+     registered_at INTEGER NOT NULL,
+     source TEXT NOT NULL
    );
-   CREATE TABLE device_targets (
-     device_id TEXT NOT NULL,
-     probe TEXT NOT NULL,
-     target TEXT NOT NULL,
-     first_at INTEGER NOT NULL,
-     PRIMARY KEY (device_id, probe, target)
-   ) WITHOUT ROWID;
-   CREATE TABLE device_flags (
-     device_id TEXT NOT NULL,
-     flag TEXT NOT NULL,
+   CREATE TABLE evidence_heads (
      site_code TEXT NOT NULL,
-     first_at INTEGER NOT NULL,
-     last_at INTEGER NOT NULL,
-     count INTEGER NOT NULL,
-     detail TEXT NOT NULL,
-     PRIMARY KEY (device_id, flag)
-   );
-   CREATE TABLE site_tag_versions (
-     site_code TEXT NOT NULL,
-     effective_from INTEGER NOT NULL,
-     tags TEXT NOT NULL,
-     PRIMARY KEY (site_code, effective_from)
-   ) WITHOUT ROWID;
-   CREATE TABLE clock_corrections (
-     device_id TEXT NOT NULL,
-     result_id TEXT NOT NULL,
-     stored_at_ms INTEGER NOT NULL,
+     date TEXT NOT NULL,
+     head TEXT NOT NULL,
+     prev TEXT NOT NULL,
+     entries INTEGER NOT NULL,
      recorded_at INTEGER NOT NULL,
-     PRIMARY KEY (device_id, result_id)
-   ) WITHOUT ROWID;`,
+     PRIMARY KEY (site_code, date)
+   );
+   CREATE TABLE evidence_counters (
+     device_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     last_at INTEGER NOT NULL,
+     last_reason TEXT,
+     PRIMARY KEY (device_id, kind)
+   );`,
   },
 ];

@@ -3,7 +3,8 @@
 // write into another site's series. Measurement, tags and timestamp are fully determined by the result,
 // so a retried write lands on the same point and overwrites it instead of duplicating.
 import { Point, type PointSettings, dateToProtocolTimestamp } from '@influxdata/influxdb-client';
-import { type Result, TARGET_PATTERN, storageOf } from '../../protocol/results.ts';
+import { type Result, TARGET_PATTERN } from '../../protocol/results.ts';
+import { storageOf } from './storage.ts';
 
 export interface DeviceIdentity {
   deviceId: string;

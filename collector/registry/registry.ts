@@ -438,6 +438,12 @@ export class Registry {
 
   // ---- audit log and change feed
 
+  /** Records a change made outside the registry's own tables (the console's alert acknowledgements, sign-ins). */
+  recordAudit(actor: string, action: string, subject: string, detail?: Record<string, unknown>): void {
+    this.audit(actor, action, subject, detail);
+  }
+
+
   auditLog(filter: { subject?: string; limit?: number } = {}): AuditEntry[] {
     const rows = this.sql('SELECT * FROM audit_log WHERE (@subject IS NULL OR subject = @subject) ORDER BY id DESC LIMIT @limit')
       .all({ subject: filter.subject ?? null, limit: Math.min(Math.max(1, filter.limit ?? 100), 10_000) }) as {

@@ -42,16 +42,18 @@ export function enrollRoutes(deps: ResolvedDeps) {
       failures.charge(address);
       throw new ApiError(400, 'bad_request', `invalid enrollment request: ${formatIssuesLine(parsed.error)}`);
     }
-    const { code, ...facts } = parsed.data;
+    const { code, publicKey, ...facts } = parsed.data;
     try {
       const { deviceId, token, site, duplicateOf } = registry.enroll(code, facts);
+      // The key is registered with the enrollment (audited); a collector without the evidence feature ignores it.
+      const key = publicKey && deps.evidence ? deps.evidence.store.registerKey(deviceId, publicKey, 'enroll', clock()) : undefined;
       const log = { requestId: c.get('requestId'), device: deviceId, site: site.code, hostname: facts.hostname };
       logger.info(log, 'device enrolled');
       if (duplicateOf.length > 0) {
         // Flagged, never merged: a cloned disk image or a reinstall; the ICT department decides.
         logger.warn({ ...log, fingerprint: facts.fingerprint, duplicateOf }, 'device enrolled with a hardware fingerprint another active device has');
       }
-      const body: EnrollResponse = { deviceId, token, site: { code: site.code, name: site.name }, collectorTime: clock() };
+      const body: EnrollResponse = { deviceId, token, site: { code: site.code, name: site.name }, collectorTime: clock(), ...(key ? { keyId: key.keyId } : {}) };
       return c.json(body, 201, { 'cache-control': 'no-store' });
     } catch (error) {
       if (!(error instanceof EnrollmentError)) throw error;

@@ -102,7 +102,7 @@ describe('POST /api/v1/measurements', () => {
       { index: 1, id: 'res-0021', status: 'rejected', reason: 'fields.loss_pct: must be <= 100' },
       { index: 2, id: 'res-0022', status: 'rejected', reason: 'unknown field "site"' },
       { index: 3, id: 'res-0023', status: 'stored' }, // 11 min ahead: stored at the collector's time, flagged (clock_shift_ms)
-      { index: 4, id: 'res-0024', status: 'rejected', reason: 'probe: must be one of tcp, icmp, http, dns, agent_health, device_facts, throughput, uptime, outage, agent_event' },
+      { index: 4, id: 'res-0024', status: 'rejected', reason: 'probe: must be one of tcp, icmp, http, dns, agent_health, device_facts, gateway, throughput, uptime, outage, agent_event' },
       { index: 5, status: 'rejected', reason: 'must be an object' },
       { index: 6, id: 'res-0025', status: 'stored' },
     ]);

@@ -4,6 +4,7 @@ import { MeasurementBatch } from '../../protocol/api.ts';
 import type { AppEnv, ResolvedDeps } from '../app-types.ts';
 import { ApiError, readJson } from '../http-errors.ts';
 import { RetryableWriteError } from '../influx/errors.ts';
+import { evidenceIngest } from '../evidence/ingest.ts';
 import { ingest } from '../ingest.ts';
 import { deviceAuth } from '../middleware/device-auth.ts';
 import { RateLimiter } from '../rate-limit.ts';
@@ -29,10 +30,11 @@ export function measurementRoutes(deps: ResolvedDeps) {
     const log = logger.child({ requestId: c.get('requestId'), device: device.id, site: site.code });
     try {
       const states = deps.throughput?.serverStates;
-      const response = await ingest(
-        { writer, evidence: deps.guards, deviceId: device.id, site, now, sentAt: envelope.data.sentAt, annotate: states ? annotateServerState(states, device.id) : undefined },
-        envelope.data.results,
-      );
+      const annotate = states ? annotateServerState(states, device.id) : undefined;
+      const context = { writer, guards: deps.guards, deviceId: device.id, site, now, sentAt: envelope.data.sentAt };
+      const response = deps.evidence
+        ? await evidenceIngest(deps.evidence, (results, capture) => ingest({ ...context, annotate: (r, p) => { annotate?.(r, p); capture(r, p); } }, results), envelope.data.results, { deviceId: device.id, siteCode: site.code, agentVersion: envelope.data.agentVersion, now }, log)
+        : await ingest({ ...context, annotate }, envelope.data.results);
       if (response.held) log.error({ held: response.held, sample: response.results.filter((r) => r.status === 'held').slice(0, 3) }, 'InfluxDB refused results that are not at fault: kept in the dead-letter store (songcheck-collector dead-letters list)');
       if (response.rejected > 0) {
         const sample = response.results.filter((r) => r.status === 'rejected').slice(0, 3);

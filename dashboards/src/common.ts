@@ -60,14 +60,33 @@ const profile: VariableSpec = {
   includeAll: true,
   allValue: '.*',
 };
-const SITE_LIST = 'SHOW TAG VALUES FROM "site_info" WITH KEY = "site" WHERE "group" =~ /^$group$/ AND "operator" =~ /^$operator$/ AND "profile" =~ /^$profile$/';
+// Commune is a tag on every point (results, rollups, presence, compliance, site_info), so it filters
+// province-wide panels without naming sites.
+const commune: VariableSpec = {
+  name: 'commune',
+  label: 'Xã',
+  description: 'Commune of the site (a tag on every point)',
+  query: 'SHOW TAG VALUES FROM "site_info" WITH KEY = "commune" WHERE "group" =~ /^$group$/ AND "operator" =~ /^$operator$/',
+  multi: true,
+  includeAll: true,
+  allValue: '.*',
+};
+const SITE_LIST =
+  'SHOW TAG VALUES FROM "site_info" WITH KEY = "site" WHERE "group" =~ /^$group$/ AND "operator" =~ /^$operator$/ AND "profile" =~ /^$profile$/ AND "commune" =~ /^$commune$/';
 
-/** Group, operator, profile, then the sites they leave (All = every listed site, not `.*`). */
+/**
+ * Group, operator, profile, commune, then the sites they leave. "All" sites is `.*`, not a regex of every
+ * site code: that regex grows with the province (16 KB at 2 000 sites, 400 KB at 50 000) and is re-parsed by
+ * InfluxDB in every query. Operator and commune are tags on every point, so they still filter under "All";
+ * group and profile are not tags on results (a site may be in several groups): they narrow the commune and
+ * site pickers, and a group's own figures come from selecting its sites (docs/grafana.md, "Filters").
+ */
 export const FILTER_VARIABLES: VariableSpec[] = [
   group,
   operator,
   profile,
-  { name: 'site', label: 'Điểm trường', description: 'Site (school or school site) code', query: SITE_LIST, multi: true, includeAll: true },
+  commune,
+  { name: 'site', label: 'Điểm trường', description: 'Site (school or school site) code', query: SITE_LIST, multi: true, includeAll: true, allValue: '.*' },
 ];
 
 /** Site detail: one site at a time. */
@@ -75,9 +94,10 @@ export const SITE_DETAIL_VARIABLES: VariableSpec[] = [
   group,
   operator,
   profile,
+  commune,
   { name: 'site', label: 'Điểm trường', description: 'Site (school or school site) code', query: SITE_LIST, multi: false, includeAll: false },
 ];
 
-/** The WHERE clause every result panel starts with. */
-export const SITES = `"site" =~ /^$site$/`;
+/** The WHERE clause every result panel starts with (commune: see FILTER_VARIABLES; the site detail's is `.*`). */
+export const SITES = `"commune" =~ /^$commune$/ AND "site" =~ /^$site$/`;
 export const OPERATORS = `"operator" =~ /^$operator$/`;

@@ -54,8 +54,8 @@ describe('a field type conflict someone else caused (case 2)', () => {
     const rows = await s.query('SELECT result_id, loss_pct FROM latency');
     expect(rows.map((r) => r.result_id).sort()).toEqual([honest[0]!.id, honest[1]!.id].sort());
 
-    const health = (await (await s.tc.app.request('/healthz')).json()) as { evidence: { deadLetters: { total: number } } };
-    expect(health.evidence.deadLetters.total).toBe(0);
+    const health = (await (await s.tc.app.request('/healthz')).json()) as { guards: { deadLetters: { total: number } } };
+    expect(health.guards.deadLetters.total).toBe(0);
   });
 
   it('purges only what it is told to, and refuses a purge that names nothing', async () => {
@@ -81,15 +81,15 @@ describe('max-series-per-database reached (case 2)', () => {
     expect((await fetch(`${server.url}/write?db=${s.db}&precision=ms`, { method: 'POST', body: filler })).status).toBe(204);
     const { body } = await s.post([tcpResult()]);
     expect(body.results[0]).toMatchObject({ status: 'held', reason: expect.stringMatching(/\(series_limit\).*max-series-per-database/) });
-    const health = (await (await s.tc.app.request('/healthz')).json()) as { evidence: { deadLetters: { total: number; byKind: Record<string, number> } } };
-    expect(health.evidence.deadLetters).toEqual({ total: 1, byKind: { series_limit: 1 } });
+    const health = (await (await s.tc.app.request('/healthz')).json()) as { guards: { deadLetters: { total: number; byKind: Record<string, number> } } };
+    expect(health.guards.deadLetters).toEqual({ total: 1, byKind: { series_limit: 1 } });
   });
 });
 
 describe('a device sending thousands of distinct targets (case 3)', () => {
   let s: HostileStack;
   beforeAll(async () => {
-    s = await hostileStack(influxUrl, 'hostile_series_budget', { evidence: { maxTargetsPerProbe: 32 } });
+    s = await hostileStack(influxUrl, 'hostile_series_budget', { guardOptions: { maxTargetsPerProbe: 32 } });
   });
   afterAll(() => s?.tc.cleanup());
 
@@ -113,8 +113,8 @@ describe('a device sending thousands of distinct targets (case 3)', () => {
     const points = await s.query('SELECT "count" FROM device_flag');
     expect(points.length).toBeGreaterThan(0);
     expect(points[0]!.tags).toBeDefined();
-    const health = (await (await s.tc.app.request('/healthz')).json()) as { evidence: { seriesBudget: Record<string, number> } };
-    expect(health.evidence.seriesBudget).toEqual({ maxTargetsPerProbe: 32, refusedSinceStart: 2968, flaggedDevices: 1 });
+    const health = (await (await s.tc.app.request('/healthz')).json()) as { guards: { seriesBudget: Record<string, number> } };
+    expect(health.guards.seriesBudget).toEqual({ maxTargetsPerProbe: 32, refusedSinceStart: 2968, flaggedDevices: 1 });
 
     // Another device of the fleet is not affected.
     s.tc.registry.addSite({ code: 'LC-002', name: 'Other school' });

@@ -20,8 +20,11 @@ export interface LabStack {
   stopCollector(): Promise<void>;
   /** `songcheck-agent measure throughput --json` in the client namespace, with a YAML config for the probe. */
   measure(method: 'ndt7' | 'http', probeYaml?: string, timeoutMs?: number): Promise<{ code: number; results: Result[]; output: string }>;
-  /** iperf3 from client to server (reverse: download), Mbit/s received. */
-  iperf3(direction: 'download' | 'upload', seconds: number): Promise<number>;
+  /**
+   * iperf3 from client to server (reverse: download), Mbit/s received after the first omitSeconds (slow start:
+   * long paths need several seconds of it).
+   */
+  iperf3(direction: 'download' | 'upload', seconds: number, omitSeconds?: number): Promise<number>;
   destroy(): Promise<void>;
 }
 
@@ -107,26 +110,37 @@ export async function createLabStack(opts: LabStackOptions = {}): Promise<LabSta
       }
       return { code: r.code, results, output: r.stdout + r.stderr };
     },
-    async iperf3(direction, seconds) {
-      const server = lab.spawnIn('server', 'iperf3', ['-s', '-1', '-B', lab.serverIp, '-p', '5201']);
-      try {
-        // Wait for the server's "Server listening" line (bounded), then run the client once.
-        await new Promise<void>((resolve) => {
-          let out = '';
-          const timer = setTimeout(resolve, 5_000);
-          server.stdout!.on('data', (c: Buffer) => {
-            out += c.toString();
-            if (/listening/i.test(out)) (clearTimeout(timer), resolve());
+    async iperf3(direction, seconds, omitSeconds = 1) {
+      // Two tries: on a long path iperf3's control connection now and then gives up before the test starts.
+      let failure = '';
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const server = lab.spawnIn('server', 'iperf3', ['-s', '-1', '-B', lab.serverIp, '-p', '5201']);
+        const exited = new Promise((r) => server.once('exit', r));
+        try {
+          // Wait for the server's "Server listening" line (bounded), then run the client once.
+          await new Promise<void>((resolve) => {
+            let out = '';
+            const timer = setTimeout(resolve, 5_000);
+            server.stdout!.on('data', (c: Buffer) => {
+              out += c.toString();
+              if (/listening/i.test(out)) (clearTimeout(timer), resolve());
+            });
           });
-        });
-        const r = await lab.execIn('client', 'iperf3', ['-c', lab.serverIp, '-p', '5201', '-t', String(seconds), '-O', '1', '-J', ...(direction === 'download' ? ['-R'] : [])], (seconds + 15) * 1000);
-        const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
-        const bps = j.end?.sum_received?.bits_per_second;
-        if (!bps) throw new Error(`iperf3 gave no figure:\n${r.stdout.slice(0, 500)}\n${r.stderr}`);
-        return bps / 1e6;
-      } finally {
-        server.kill('SIGKILL');
+          const r = await lab.execIn('client', 'iperf3', ['-c', lab.serverIp, '-p', '5201', '-t', String(seconds), '-O', String(omitSeconds), '-J', ...(direction === 'download' ? ['-R'] : [])], (seconds + omitSeconds + 15) * 1000);
+          let bps: number | undefined;
+          try {
+            bps = (JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second;
+          } catch {
+            // Reported below with the output.
+          }
+          if (bps) return bps / 1e6;
+          failure = `iperf3 gave no figure (exit ${r.code}):\n${r.stdout.slice(0, 500)}\n${r.stderr}`;
+        } finally {
+          server.kill('SIGKILL');
+          await exited;
+        }
       }
+      throw new Error(failure);
     },
     async destroy() {
       await stack.stopCollector();

@@ -1,7 +1,9 @@
 // The network lab: two network namespaces joined by a veth pair, a "server" side (the collector, iperf3 -s)
 // and a "client" side (the agent, iperf3 -c). Each direction is shaped on its sender's veth end with tc tbf
 // (egress: the server end shapes the download, the client end the upload); loss is iptables' statistic
-// match. netem is not available in this kernel, so the lab shapes rate and loss only; it adds no delay.
+// match. netem is not available in this kernel: round-trip delay comes from a user-space delay line between two
+// TUN devices (delay-line.ts), attached on the first setDelay(). From then on the namespaces route each other's
+// address through the TUN devices, and tbf and loss move onto them (the veth pair carries nothing but ARP).
 //
 // Every name and address is the lab's own: namespaces `sc<pid36>-<n>-{s,c}`, veths `sc<pid36><n>{s,c}`,
 // addresses 10.213.<n>.1 and .2 on a /30. Nothing is added to the root namespace but the (moved) veth pair.
@@ -10,6 +12,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ensureCommand } from '../../scripts/system-deps.ts';
+import { startDelayLine, type DelayLine, type DelayLineStats, type DelaySetting } from './delay-line.ts';
 
 const run = promisify(execFile);
 
@@ -20,6 +23,13 @@ export interface Shape {
   upMbit: number;
   /** Random drop probability (0–1) of packets in each direction, with iptables' statistic match. */
   loss?: number;
+  /** tbf's queue, in ms at the rate (default 50). Long paths want a deeper queue, as real cell buffers are. */
+  queueMs?: number;
+  /**
+   * A boost: tbf lets `boostBytes` through at up to `peakMbit` before the sustained rate applies (tbf's burst
+   * and peakrate), on the download. The bucket refills at the sustained rate while the link is idle.
+   */
+  boost?: { boostBytes: number; peakMbit: number };
 }
 
 export interface Lab {
@@ -29,6 +39,13 @@ export interface Lab {
   clientIp: string;
   /** Replaces the shaping of both directions. */
   shape(s: Shape): Promise<void>;
+  /**
+   * Adds round-trip delay (and jitter) with the TUN delay line; the first call attaches it and re-applies the
+   * last shape on the TUN devices. { rttMs: 0 } keeps the delay line with no added delay.
+   */
+  setDelay(d: DelaySetting): Promise<void>;
+  /** The delay line's counters (forwarded, dropped, its own lateness), or undefined before setDelay(). */
+  delayStats(): Promise<DelayLineStats | undefined>;
   /** Link up or down (both ends), to cut a test mid-way. */
   setLink(up: boolean): Promise<void>;
   /** Spawns a command inside a namespace. */
@@ -73,6 +90,19 @@ async function sh(cmd: string, args: string[], timeoutMs = 15_000): Promise<void
   await run(cmd, args, { timeout: timeoutMs });
 }
 
+/**
+ * tbf's arguments for one direction. Burst: 10 ms at the rate (at least 2 full frames); queue: `queueMs` at the
+ * rate (what tbf calls latency). A boost is a bucket of boostBytes emptied at up to peakMbit (tbf needs an mtu
+ * with a peakrate: one full frame).
+ */
+export function tbfArgs(mbit: number, queueMs: number, boost?: { boostBytes: number; peakMbit: number }): string[] {
+  const burst = boost ? Math.round(boost.boostBytes) : Math.max(3028, Math.round((mbit * 1e6) / 8 / 100));
+  return [
+    'rate', `${mbit}mbit`, 'burst', String(burst), 'latency', `${queueMs}ms`,
+    ...(boost ? ['peakrate', `${boost.peakMbit}mbit`, 'mtu', '1514'] : []),
+  ];
+}
+
 export async function createLab(): Promise<Lab> {
   const t = await labTools();
   const n = (process.pid * 7 + counter++) % 250;
@@ -85,29 +115,66 @@ export async function createLab(): Promise<Lab> {
   const clientIp = `10.213.${n}.2`;
   live.add(serverNs);
   live.add(clientNs);
+  // The devices that carry the traffic: the veth pair, or the TUN devices once the delay line is attached.
+  let sDev = sVeth;
+  let cDev = cVeth;
+  let delayLine: DelayLine | undefined;
+  let lastShape: Shape | undefined;
   const lab: Lab = {
     serverNs,
     clientNs,
     serverIp,
     clientIp,
     async shape(s) {
-      for (const [ns, dev, mbit] of [
-        [serverNs, sVeth, s.downMbit],
-        [clientNs, cVeth, s.upMbit],
+      lastShape = s;
+      for (const [ns, dev, mbit, boost] of [
+        [serverNs, sDev, s.downMbit, s.boost],
+        [clientNs, cDev, s.upMbit, undefined],
       ] as const) {
         await run(t.tc, ['-n', ns, 'qdisc', 'del', 'dev', dev, 'root']).catch(() => {});
-        // Burst: 10 ms at the rate (at least 2 full frames); queue: 50 ms at the rate (what tbf calls latency).
-        const burst = Math.max(3028, Math.round((mbit * 1e6) / 8 / 100));
-        await sh(t.tc, ['-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', String(burst), 'latency', '50ms']);
+        await sh(t.tc, ['-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'tbf', ...tbfArgs(mbit, s.queueMs ?? 50, boost)]);
         await run(t.ip, ['netns', 'exec', ns, t.iptables, '-F', 'INPUT']).catch(() => {});
         if (s.loss && s.loss > 0) {
           await sh(t.ip, ['netns', 'exec', ns, t.iptables, '-A', 'INPUT', '-i', dev, '-m', 'statistic', '--mode', 'random', '--probability', String(s.loss), '-j', 'DROP']);
         }
       }
     },
+    async setDelay(d) {
+      if (!delayLine) {
+        const sTun = `${tag}ts`.slice(0, 15);
+        const cTun = `${tag}tc`.slice(0, 15);
+        delayLine = await startDelayLine(serverNs, sTun, clientNs, cTun);
+        for (const [ns, dev, peer, src] of [
+          [serverNs, sTun, clientIp, serverIp],
+          [clientNs, cTun, serverIp, clientIp],
+        ] as const) {
+          await sh(t.ip, ['-n', ns, 'link', 'set', dev, 'up']);
+          // A /32 beats the veth's /30: the peer is reached through the delay line from now on.
+          await sh(t.ip, ['-n', ns, 'route', 'add', `${peer}/32`, 'dev', dev, 'src', src]);
+        }
+        for (const [ns, dev] of [
+          [serverNs, sVeth],
+          [clientNs, cVeth],
+        ] as const) {
+          await run(t.tc, ['-n', ns, 'qdisc', 'del', 'dev', dev, 'root']).catch(() => {});
+        }
+        sDev = sTun;
+        cDev = cTun;
+        if (lastShape) await lab.shape(lastShape);
+      }
+      await delayLine.set(d);
+    },
+    async delayStats() {
+      return delayLine?.stats();
+    },
     async setLink(up) {
-      await sh(t.ip, ['-n', serverNs, 'link', 'set', sVeth, up ? 'up' : 'down']);
-      await sh(t.ip, ['-n', clientNs, 'link', 'set', cVeth, up ? 'up' : 'down']);
+      // Both the veth pair and (when attached) the TUN devices: whichever carries the traffic is cut.
+      for (const [ns, devs] of [
+        [serverNs, [sVeth, sDev]],
+        [clientNs, [cVeth, cDev]],
+      ] as const) {
+        for (const dev of new Set(devs)) await sh(t.ip, ['-n', ns, 'link', 'set', dev, up ? 'up' : 'down']);
+      }
     },
     spawnIn(side, cmd, args, env = {}) {
       return spawn(t.ip, ['netns', 'exec', side === 'server' ? serverNs : clientNs, cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -127,6 +194,8 @@ export async function createLab(): Promise<Lab> {
       });
     },
     async destroy() {
+      await delayLine?.stop();
+      delayLine = undefined;
       for (const ns of [serverNs, clientNs]) {
         await run(t.ip, ['netns', 'delete', ns]).catch(() => {});
         live.delete(ns);

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Result } from '../../../protocol/results.ts';
 import { ctxWith, PINNED_NOW } from '../../../test/support/agent-probes.ts';
-import { dnsProbe, DnsOptions } from './index.ts';
+import { DnsOptions } from '../../../protocol/probe-options/dns.ts';
+import { dnsProbe } from './index.ts';
 
 const A = 1;
 const AAAA = 28;

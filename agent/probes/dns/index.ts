@@ -1,23 +1,13 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { z } from 'zod';
 import type { DnsFields, ResultCode } from '../../../protocol/results.ts';
 import { abortCode, clip, describeError, errorCodeOf } from '../errors.ts';
 import { round3 } from '../latency-stats.ts';
 import { guarded, makeResult } from '../result.ts';
 import { collectorEndpoint } from '../target.ts';
+import { DnsOptions } from '../../../protocol/probe-options/dns.ts';
 import type { Probe } from '../types.ts';
 
-export const DnsOptions = z
-  .object({
-    /** "ip", "ip:port" or "[ipv6]:port"; absent: the system's configured nameservers. */
-    servers: z.array(z.string().min(1).max(100)).min(1).max(5).optional(),
-    rrtype: z.enum(['A', 'AAAA']).default('A'),
-    timeoutMs: z.number().int().min(1).max(60_000).default(5000),
-  })
-  .strict()
-  .prefault({});
-export type DnsOptions = z.infer<typeof DnsOptions>;
 
 /** c-ares codes where a server did answer, just not with an address: the time to that answer is still measured. */
 const ANSWERED: Record<string, string> = {
@@ -33,7 +23,6 @@ const ANSWERED: Record<string, string> = {
 export const dnsProbe: Probe<DnsOptions> = {
   name: 'dns',
   description: 'DNS resolution time of a name, asked of the nameservers directly (no OS cache)',
-  options: DnsOptions,
 
   defaultTargets({ collectorUrl }) {
     const c = collectorEndpoint(collectorUrl);

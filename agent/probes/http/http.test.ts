@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
 import { closedPort, ctxWith, PINNED_NOW } from '../../../test/support/agent-probes.ts';
-import { httpProbe, HttpOptions } from './index.ts';
+import { HttpOptions } from '../../../protocol/probe-options/http.ts';
+import { httpProbe } from './index.ts';
 
 const opts = (o: Partial<HttpOptions> = {}) => HttpOptions.parse(o);
 

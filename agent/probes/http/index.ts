@@ -1,32 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { API_PREFIX } from '../../../protocol/api.ts';
 import { describeError } from '../errors.ts';
 import { guarded, makeResult } from '../result.ts';
 import { collectorEndpoint } from '../target.ts';
+import { HttpOptions } from '../../../protocol/probe-options/http.ts';
 import type { Probe } from '../types.ts';
 import { timeRequest } from './request.ts';
 
-export const HttpOptions = z
-  .object({
-    /** For the whole exchange: lookup, connect, TLS, headers and body. */
-    timeoutMs: z.number().int().min(1).max(120_000).default(10_000),
-    method: z.enum(['GET', 'HEAD']).default('GET'),
-    /** Reading stops here, so a large or endless body cannot spend the school's data plan. */
-    maxBytes: z.number().int().min(0).max(100 * 1024 * 1024).default(1024 * 1024),
-    /** When set, any other status is an http_error (e.g. 204 for the collector's ping endpoint). */
-    expectStatus: z.number().int().min(100).max(599).optional(),
-    /** PEM file of extra CAs to trust, for a test server with a private CA; the system CAs stay trusted. */
-    caFile: z.string().min(1).optional(),
-  })
-  .strict()
-  .prefault({});
-export type HttpOptions = z.infer<typeof HttpOptions>;
 
 export const httpProbe: Probe<HttpOptions> = {
   name: 'http',
   description: 'HTTP(S) request timing on a fresh connection: DNS, TCP connect, TLS, first byte, total',
-  options: HttpOptions,
 
   defaultTargets({ collectorUrl }) {
     const c = collectorEndpoint(collectorUrl);

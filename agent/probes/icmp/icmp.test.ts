@@ -3,7 +3,8 @@ import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
 import { ctxWith, PINNED_NOW } from '../../../test/support/agent-probes.ts';
 import { pingCommand } from './command.ts';
-import { icmpProbe, IcmpOptions } from './index.ts';
+import { IcmpOptions } from '../../../protocol/probe-options/icmp.ts';
+import { icmpProbe } from './index.ts';
 
 const plan = { count: 3, intervalMs: 200, timeoutMs: 1500, address: '192.0.2.1', family: 4 as const };
 

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { z } from 'zod';
 import type { ResultCode } from '../../../protocol/results.ts';
 import { abortCode, clip, errorCodeOf } from '../errors.ts';
 import { latencyStats, type Attempt } from '../latency-stats.ts';
@@ -7,23 +6,11 @@ import { overallCode } from '../outcome.ts';
 import { resolveHost } from '../resolve.ts';
 import { guarded, makeResult } from '../result.ts';
 import { collectorEndpoint } from '../target.ts';
+import { IcmpOptions } from '../../../protocol/probe-options/icmp.ts';
 import type { Probe } from '../types.ts';
 import { pingCommand } from './command.ts';
 import { parseUnixReplies, parseWindowsReplies, toAttempts, unixFailureCode } from './parse.ts';
 
-export const IcmpOptions = z
-  .object({
-    count: z.number().int().min(1).max(100).default(5),
-    /** Between echoes; at least 200 ms (unprivileged ping's floor). Windows paces at about 1 s regardless. */
-    intervalMs: z.number().int().min(200).max(60_000).default(1000),
-    /** Wait for each echo's reply. */
-    timeoutMs: z.number().int().min(1).max(60_000).default(3000),
-    /** Path of the ping program when it is not on PATH as `ping`. */
-    binary: z.string().min(1).optional(),
-  })
-  .strict()
-  .prefault({});
-export type IcmpOptions = z.infer<typeof IcmpOptions>;
 
 interface Run {
   error: (Error & { code?: unknown; killed?: boolean }) | null;
@@ -54,7 +41,6 @@ function execPing(file: string, args: string[], deadlineMs: number, signal: Abor
 export const icmpProbe: Probe<IcmpOptions> = {
   name: 'icmp',
   description: 'ICMP echo through the system ping (secondary method: may need privileges, output is parsed)',
-  options: IcmpOptions,
 
   defaultTargets({ collectorUrl }) {
     const c = collectorEndpoint(collectorUrl);

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { ResultCode } from '../../../protocol/results.ts';
 import { abortCode } from '../errors.ts';
 import { latencyStats, type Attempt } from '../latency-stats.ts';
@@ -6,26 +5,17 @@ import { overallCode, summariseFailures, type Failure } from '../outcome.ts';
 import { resolveHost } from '../resolve.ts';
 import { guarded, makeResult } from '../result.ts';
 import { sleep } from '../../platform/abortable-sleep.ts';
-import { collectorEndpoint, formatHostPort, parseHostPort } from '../target.ts';
+import { parseHostPort } from '../../../protocol/host-port.ts';
+import { collectorEndpoint, formatHostPort } from '../target.ts';
+import { TcpOptions } from '../../../protocol/probe-options/tcp.ts';
 import type { Probe } from '../types.ts';
+import { withLanAttribution } from '../gateway/lan.ts';
 import { connectOnce } from './connect.ts';
 
-export const TcpOptions = z
-  .object({
-    count: z.number().int().min(1).max(100).default(5),
-    /** Pause between the starts of consecutive attempts. */
-    intervalMs: z.number().int().min(0).max(60_000).default(200),
-    /** Per attempt; also bounds the one name resolution before the attempts. */
-    timeoutMs: z.number().int().min(1).max(60_000).default(3000),
-  })
-  .strict()
-  .prefault({});
-export type TcpOptions = z.infer<typeof TcpOptions>;
 
 export const tcpProbe: Probe<TcpOptions> = {
   name: 'tcp',
   description: 'TCP connect latency to host:port: needs no privileges and parses no text (the primary latency method)',
-  options: TcpOptions,
 
   defaultTargets({ collectorUrl }) {
     const c = collectorEndpoint(collectorUrl);
@@ -35,7 +25,7 @@ export const tcpProbe: Probe<TcpOptions> = {
   run(target, rawOptions, ctx) {
     return guarded('tcp', target, ctx, latencyStats([]), async (measuredAt) => {
       const done = (code: ResultCode, attempts: Attempt[], detail?: string) =>
-        makeResult('tcp', target, measuredAt, code, latencyStats(attempts), detail);
+        makeResult('tcp', target, measuredAt, code, withLanAttribution(latencyStats(attempts), ctx.now()), detail);
       const options = TcpOptions.parse(rawOptions);
       const hp = parseHostPort(target);
       if ('error' in hp) return done('error', [], hp.error);

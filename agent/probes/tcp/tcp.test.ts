@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { Result } from '../../../protocol/results.ts';
 import { closedPort, ctxWith, listen, PINNED_NOW } from '../../../test/support/agent-probes.ts';
-import { tcpProbe, TcpOptions } from './index.ts';
+import { TcpOptions } from '../../../protocol/probe-options/tcp.ts';
+import { tcpProbe } from './index.ts';
 
 const fast = TcpOptions.parse({ count: 3, intervalMs: 0, timeoutMs: 1000 });
 

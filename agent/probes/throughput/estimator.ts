@@ -29,6 +29,8 @@ const toMbps = (bytes: number, ms: number) => (bytes * 8) / (ms * 1000);
 export class RateEstimator {
   private readonly samples: Sample[] = [];
   private warm?: Sample;
+  /** Where the steady state starts when not at the end of the warm-up (past a boost or a slow ramp). */
+  private from?: number;
 
   constructor(readonly options: EstimatorOptions) {}
 
@@ -44,6 +46,21 @@ export class RateEstimator {
     }
     const first = this.samples[0]!;
     if (!this.warm && t - first[0] >= this.options.warmupMs) this.warm = this.valueAt(first[0] + this.options.warmupMs);
+    if (this.from !== undefined && this.warm && this.warm[0] < this.from && t >= this.from) this.warm = this.valueAt(this.from);
+  }
+
+  /**
+   * Measures the steady state from time t on (a step in the rate curve: sustained.ts) instead of from the end
+   * of the warm-up; undefined goes back to the warm-up. Never earlier than the warm-up's end.
+   */
+  measureFrom(t: number | undefined): void {
+    const first = this.samples[0];
+    if (!first) return;
+    const warmEnd = first[0] + this.options.warmupMs;
+    this.from = t === undefined || t <= warmEnd ? undefined : t;
+    const last = this.samples.at(-1)!;
+    const start = this.from ?? warmEnd;
+    this.warm = last[0] >= start ? this.valueAt(start) : undefined;
   }
 
   get started(): boolean {

@@ -1,69 +1,21 @@
-import { z } from 'zod';
 import type { Result, ThroughputFields } from '../../../protocol/results.ts';
 import { DataBudget, HEADER_ALLOWANCE } from './budget.ts';
-import { isValidTimeZone } from './plan.ts';
+import { ThroughputPlan } from './plan.ts';
 import { abortCode } from '../errors.ts';
 import { round3 } from '../latency-stats.ts';
 import { resolveHost } from '../resolve.ts';
 import { guarded, makeResult, type ResultOf } from '../result.ts';
 import { collectorEndpoint } from '../target.ts';
+import { ThroughputOptions } from '../../../protocol/probe-options/throughput.ts';
 import type { Probe, ProbeRunContext } from '../types.ts';
 import { acquireSiteLease, releaseSiteLease } from './lease.ts';
 import { idleRtt, loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
 import type { Direction, TransferOutcome, TransferPlan } from './transfer.ts';
+import { BoostProfile } from './boost-profile.ts';
+import { sustainedFields, SustainedTracker } from './sustained.ts';
 
 const MB = 1_000_000;
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time as HH:MM (24 h)');
 
-export const ThroughputOptions = z
-  .object({
-    /** ndt7 (one WebSocket stream, the M-Lab protocol) or http (K parallel streams). */
-    method: z.enum(['ndt7', 'http']).default('ndt7'),
-    directions: z.array(z.enum(['download', 'upload'])).min(1).max(2).default(['download', 'upload']),
-    /** Parallel streams of the http method. */
-    streams: z.number().int().min(1).max(16).default(4),
-    /** Longest transfer per direction; ndt7 servers stop at 10 s whatever is asked. */
-    maxDurationSeconds: z.number().min(1).max(30).default(10),
-    /** Discarded at the start of each transfer (slow start, token-bucket bursts). */
-    warmupMs: z.number().int().min(0).max(10_000).default(1000),
-    /** Steady-state time needed before a test may stop early. */
-    minSteadyMs: z.number().int().min(500).max(20_000).default(1500),
-    /** Stop early once the estimate moved less than this (percent) over the last second. */
-    tolerancePct: z.number().min(0.5).max(20).default(2),
-    /** false: always run to maxDurationSeconds or the byte cap (like a fixed 10 s ndt7 test). */
-    adaptive: z.boolean().default(true),
-    stallSeconds: z.number().min(1).max(30).default(4),
-    connectTimeoutSeconds: z.number().min(1).max(60).default(10),
-    /** TCP-connect round trips to the server during the transfer (latency under load, RPM). */
-    loadedLatency: z.boolean().default(true),
-    latencyIntervalMs: z.number().int().min(100).max(5_000).default(250),
-    /** Ask the collector for the site's lease first, so two agents of one site never test at once. */
-    arbitrate: z.boolean().default(true),
-    leaseWaitSeconds: z.number().min(0).max(3_600).default(120),
-    budget: z
-      .object({
-        monthlyMegabytes: z.number().min(10).max(10_000_000).default(3000),
-        pauseBelowMegabytes: z.number().min(0).max(1_000_000).default(150),
-        perTestMaxMegabytes: z.number().min(1).max(1000).default(40),
-      })
-      .strict()
-      .prefault({}),
-    schedule: z
-      .object({
-        testsPerDay: z.number().int().min(0).max(96).default(4),
-        start: hhmm.default('07:30'),
-        end: hhmm.default('16:30'),
-        weekdays: z.array(z.number().int().min(0).max(6)).max(7).default([1, 2, 3, 4, 5]),
-        timeZone: z.string().refine(isValidTimeZone, 'not a time zone known to this Node (e.g. Asia/Ho_Chi_Minh)').default('Asia/Ho_Chi_Minh'),
-      })
-      .strict()
-      .prefault({}),
-    /** M-Lab's public servers (target "mlab"): off by default; M-Lab publishes the client's IP address. */
-    mlab: z.object({ enabled: z.boolean().default(false), minIntervalMinutes: z.number().min(36).max(100_000).default(360) }).strict().prefault({}),
-  })
-  .strict()
-  .prefault({});
-export type ThroughputOptions = z.infer<typeof ThroughputOptions>;
 
 type ThroughputResult = ResultOf<'throughput'>;
 const METHOD_TAG = { ndt7: 'ndt7', http: 'http_multistream' } as const;
@@ -150,6 +102,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
     const s = budget.state();
     return { budget_used_bytes: s.usedBytes, budget_left_bytes: s.leftBytes };
   };
+  const boostProfile = ctx.dataDir ? new BoostProfile(ctx.dataDir) : undefined;
   const first = budget?.nextCap();
   if (first && 'paused' in first) return fail('unavailable', first.paused, { ...budgetFields(), server: server.label });
 
@@ -183,7 +136,11 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
         const cap = budget?.nextCap() ?? { capBytes: options.budget.perTestMaxMegabytes * MB };
         if ('paused' in cap) return done('unavailable', { ...emptyFields(server.label, streams), ...budgetFields() }, cap.paused);
         const reservation = budget?.reserve(Math.round(cap.capBytes * 1.1 * HEADER_ALLOWANCE));
-        const maxDurationMs = options.method === 'ndt7' ? Math.min(options.maxDurationSeconds, 10) * 1000 : options.maxDurationSeconds * 1000;
+        const boostPlan = boostProfile?.plan(direction, server.label, options.boost, ctx.now()) ?? { long: false, expectedBoostBytes: 0 };
+        const tracker = new SustainedTracker(options.boost, boostPlan);
+        // A learning test, or one that must run past a learned boost, may run to longTestSeconds (http).
+        const seconds = boostPlan.long || boostPlan.expectedBoostBytes > 0 ? Math.max(options.maxDurationSeconds, options.boost.longTestSeconds) : options.maxDurationSeconds;
+        const maxDurationMs = (options.method === 'ndt7' ? Math.min(seconds, 10) : seconds) * 1000;
         const sampler = latency && options.loadedLatency ? loadedRttSampler(latency, options.latencyIntervalMs) : undefined;
         let lastProgress = 0;
         const plan: TransferPlan = {
@@ -194,6 +151,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
           connectTimeoutMs: options.connectTimeoutSeconds * 1000,
           adaptive: options.adaptive,
           estimator: { warmupMs: options.warmupMs, minSteadyMs: options.minSteadyMs, tolerancePct: options.tolerancePct },
+          sustained: tracker,
           signal: ctx.signal,
           onTick(e) {
             if (sampler && e.elapsedMs >= options.warmupMs) sampler.startAt(performance.now());
@@ -214,6 +172,8 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
         const budgetBytes = Math.round(outcome.socketBytes * HEADER_ALLOWANCE);
         if (budget && reservation) budget.settle(reservation, budgetBytes);
         const e = outcome.estimate;
+        const seen = tracker.summary(outcome.bytes);
+        boostProfile?.record(direction, server.label, boostPlan, seen, outcome.code === 'ok', ctx.now());
         const fields: ThroughputFields = {
           ...(e.mbps !== undefined && e.steadyMs > 0 ? { mbps: round3(e.mbps) } : {}),
           ...(outcome.serverMbps !== undefined ? { server_mbps: round3(outcome.serverMbps) } : {}),
@@ -231,8 +191,12 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
             ? { loaded_rtt_median_ms: loaded.median, loaded_rtt_p95_ms: loaded.p95!, loaded_rtt_samples: loaded.samples, ...(loaded.rpm ? { rpm: loaded.rpm } : {}) }
             : {}),
           ...budgetFields(),
+          ...sustainedFields(seen, boostPlan),
         };
-        return done(outcome.code, fields, [outcome.detail, leaseNote].filter(Boolean).join('; ') || undefined);
+        // A figure taken inside the site's learned boost is not the sustained rate: partial, with the reason.
+        const insideBoost = outcome.code === 'ok' && seen.insideBoost;
+        const boostNote = insideBoost ? `the test ended inside the site's boost (${(boostPlan.expectedBoostBytes / MB).toFixed(1)} MB learned): mbps may be the boost's rate` : undefined;
+        return done(insideBoost ? 'partial' : outcome.code, fields, [outcome.detail, boostNote, leaseNote].filter(Boolean).join('; ') || undefined);
       });
       // guarded() may replace a failed body with its own error result, which lacks the throughput tags.
       results.push({ ...r, method, direction });
@@ -246,7 +210,6 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
 export const throughputProbe: Probe<ThroughputOptions> = {
   name: 'throughput',
   description: 'Download and upload rate (ndt7 or multi-stream HTTP) with latency under load, within a monthly data budget',
-  options: ThroughputOptions,
 
   defaultTargets({ collectorUrl }) {
     const c = collectorEndpoint(collectorUrl);
@@ -255,6 +218,11 @@ export const throughputProbe: Probe<ThroughputOptions> = {
 
   async run(target, rawOptions, ctx) {
     return (await this.runMany!(target, rawOptions, ctx))[0]!;
+  },
+
+  // The cron (every minute by default) only asks; tests run at the plan's random moments of school hours.
+  gate(options, { now }) {
+    return new ThroughputPlan(options.schedule, now);
   },
 
   async runMany(target, rawOptions, ctx) {

@@ -122,8 +122,14 @@ export function runNdt7(target: Ndt7Target, plan: TransferPlan, abortCode: Trans
       const t0 = performance.now();
       if (plan.direction === 'upload') void pump();
 
+      // The server ends an upload with a close frame at 10 s. On a long path the kernel still holds seconds of
+      // our data ahead of our close reply, so the close completes late (or only at the server's hard limit):
+      // the server's close frame (ws goes CLOSING without us asking) is the end of the test.
+      let serverEnded!: () => void;
+      const serverEndedP = new Promise<void>((r) => (serverEnded = r));
       const sample = () => {
         if (!socket) return undefined;
+        if (ws.readyState !== ws.OPEN && !stopping) serverEnded();
         if (plan.direction === 'download') {
           const got = socket.bytesRead - read0;
           if (got > 0) firstByteAt ??= performance.now();
@@ -133,7 +139,7 @@ export function runNdt7(target: Ndt7Target, plan: TransferPlan, abortCode: Trans
         // Receiver side: the server's count at the server's clock; until it reports, nothing is counted.
         return { t: serverElapsedUs / 1000, bytes: serverBytes, moved: payloadBytes };
       };
-      const { reason } = await controlLoop(plan, estimator, sample, closedP);
+      const { reason } = await controlLoop(plan, estimator, sample, Promise.race([closedP, serverEndedP]));
       stopping = true;
       // What is still queued in this process never left: not sent, not charged.
       const unsent = ws.bufferedAmount + socket.writableLength;

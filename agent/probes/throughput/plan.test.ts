@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FIXED_OFFSET_ZONES, localParts } from './plan.ts';
+import { FIXED_OFFSET_ZONES } from '../../../protocol/time-zone.ts';
+import { localParts } from './plan.ts';
 
 describe('fixed-offset zones', () => {
   it('give the same local time as Intl for every zone in the table, across years and hours', () => {

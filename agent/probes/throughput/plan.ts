@@ -1,5 +1,6 @@
 // When scheduled throughput tests run: N times a day at random moments inside school hours, on school
 // weekdays, in the school's time zone (Asia/Ho_Chi_Minh by default), drawn afresh each day.
+import { FIXED_OFFSET_ZONES } from '../../../protocol/time-zone.ts';
 
 export interface PlanOptions {
   testsPerDay: number;
@@ -23,32 +24,6 @@ export interface LocalParts {
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/**
- * Zones with one UTC offset all year (no daylight saving, unchanged for decades), in minutes. For these the
- * local time is plain arithmetic: the first Intl call with a time zone loads ICU's zone data, about 8 MB
- * resident in an agent that should stay near 60 MB. Any other IANA zone still works, through Intl.
- */
-export const FIXED_OFFSET_ZONES: Readonly<Record<string, number>> = {
-  UTC: 0,
-  'Etc/UTC': 0,
-  'Asia/Ho_Chi_Minh': 420,
-  'Asia/Saigon': 420,
-  'Asia/Bangkok': 420,
-  'Asia/Phnom_Penh': 420,
-  'Asia/Vientiane': 420,
-  'Asia/Jakarta': 420,
-  'Asia/Yangon': 390,
-  'Asia/Kolkata': 330,
-  'Asia/Dhaka': 360,
-  'Asia/Manila': 480,
-  'Asia/Singapore': 480,
-  'Asia/Kuala_Lumpur': 480,
-  'Asia/Shanghai': 480,
-  'Asia/Tokyo': 540,
-  'Africa/Nairobi': 180,
-  'Africa/Lagos': 60,
-  'Africa/Johannesburg': 120,
-};
 
 /** The calendar date, time and weekday of an instant in a time zone (Intl, no dependency). */
 export function localParts(epochMs: number, timeZone: string): LocalParts {
@@ -87,15 +62,6 @@ export function zonedTime(year: number, month: number, day: number, hhmm: string
   return t;
 }
 
-export function isValidTimeZone(tz: string): boolean {
-  if (Object.hasOwn(FIXED_OFFSET_ZONES, tz)) return true;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The day's test times: testsPerDay uniform random instants in [start, end), sorted; none on other weekdays. */
 export function drawDay(epochMs: number, o: PlanOptions, random: () => number = Math.random): number[] {
@@ -138,10 +104,4 @@ export class ThroughputPlan {
   pending(): number[] {
     return [...this.slots];
   }
-}
-
-/** Wraps the throughput job so that it runs only when the plan (probes.throughput.options.schedule) says so. */
-export function throughputGate(options: Record<string, unknown>, now: () => number, run: (signal: AbortSignal) => Promise<void>) {
-  const plan = new ThroughputPlan((options as { schedule: PlanOptions }).schedule, now);
-  return (signal: AbortSignal): Promise<void> => (plan.due() ? run(signal) : Promise.resolve());
 }

@@ -2,6 +2,7 @@
 // loop that samples the receiver's byte count and decides when to stop.
 import type { ResultCode } from '../../../protocol/results.ts';
 import { RateEstimator, type Estimate, type EstimatorOptions } from './estimator.ts';
+import type { SustainedTracker } from './sustained.ts';
 
 export type Direction = 'download' | 'upload';
 export type StopReason = 'stable' | 'time_limit' | 'byte_cap' | 'server_closed' | 'failed' | 'not_started';
@@ -19,6 +20,8 @@ export interface TransferPlan {
   /** Stop as soon as the estimate is stable; false runs to the time or byte limit. */
   adaptive: boolean;
   estimator: EstimatorOptions;
+  /** Rate curve and boost handling: moves the estimate past a step down and holds the stop until past a learned boost. */
+  sustained?: SustainedTracker;
   signal: AbortSignal;
   onTick?(estimate: Estimate): void;
 }
@@ -77,7 +80,10 @@ export function controlLoop(
       const now = performance.now();
       const s = sample();
       if (s) {
-        if (s.bytes > 0 || estimator.started) estimator.add(s.t, s.bytes);
+        if (s.bytes > 0 || estimator.started) {
+          estimator.add(s.t, s.bytes);
+          plan.sustained?.add(s.t, s.bytes, estimator);
+        }
         if (s.moved !== lastMoved) {
           lastMoved = s.moved;
           lastProgressAt = now;
@@ -89,7 +95,7 @@ export function controlLoop(
       if (s && s.moved >= plan.capBytes) return end('byte_cap');
       const e = estimator.estimate();
       if (e.elapsedMs >= plan.maxDurationMs) return end('time_limit');
-      if (plan.adaptive && estimator.stable()) return end('stable');
+      if (plan.adaptive && estimator.stable() && (plan.sustained?.mayStop(e.bytes, e.mbps) ?? true)) return end('stable');
     }, TICK_MS);
   });
 }

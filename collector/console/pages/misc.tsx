@@ -57,7 +57,7 @@ export const AlertsPage: FC<{ v: View; enabled: boolean; firing: AlertState[]; r
   </Layout>
 );
 
-export const ReportsPage: FC<{ v: View; period: PeriodChoice; evidence?: (site: string) => string }> = ({ v, period, evidence }) => {
+export const ReportsPage: FC<{ v: View; period: PeriodChoice; evidence: boolean }> = ({ v, period, evidence }) => {
   const p = encodeURIComponent(period.label);
   return (
     <Layout v={v} title={v.t.reportsTitle}>
@@ -72,9 +72,9 @@ export const ReportsPage: FC<{ v: View; period: PeriodChoice; evidence?: (site: 
       <section>
         <h2>{v.t.evidence}</h2>
         {evidence ? (
-          <form method="get" action={evidence('')} class="filters" id="evidence-form">
+          <form method="get" action={`${BASE}/reports/evidence`} class="filters" id="evidence-form">
             <input type="hidden" name="period" value={period.label} />
-            <label>{v.t.site} <input name="site" required /></label>
+            <label>{v.t.site} <input name="site" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" /></label>
             <button type="submit">{v.t.evidence}</button>
           </form>
         ) : <Empty text={v.t.evidenceMissing} />}

@@ -6,7 +6,7 @@ import type { Site } from '../../registry/site.ts';
 import { dateTime } from '../i18n.ts';
 import { BASE, ChangeForm, Empty, Layout, type View } from '../layout.tsx';
 import type { DeviceInfo } from '../model.ts';
-import { DeviceTable } from './sites.tsx';
+import { DeviceTable, SiteChoices } from './sites.tsx';
 
 const show = (x: unknown) => (x === undefined || x === null || x === '' ? '∅' : Array.isArray(x) ? x.join('; ') : String(x));
 
@@ -57,7 +57,7 @@ export const ImportPage: FC<{ v: View; report?: ImportReport; csv?: string; form
   </Layout>
 );
 
-export const EnrollmentPage: FC<{ v: View; codes: EnrollmentCodeInfo[]; sites: Site[]; groups: string[]; communes: string[]; activeOnly: boolean; siteFilter?: string }> = ({ v, codes, sites, groups, communes, activeOnly, siteFilter }) => (
+export const EnrollmentPage: FC<{ v: View; codes: EnrollmentCodeInfo[]; sites: Site[]; groups: string[]; communes: string[]; activeOnly: boolean; siteFilter?: string; page: number; query: string }> = ({ v, codes, sites, groups, communes, activeOnly, siteFilter, page, query }) => (
   <Layout v={v} title={v.t.enrollTitle}>
     <p>{v.t.enrollHelp}</p>
     <ChangeForm v={v} action={`${BASE}/enrollment/sheets`} target="_blank" id="sheets-form" class="grid">
@@ -68,7 +68,7 @@ export const EnrollmentPage: FC<{ v: View; codes: EnrollmentCodeInfo[]; sites: S
       <label>{v.t.uses} <input type="number" name="uses" min={1} max={10000} value="1" /></label>
       <label>{v.t.ttlDays} <input type="number" name="ttlDays" min={1} max={3650} value="30" /></label>
       <button type="submit" id="print-sheets">{v.t.printSheets}</button>
-      <datalist id="site-codes">{sites.map((s) => <option value={s.code}>{s.name}</option>)}</datalist>
+      <SiteChoices sites={sites} />
     </ChangeForm>
     <h2>{v.t.codes}</h2>
     <form method="get" action={`${BASE}/enrollment`} class="filters">
@@ -81,7 +81,7 @@ export const EnrollmentPage: FC<{ v: View; codes: EnrollmentCodeInfo[]; sites: S
         <table id="codes-table">
           <thead><tr><th>Id</th><th>{v.t.site}</th><th>{v.t.status}</th><th>{v.t.expires}</th><th>{v.t.usesLeft}</th>{v.role === 'admin' && <th />}</tr></thead>
           <tbody>
-            {codes.slice(0, 1000).map((c) => (
+            {codes.slice(page * LIST_PAGE, (page + 1) * LIST_PAGE).map((c) => (
               <tr data-code={c.id}>
                 <td><code>{c.id}</code></td>
                 <td><a href={`${BASE}/sites/${c.siteCode}`}>{c.siteCode}</a></td>
@@ -104,7 +104,17 @@ export const EnrollmentPage: FC<{ v: View; codes: EnrollmentCodeInfo[]; sites: S
   </Layout>
 );
 
-export const DevicesPage: FC<{ v: View; devices: DeviceInfo[]; sites: Site[]; filter: { site?: string; revoked: boolean; duplicates: boolean }; now: number }> = ({ v, devices, sites, filter, now }) => (
+/** Rows per page of devices and codes: a province has thousands; a page stays small on a phone. */
+export const LIST_PAGE = 200;
+
+const Pager: FC<{ total: number; page: number; href: (page: number) => string }> = ({ total, page, href }) => {
+  const pages = Math.ceil(total / LIST_PAGE);
+  return pages > 1 ? (
+    <p class="pages">{Array.from({ length: pages }, (_, i) => (i === page ? <b>{i + 1}</b> : <a href={href(i + 1)}>{i + 1}</a>))}</p>
+  ) : <></>;
+};
+
+export const DevicesPage: FC<{ v: View; devices: DeviceInfo[]; sites: Site[]; filter: { site?: string; revoked: boolean; duplicates: boolean }; now: number; page: number; query: string }> = ({ v, devices, sites, filter, now, page, query }) => (
   <Layout v={v} title={v.t.nav.devices}>
     <form method="get" action={`${BASE}/devices`} class="filters" id="device-filters">
       <label>{v.t.site} <input name="site" value={filter.site ?? ''} list="site-codes" /></label>
@@ -113,6 +123,7 @@ export const DevicesPage: FC<{ v: View; devices: DeviceInfo[]; sites: Site[]; fi
       <button type="submit">{v.t.filter}</button>
     </form>
     <p>{devices.length} {v.t.devices.toLowerCase()}</p>
-    {devices.length === 0 ? <Empty text={v.t.noDevices} /> : <DeviceTable v={v} devices={devices.slice(0, 1000)} now={now} sites={sites} />}
+    {devices.length === 0 ? <Empty text={v.t.noDevices} /> : <DeviceTable v={v} devices={devices.slice(page * LIST_PAGE, (page + 1) * LIST_PAGE)} now={now} sites={sites} />}
+    <Pager total={devices.length} page={page} href={(p) => `${BASE}/devices?${query}&page=${p}`} />
   </Layout>
 );

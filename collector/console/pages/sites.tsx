@@ -82,7 +82,9 @@ export const SitesPage: FC<{
 };
 
 const CRITERION_UNIT: Record<string, string> = { download: 'Mbit/s', upload: 'Mbit/s', rtt: 'ms', jitter: 'ms', loss: '%', uptime: '%' };
-const unitOf = (criterion: string) => CRITERION_UNIT[criterion.split('_')[0] ?? ''] ?? (criterion.includes('share') ? '%' : '');
+/** Criterion ids name their metric first (download_median, rtt_p95); a share is a percentage of tests. */
+const unitOf = (criterion: string) => (criterion.includes('share') ? '%' : CRITERION_UNIT[criterion.split('_')[0] ?? ''] ?? '');
+const meanUnitOf = (criterion: string) => CRITERION_UNIT[criterion.split('_')[0] ?? ''] ?? '';
 const num = (x: number | undefined, unit = '') => (x === undefined ? '–' : `${fmt(x)}${unit ? ` ${unit}` : ''}`);
 
 export const SitePage: FC<{
@@ -117,7 +119,7 @@ export const SitePage: FC<{
                   <td>{c.criterion}</td>
                   <td><Badge v={v} verdict={c.verdict} /></td>
                   <td class="n">{num(c.value, unitOf(c.criterion))}</td>
-                  <td class="n">{num(c.mean, unitOf(c.criterion))}</td>
+                  <td class="n">{num(c.mean, meanUnitOf(c.criterion))}</td>
                   <td class="n">{num(c.threshold, unitOf(c.criterion))}</td>
                   <td class="n">{c.samples ?? '–'} / {c.minSamples ?? '–'}</td>
                   <td class="reason">{c.reason}</td>
@@ -207,9 +209,13 @@ export const DeviceTable: FC<{ v: View; devices: DeviceInfo[]; health?: Map<stri
         })}
       </tbody>
     </table>
-    {sites && v.role === 'admin' && <datalist id="site-codes">{sites.map((s) => <option value={s.code}>{s.name}</option>)}</datalist>}
+    {sites && v.role === 'admin' && <SiteChoices sites={sites} />}
   </div>
 );
+
+/** Suggestions for site-code inputs; past a few hundred sites the list would outweigh the page, and codes are typed. */
+export const SiteChoices: FC<{ sites: Site[] }> = ({ sites }) =>
+  sites.length <= 300 ? <datalist id="site-codes">{sites.map((s) => <option value={s.code}>{s.name}</option>)}</datalist> : <></>;
 
 export const AlertTable: FC<{ v: View; alerts: AlertState[]; now: number; silence?: boolean }> = ({ v, alerts, now, silence }) => (
   <div class="scroll">

@@ -1,6 +1,7 @@
-// The `connectivity` section of the agent config: how often and against what the uptime check runs.
+// The `connectivity` section of the agent config: how often and against what the uptime check runs (the check
+// itself is agent/uptime/).
 import { z } from 'zod';
-import { parseHostPort } from '../probes/target.ts';
+import { parseHostPort } from './host-port.ts';
 
 /** Two well-run anycast resolvers' HTTPS ports, as IP literals so the check needs no DNS to reach them. */
 export const DEFAULT_OUTSIDE_TARGETS = ['1.1.1.1:443', '8.8.8.8:443'];

@@ -1,8 +1,8 @@
 // A configuration pushed through the control channel is an agent configuration document (the same
-// schema as config.yaml, agent/config.ts) with one restriction: it cannot move the agent to another
+// schema as config.yaml, agent-config.ts) with one restriction: it cannot move the agent to another
 // collector, since a mistake there would cut the agent off from the channel that could undo it.
 // The collector checks a push with this before storing it, and the agent again before applying it.
-import { AgentConfig } from '../config.ts';
+import { AgentConfig } from './agent-config.ts';
 
 export type RemoteConfigCheck = { ok: true; config: AgentConfig } | { ok: false; reason: string };
 

@@ -1,5 +1,5 @@
-// CLI of the evidence guards: the dead-letter store (list, retry, purge) and flagged devices. Same
-// operations as the admin routes (collector/admin/evidence.ts), on the registry database.
+// CLI of the ingest guards: the dead-letter store (list, retry, purge) and flagged devices. Same
+// operations as the admin routes (collector/admin/guards.ts), on the registry database.
 import { z } from 'zod';
 import { loadConfig } from '../config.ts';
 import { REFUSAL_KINDS } from '../influx/errors.ts';
@@ -8,7 +8,7 @@ import type { CliHelpers } from '../control/cli-commands.ts';
 import { DeadLetters, type DeadLetterFilter } from './dead-letters.ts';
 import { DeviceFlags } from './device-flags.ts';
 
-export const EVIDENCE_HELP = `  dead-letters list [--kind K] [--site CODE] [--device ID] [--limit N] [--json]
+export const GUARDS_HELP = `  dead-letters list [--kind K] [--site CODE] [--device ID] [--limit N] [--json]
                              results InfluxDB refused although they were valid (kinds: ${REFUSAL_KINDS.join(', ')}),
                              kept on disk with InfluxDB's reason; the agents no longer hold them
   dead-letters retry [--kind K] [--site CODE] [--device ID] [--id N ...] [--limit N]
@@ -30,7 +30,7 @@ const FilterArgs = z.object({
 });
 const toFilter = (a: z.output<typeof FilterArgs>): DeadLetterFilter => ({ kind: a.kind, site: a.site, device: a.device, ids: a.id, limit: a.limit });
 
-export function evidenceCommands(h: CliHelpers): Record<string, (args: string[]) => void | Promise<void>> {
+export function guardCommands(h: CliHelpers): Record<string, (args: string[]) => void | Promise<void>> {
   return {
     'dead-letters list': (args) => {
       const a = h.parse(args, { ...filterOptions, json: { type: 'boolean' } }, FilterArgs.extend({ json: z.boolean().optional() }));

@@ -1,9 +1,9 @@
-// Admin routes of the evidence guards: the dead-letter store (list, retry, purge) and flagged devices
+// Admin routes of the ingest guards: the dead-letter store (list, retry, purge) and flagged devices
 // (docs/collector.md#admin-api). Same operations as `songcheck-collector dead-letters ...`.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import { DeadLetterFilter } from '../evidence/dead-letters.ts';
+import { DeadLetterFilter } from '../guards/dead-letters.ts';
 import { REFUSAL_KINDS } from '../influx/errors.ts';
 import { checkInput, readJson } from '../http-errors.ts';
 import { adminAuth } from '../middleware/admin-auth.ts';
@@ -22,7 +22,7 @@ const PurgeBody = DeadLetterFilter.extend({ all: z.literal(true).optional() }).r
   { message: 'say what to purge: all: true, kind, site, device or ids', path: ['all'] },
 );
 
-export function evidenceAdminRoutes(deps: ResolvedDeps) {
+export function guardAdminRoutes(deps: ResolvedDeps) {
   const app = new Hono<AppEnv>();
   const failures = new RateLimiter(deps.limits.authFailures, deps.clock);
   const gate = adminAuth({ adminToken: deps.adminToken, registry: deps.registry, failures, trustProxy: deps.trustProxy });

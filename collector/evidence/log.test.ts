@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { genesisHash, sha256Hex } from '../../protocol/evidence.ts';
+import { localTime } from '../compliance/zone.ts';
+import { type ClosedDay, EvidenceLog } from './log.ts';
+
+const TZ = 'Asia/Ho_Chi_Minh';
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-evlog-'));
+  dirs.push(d);
+  return d;
+};
+const entry = (n: number) => ({ at: n, device: 'dev_1', unsigned: `{"n":${n}}`, agentVersion: '0.1.0' });
+
+describe('evidence log', () => {
+  it('chains lines within a day and across days, closing each day once with its head', () => {
+    const closed: ClosedDay[] = [];
+    const log = new EvidenceLog(tmp(), TZ, (d) => closed.push(d));
+    const day1 = localTime('2026-11-02', 23 * 60 + 30, TZ);
+    expect(log.append('LC-1', [entry(1), entry(2)], day1)).toEqual({ date: '2026-11-02', seqs: [1, 2] });
+    log.append('LC-1', [entry(3)], localTime('2026-11-03', 8 * 60, TZ));
+    const d1 = log.readDay('LC-1', '2026-11-02');
+    const d2 = log.readDay('LC-1', '2026-11-03');
+    expect(JSON.parse(d1[0]!).prev).toBe(genesisHash('LC-1'));
+    expect(JSON.parse(d1[1]!).prev).toBe(sha256Hex(d1[0]!));
+    expect(JSON.parse(d2[0]!)).toMatchObject({ prev: sha256Hex(d1[1]!), seq: 1 });
+    expect(closed).toEqual([{ site: 'LC-1', date: '2026-11-02', head: sha256Hex(d1[1]!), entries: 2, prev: genesisHash('LC-1') }]);
+  });
+
+  it('a new process continues the chain from disk and cuts a torn, never acknowledged last line', () => {
+    const dir = tmp();
+    const at = localTime('2026-11-02', 9 * 60, TZ);
+    new EvidenceLog(dir, TZ).append('LC-1', [entry(1)], at);
+    fs.appendFileSync(path.join(dir, 'LC-1', '2026-11-02.log'), '{"prev":"torn');
+    new EvidenceLog(dir, TZ).append('LC-1', [entry(2)], at);
+    const lines = new EvidenceLog(dir, TZ).readDay('LC-1', '2026-11-02');
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ prev: sha256Hex(lines[0]!), seq: 2 });
+  });
+
+  it('keeps appending to the newest day when the clock goes back across midnight, and prunes old days', () => {
+    const log = new EvidenceLog(tmp(), TZ);
+    log.append('LC-1', [entry(1)], localTime('2026-11-03', 1, TZ));
+    expect(log.append('LC-1', [entry(2)], localTime('2026-11-02', 23 * 60, TZ)).date).toBe('2026-11-03');
+    log.append('LC-2', [entry(3)], localTime('2026-10-01', 600, TZ));
+    expect(log.prune(localTime('2026-11-03', 600, TZ), 30)).toBe(1);
+    expect(log.days('LC-2')).toEqual([]);
+    expect(log.days('LC-1')).toEqual(['2026-11-03']);
+  });
+});

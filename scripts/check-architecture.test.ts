@@ -1,0 +1,68 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkArchitecture } from './check-architecture.ts';
+
+let root: string | undefined;
+afterEach(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+  root = undefined;
+});
+
+/** A throw-away repository with these files. */
+function tree(files: Record<string, string>): string {
+  root = mkdtempSync(join(tmpdir(), 'songcheck-arch-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+const CLEAN = {
+  'protocol/schema.ts': "import { z } from 'zod';\nexport const S = z.string();\n",
+  'agent/cli.ts': "import { S } from '../protocol/schema.ts';\nimport { probe } from './probe.ts';\nconsole.log(S, probe);\n",
+  'agent/probe.ts': 'export const probe = 1;\n',
+  'agent/probe.test.ts': "import { probe } from './probe.ts';\nimport { helper } from '../test/support/helper.ts';\nconsole.log(probe, helper);\n",
+  'test/support/helper.ts': "import { probe } from '../../agent/probe.ts';\nexport const helper = probe;\n",
+  'collector/cli.ts': "import { S } from '../protocol/schema.ts';\nawait import('./server.ts');\nconsole.log(S);\n",
+  'collector/server.ts': 'export {};\n',
+};
+
+describe('architecture check', () => {
+  it('passes a tree that keeps the boundaries (tests may import both sides)', () => {
+    expect(checkArchitecture(tree(CLEAN), []).problems).toEqual([]);
+  });
+
+  it('fails when the collector imports the agent, and says what the collector process can load', () => {
+    const { problems } = checkArchitecture(tree({ ...CLEAN, 'collector/server.ts': "import { probe } from '../agent/probe.ts';\nexport const p = probe;\n" }), []);
+    expect(problems).toEqual([
+      'collector/server.ts imports agent/probe.ts: collector/ must not import agent/ (share it through protocol/, see docs/architecture.md)',
+      'the collector process can load agent/probe.ts (reachable from bin/songcheck-collector.js, collector/cli.ts, collector/server.ts)',
+    ]);
+  });
+
+  it('fails when the agent imports the collector, or protocol/ either side (type-only imports too)', () => {
+    const { problems } = checkArchitecture(
+      tree({ ...CLEAN, 'agent/probe.ts': "import type { X } from '../collector/server.ts';\nexport const probe = 1 as unknown as X;\n", 'protocol/schema.ts': "export { probe as S } from '../agent/probe.ts';\n" }),
+      [],
+    );
+    expect(problems.filter((p) => / imports /.test(p))).toEqual([
+      'agent/probe.ts imports collector/server.ts: agent/ must not import collector/ (share it through protocol/, see docs/architecture.md)',
+      'protocol/schema.ts imports agent/probe.ts: protocol/ must not import agent/ (share it through protocol/, see docs/architecture.md)',
+    ]);
+  });
+
+  it('fails on an import circle, type-only included, unless it lies inside a listed known circle', () => {
+    const files = { ...CLEAN, 'collector/a.ts': "import type { B } from './b.ts';\nexport type A = B;\n", 'collector/b.ts': "import type { A } from './a.ts';\nexport type B = string | A[];\n" };
+    expect(checkArchitecture(tree(files), []).problems).toEqual(['import circle among collector/a.ts, collector/b.ts (move what both need into a third module)']);
+    expect(checkArchitecture(root!, [['collector/a.ts', 'collector/b.ts', 'collector/c.ts']]).problems).toEqual([]);
+    expect(checkArchitecture(root!, [['collector/a.ts']]).problems).toHaveLength(1);
+  });
+
+  it('fails when the agent build would bundle test code, or an import names a missing file', () => {
+    const { problems } = checkArchitecture(tree({ ...CLEAN, 'agent/cli.ts': "import { helper } from '../test/support/helper.ts';\nimport './gone.ts';\nconsole.log(helper);\n" }), []);
+    expect(problems).toEqual(['agent/cli.ts imports ./gone.ts, which does not exist', 'the agent build would bundle test code test/support/helper.ts (reachable from agent/cli.ts)']);
+  });
+});

@@ -1,0 +1,53 @@
+// Long paths in the network lab: the TUN delay line (test/lab/delay-line.ts) adds round-trip time between the
+// collector's namespace and the agent's, tbf shapes the rate on the TUN devices. Both methods must read within
+// ±10 % of iperf3 on the same link, at round trips up to a geostationary satellite's 600 ms.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Result } from '../protocol/results.ts';
+import { createLabStack, type LabStack } from './lab/lab-stack.ts';
+
+type Throughput = Extract<Result, { probe: 'throughput' }>;
+
+// Few, telling cases: a provincial 4G path, a cell far from the server, a satellite site.
+const CASES = [
+  { rttMs: 100, downMbit: 40, upMbit: 10 },
+  { rttMs: 300, downMbit: 20, upMbit: 5 },
+  { rttMs: 600, downMbit: 10, upMbit: 2 },
+];
+
+describe('throughput on long paths (network lab, TUN delay line)', () => {
+  let stack: LabStack;
+  beforeAll(async () => {
+    stack = await createLabStack();
+  });
+  afterAll(async () => {
+    await stack?.destroy();
+  });
+
+  for (const c of CASES) {
+    it(`ndt7 and http read within ±10 % of iperf3 at ${c.rttMs} ms, ${c.downMbit} down / ${c.upMbit} up Mbit/s`, async () => {
+      // Cell buffers are deep: a 50 ms tbf queue on a 600 ms path would starve TCP as no real cell does.
+      await stack.lab.shape({ downMbit: c.downMbit, upMbit: c.upMbit, queueMs: Math.max(50, c.rttMs) });
+      await stack.lab.setDelay({ rttMs: c.rttMs });
+      // iperf3 leaves out slow start: about eight round trips.
+      const omit = Math.max(1, Math.ceil((c.rttMs / 1000) * 8));
+      const reference = { download: await stack.iperf3('download', 4, omit), upload: await stack.iperf3('upload', 4, omit) };
+      for (const method of ['ndt7', 'http'] as const) {
+        const { results, output } = await stack.measure(method);
+        for (const r of results as Throughput[]) {
+          const ref = reference[r.direction];
+          const context = `${method} ${r.direction} at ${c.rttMs} ms: iperf3 ${ref.toFixed(2)}, ${JSON.stringify(r.fields)} ${r.detail ?? ''}\n${output.slice(0, 300)}`;
+          expect(r.code, context).toBe('ok');
+          expect(r.fields.mbps! / ref, context).toBeGreaterThan(0.9);
+          expect(r.fields.mbps! / ref, context).toBeLessThan(1.1);
+          // The delay line adds what it was asked (the agent's TCP-connect round trip, before the transfer).
+          expect(r.fields.idle_rtt_ms!, context).toBeGreaterThanOrEqual(c.rttMs);
+          expect(r.fields.idle_rtt_ms!, context).toBeLessThan(c.rttMs + 40);
+        }
+        expect(results.map((r) => (r as Throughput).direction).sort()).toEqual(['download', 'upload']);
+      }
+      const stats = await stack.lab.delayStats();
+      expect(stats!.forwarded.serverToClient).toBeGreaterThan(0);
+      // iperf3 twice, four engine runs, each a few round trips of set-up: minutes at 600 ms.
+    }, 240_000);
+  }
+});
