@@ -1,9 +1,7 @@
 // CLI of the ingest guards: the dead-letter store (list, retry, purge) and flagged devices. Same
 // operations as the admin routes (collector/admin/guards.ts), on the registry database.
 import { z } from 'zod';
-import { loadConfig } from '../config.ts';
 import { REFUSAL_KINDS } from '../influx/errors.ts';
-import { createInfluxWriter } from '../influx/writer.ts';
 import type { CliHelpers } from '../control/cli-commands.ts';
 import { DeadLetters, type DeadLetterFilter } from './dead-letters.ts';
 import { DeviceFlags } from './device-flags.ts';
@@ -45,6 +43,8 @@ export function guardCommands(h: CliHelpers): Record<string, (args: string[]) =>
     },
     'dead-letters retry': async (args) => {
       const a = h.parse(args, filterOptions, FilterArgs);
+      // Loaded only here: the other commands start faster without the InfluxDB client.
+      const [{ loadConfig }, { createInfluxWriter }] = await Promise.all([import('../config.ts'), import('../influx/writer.ts')]);
       const writer = createInfluxWriter(loadConfig().influx);
       const outcome = await h.withRegistryAsync((r) => new DeadLetters(r.store, Date.now).retry(writer, toFilter(a)));
       h.out(`${outcome.stored} stored and removed, ${outcome.refused} refused again (kept)`);
