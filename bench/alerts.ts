@@ -54,7 +54,7 @@ export async function benchAlerts(sites = 2000, runs = 5): Promise<AlertsBench> 
     const config = loadAlertsConfig(DEFAULT_ALERTS_FILE, {});
     const rules = config.rules.filter((r) => r.enabled);
     const ctxBase = { sites: registry.listSites(), devices: registry.listDevices(), query: (q: string) => writer.query(q) };
-    const school = { isSchoolTime: () => true };
+    const school = { timeZone: 'Asia/Ho_Chi_Minh', isSchoolTime: () => true };
     const service = new AlertService({ config, store: openCollectorStore(dir), registry, query: (q) => writer.query(q), clock: () => now, school, floorFor: () => 5 });
     const reference: number[] = [];
     const ticks: number[] = [];

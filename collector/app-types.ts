@@ -7,8 +7,8 @@ import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
 import type { ThroughputService } from './throughput/service.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
-import type { Profiles } from './compliance/profiles.ts';
-import type { SchoolCalendar } from './compliance/calendar.ts';
+import type { Profiles } from './school/profiles.ts';
+import type { SchoolCalendar } from './school/calendar.ts';
 import type { EvidenceService } from './evidence/service.ts';
 import type { ConsoleSettings } from './console/config.ts';
 

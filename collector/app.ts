@@ -22,7 +22,7 @@ import { complianceRoutes } from './compliance/routes.ts';
 import { evidenceRoutes } from './evidence/routes.ts';
 import { buildPack } from './evidence/pack.ts';
 import type { EvidenceService } from './evidence/service.ts';
-import type { SchoolCalendar } from './compliance/calendar.ts';
+import type { SchoolCalendar } from './school/calendar.ts';
 import type { Period } from './compliance/periods.ts';
 import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
 import { RateLimiter } from './rate-limit.ts';

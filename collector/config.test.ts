@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadRegistryConfig, redactConfig } from './config.ts';
+import { ConfigError } from './config-error.ts';
+import { loadConfig, loadRegistryConfig, redactConfig } from './config.ts';
 
 const base = { SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086/', SONGCHECK_ADMIN_TOKEN: 'a'.repeat(16) };
 

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
+import { ConfigError } from './config-error.ts';
 import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
 import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
@@ -58,13 +59,6 @@ export interface CollectorConfig extends RegistryConfig {
   evidence?: EvidenceConfig;
   /** The web console (collector/console/config.ts): map tiles, Grafana links, session length. */
   console?: ConsoleSettings;
-}
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
 }
 
 // Compose files often write `VAR=` to mean "unset"; treat an empty value as absent rather than invalid.

@@ -15,7 +15,7 @@ import { enroll } from '../agent/identity/enroll.ts';
 import { loadIdentity } from '../agent/identity/identity.ts';
 import { loadOrCreateSigningKey, signingKeyFile, signResults, type DeviceSigningKey } from '../agent/identity/signing-key.ts';
 import type { CollectorConfig } from '../collector/config.ts';
-import { localTime } from '../collector/compliance/zone.ts';
+import { localTime } from '../collector/school/zone.ts';
 import { evidenceCommand } from '../collector/evidence/cli.ts';
 import { createLogger } from '../collector/logger.ts';
 import { Registry } from '../collector/registry/registry.ts';
@@ -39,7 +39,7 @@ interface VerifyReport {
   counts: { entries: number; signed: number; unsigned: number; invalid: number };
   differences: string[];
   recomputed: { verdict: string };
-  pack: { verdict: { verdict: { verdict: string } } };
+  pack: { verdict: { verdict: { verdict: string; reasons: string[]; criteria: { id: string; informational?: true; samples: number }[] } } };
 }
 const verify = (text: string) => verifyPack(text) as VerifyReport;
 
@@ -151,6 +151,14 @@ describe('evidence packs', () => {
     expect(report.pack.verdict.verdict.verdict).toBe(expected);
     expect(report.recomputed.verdict).toBe(expected);
     expect(report.counts.signed).toBe(report.counts.entries);
+    // The recomputation covers what the method leaves out (flagged tests and runs, said in the reasons) and
+    // the informational readiness criteria, not only the plain statistics.
+    const verdict = report.pack.verdict.verdict;
+    if (site !== 'EV-INSUF') {
+      expect(verdict.reasons).toContainEqual(expect.stringMatching(/^\d+ throughput tests? left out because the line was in use/));
+      expect(verdict.reasons).toContainEqual(expect.stringMatching(/^\d+ latency runs? left out because the school's router/));
+    }
+    expect(verdict.criteria.filter((c) => c.informational && c.samples > 0).length).toBeGreaterThan(0);
     expect(report.counts.entries).toBeGreaterThan(0);
     expect(report.ok).toBe(true);
   });

@@ -8,6 +8,7 @@ import QRCode from 'qrcode';
 import { stringify } from 'csv-stringify/sync';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
+import { DEFAULT_TIME_ZONE, formatDayMonthYear } from '../school/zone.ts';
 
 export interface SheetEntry {
   site: Site;
@@ -23,9 +24,9 @@ export function enrollCommand(collectorUrl: string, code: string): string {
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 
-/** dd/mm/yyyy in Vietnam's time zone: how the date is read at the school. */
+/** dd/mm/yyyy in the schools' zone: how the date is read at the school. */
 export function formatDate(epochMs: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric' }).format(epochMs);
+  return formatDayMonthYear(epochMs, DEFAULT_TIME_ZONE);
 }
 
 const STYLE = `

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AlertsConfigError, loadAlertsConfig, parseAlertsConfig } from './config.ts';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';

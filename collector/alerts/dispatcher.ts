@@ -28,7 +28,7 @@ const BATCH = 50;
 
 export class Dispatcher {
   constructor(
-    private readonly deps: { config: AlertsConfig; store: AlertStore; channels: Map<string, Channel>; clock: () => number; logger?: Logger },
+    private readonly deps: { config: AlertsConfig; store: AlertStore; channels: Map<string, Channel>; clock: () => number; logger?: Logger; /** The school calendar's zone, for the times in messages. */ timeZone?: string },
   ) {}
 
   /** No jitter (protocol/backoff.ts): one collector retrying one receiver has no fleet to spread. */
@@ -60,7 +60,7 @@ export class Dispatcher {
         continue;
       }
       try {
-        await channel.send(render(row.message, channel.lang, config.grafanaUrl), row.message);
+        await channel.send(render(row.message, channel.lang, config.grafanaUrl, this.deps.timeZone), row.message);
         store.markSent(row.id, clock());
         store.setMeta(`channel:${row.channel}`, JSON.stringify({ failures: 0, reported: false }));
         report.sent++;

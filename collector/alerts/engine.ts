@@ -7,7 +7,9 @@ import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
 import type { AlertsConfig, RuleConfig } from './config.ts';
 import { RULE_KINDS } from './rules/index.ts';
-import { type FloorFor, localDay, type SchoolTime } from './school-time.ts';
+import type { SchoolTime } from '../school/school-time.ts';
+import { localParts } from '../school/zone.ts';
+import type { FloorFor } from './profile-floor.ts';
 import { step } from './state-machine.ts';
 import type { AlertState, AlertStore, Silence } from './store.ts';
 import type { AlertMessage, Observation, RuleContext } from './types.ts';
@@ -174,7 +176,8 @@ export class AlertEngine {
   private digestIfDue(now: number, siteBy: Map<string, Site>): number {
     const { config, store } = this.deps;
     if (!config.digest.enabled) return 0;
-    const { day, minutes } = localDay(now);
+    // The calendar's zone: the digest goes out at atLocal where the schools are.
+    const { date: day, minuteOfDay: minutes } = localParts(now, this.deps.school.timeZone);
     const [h, m] = config.digest.atLocal.split(':').map(Number) as [number, number];
     if (minutes < h * 60 + m || store.getMeta('digest_day') === day) return 0;
     const since = Number(store.getMeta('digest_at') ?? now - 86_400_000);

@@ -10,8 +10,8 @@ import { createChannel } from './channels/index.ts';
 import type { AlertsConfig } from './config.ts';
 import { type ChannelHealth, Dispatcher, type DispatchReport } from './dispatcher.ts';
 import { AlertEngine, LEASE, type TickReport } from './engine.ts';
-import { calendarSchoolTime, profileFloor } from './compliance-adapter.ts';
-import type { FloorFor, SchoolTime } from './school-time.ts';
+import { calendarSchoolTime, type SchoolTime } from '../school/school-time.ts';
+import { type FloorFor, profileFloor } from './profile-floor.ts';
 import { AlertStore } from './store.ts';
 
 export interface AlertServiceDeps {
@@ -22,7 +22,7 @@ export interface AlertServiceDeps {
   query: (q: string) => Promise<QueryResponse>;
   clock?: () => number;
   logger?: Logger;
-  /** Default: the school calendar and target profiles of collector/compliance/. */
+  /** Default: the school calendar and target profiles of collector/school/. */
   school?: SchoolTime;
   floorFor?: FloorFor;
   holder?: string;
@@ -54,13 +54,14 @@ export class AlertService implements Alerts {
     this.store = new AlertStore(deps.store);
     const timeoutMs = deps.config.delivery.timeoutSeconds * 1000;
     this.channels = new Map(deps.config.channels.filter((c) => c.enabled).map((c) => [c.id, createChannel(c, { timeoutMs, clock: this.clock })]));
+    const school = deps.school ?? calendarSchoolTime((code) => deps.registry.getSite(code));
     this.engine = new AlertEngine({
       config: deps.config, store: this.store, registry: deps.registry, query: deps.query, clock: this.clock, logger: deps.logger,
-      school: deps.school ?? calendarSchoolTime((code) => deps.registry.getSite(code)),
+      school,
       floorFor: deps.floorFor ?? profileFloor((code) => deps.registry.getSite(code)),
       holder: this.holder,
     });
-    this.dispatcher = new Dispatcher({ config: deps.config, store: this.store, channels: this.channels, clock: this.clock, logger: deps.logger });
+    this.dispatcher = new Dispatcher({ config: deps.config, store: this.store, channels: this.channels, clock: this.clock, logger: deps.logger, timeZone: school.timeZone });
   }
 
   channelHealth(): ChannelHealth[] {

@@ -1,14 +1,15 @@
 // Starts the alert service for a running collector: loads the alerts file (a bad file stops the start with
 // every problem listed, like a bad environment variable) and opens its own connection to the registry file.
 import type { Logger } from 'pino';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
 import { openCollectorStore } from '../database.ts';
 import { AlertsConfigError, loadAlertsConfig } from './config.ts';
-import type { SchoolCalendar } from '../compliance/calendar.ts';
-import type { Profiles } from '../compliance/profiles.ts';
-import { calendarSchoolTime, profileFloor } from './compliance-adapter.ts';
+import type { SchoolCalendar } from '../school/calendar.ts';
+import type { Profiles } from '../school/profiles.ts';
+import { calendarSchoolTime } from '../school/school-time.ts';
+import { profileFloor } from './profile-floor.ts';
 import { AlertService } from './service.ts';
 
 export const DEFAULT_ALERTS_FILE = new URL('./alerts.default.yaml', import.meta.url).pathname;

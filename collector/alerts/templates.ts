@@ -1,5 +1,6 @@
 // Message text in Vietnamese and English. Every message about sites links each one to its Grafana
 // dashboard: `<grafanaUrl>/d/songcheck-site?var-site=CODE`.
+import { DEFAULT_TIME_ZONE, formatLocalMinute } from '../school/zone.ts';
 import { RULE_KINDS } from './rules/index.ts';
 import type { AlertMessage, Lang } from './types.ts';
 
@@ -33,12 +34,9 @@ const WORDS = {
   },
 } as const;
 
-/** Local time in Asia/Ho_Chi_Minh, as the people on call read it. */
-function localTime(at: number): string {
-  return new Date(at + 7 * 3600_000).toISOString().slice(0, 16).replace('T', ' ') + ' (UTC+7)';
-}
-
-export function render(message: AlertMessage, lang: Lang, grafanaUrl: string): Rendered {
+/** Renders in the school calendar's zone (`timeZone`), as the people on call read the time. */
+export function render(message: AlertMessage, lang: Lang, grafanaUrl: string, timeZone = DEFAULT_TIME_ZONE): Rendered {
+  const localTime = (at: number) => formatLocalMinute(at, timeZone);
   const w = WORDS[lang];
   const title = message.ruleKind ? (RULE_KINDS[message.ruleKind]?.title[lang] ?? message.ruleKind) : '';
   const siteLine = (s: AlertMessage['sites'][number]) => `- ${s.name} (${s.code})${s.summary ? `: ${s.summary}` : ''}\n  ${siteDashboardUrl(grafanaUrl, s.code)}`;

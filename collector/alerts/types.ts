@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { QueryResponse } from '../influx/writer.ts';
 import type { Device } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
-import type { FloorFor, SchoolTime } from './school-time.ts';
+import type { SchoolTime } from '../school/school-time.ts';
+import type { FloorFor } from './profile-floor.ts';
 
 /** One evaluation of one rule for one site. `raise` and `clear` differ on purpose (hysteresis). */
 export interface Observation {

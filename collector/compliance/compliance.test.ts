@@ -7,9 +7,10 @@ import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-q
 import { createApp } from '../app.ts';
 import { createLogger } from '../logger.ts';
 import { createTestCollector, type TestCollector } from '../test-support.ts';
-import { parseCalendar } from './calendar.ts';
-import { type ComplianceRun, ComplianceEngine } from './engine.ts';
-import { parseProfiles } from './profiles.ts';
+import { parseCalendar } from '../school/calendar.ts';
+import { ComplianceEngine } from './engine.ts';
+import type { ComplianceRun } from './verdicts.ts';
+import { parseProfiles } from '../school/profiles.ts';
 import { runScheduledPeriods } from './scheduler.ts';
 import { outage, series, slot, tcp, throughput, vn } from './test-results.ts';
 

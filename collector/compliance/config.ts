@@ -1,12 +1,12 @@
 // The compliance engine's settings, from the environment (README "Configuration"):
-//   SONGCHECK_CALENDAR_FILE        school calendar YAML (default: calendar.default.yaml beside this file)
-//   SONGCHECK_PROFILES_FILE        target profiles YAML (default: profiles.default.yaml)
+//   SONGCHECK_CALENDAR_FILE        school calendar YAML (default: collector/school/calendar.default.yaml)
+//   SONGCHECK_PROFILES_FILE        target profiles YAML (default: collector/school/profiles.default.yaml)
 //   SONGCHECK_REPORT_TOKEN         read-only token for verdicts and reports (optional; ≥ 16 characters)
 //   SONGCHECK_COMPLIANCE_SCHEDULE  6-field cron in the calendar's zone, or "off" (default 0 30 0 * * *:
 //                                  00:30 every night recomputes yesterday, its week, its month and rolling30)
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 
 export interface ComplianceConfig {
   calendarFile?: string;

@@ -1,7 +1,7 @@
 // Verdicts as CSV: one row per site and criterion, the `overall` row first for each site, so a
 // spreadsheet can filter on criterion = overall for the site list or keep every criterion's evidence.
 import { stringify } from 'csv-stringify/sync';
-import type { ComplianceRun } from './engine.ts';
+import type { ComplianceRun } from './verdicts.ts';
 
 export const CSV_COLUMNS = [
   'period', 'site', 'name', 'commune', 'operator', 'link_type', 'profile', 'students', 'criterion', 'verdict',

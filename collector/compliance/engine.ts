@@ -5,55 +5,14 @@ import type { Logger } from 'pino';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
-import type { Interval, SchoolCalendar } from './calendar.ts';
-import { type CriterionVerdict, judge, type Verdict } from './judge.ts';
+import type { Interval, SchoolCalendar } from '../school/calendar.ts';
+import { judge, type Verdict } from './judge.ts';
 import { parsePeriod, type Period } from './periods.ts';
-import type { Profiles, ResolvedProfile } from './profiles.ts';
+import type { Profiles, ResolvedProfile } from '../school/profiles.ts';
 import { EvidenceCollector, intervalStatements, outageMsInSchool, outageStatement, type QueryPlan, type SiteEvidence } from './queries.ts';
 import { complianceToPoints, readinessToPoints } from './points.ts';
 import type { ReadinessTest } from './readiness-evidence.ts';
-
-export interface SiteVerdict {
-  site: string;
-  name: string;
-  commune?: string;
-  operator?: string;
-  linkType?: string;
-  groups: string[];
-  students?: number;
-  profile: string;
-  verdict: Verdict;
-  criteria: CriterionVerdict[];
-  uptimePct?: number;
-  outageMinutes: number;
-  observedPct?: number;
-  schoolHours: number;
-  /** One sentence per failed or insufficient criterion, then one per kind of test left out. */
-  reasons: string[];
-  warnings: string[];
-  /** Per-test online-class readiness (tests of the period, unflagged); absent without a readiness section. */
-  readiness?: ReadinessSummary;
-}
-
-/** What the period's tests say about online classes, for the API, the report and `readiness` points. */
-export interface ReadinessSummary {
-  tests: number;
-  /** Median simultaneous video classes over tests with both directions. */
-  videoClassesMedian?: number;
-  /** Tests per grade (bad, poor, average, good, great). */
-  videoCallGrades: number[];
-  streamingGrades: number[];
-  perTest: ReadinessTest[];
-}
-
-export interface ComplianceRun {
-  period: { label: string; kind: Period['kind']; firstDate: string; lastDate: string; start: number; end: number; judgedUntil: number; complete: boolean; timeZone: string };
-  generatedAt: number;
-  counts: Record<Verdict, number>;
-  sites: SiteVerdict[];
-  /** Time spent in InfluxDB queries, ms. */
-  queryMs: number;
-}
+import type { ComplianceRun, ReadinessSummary, SiteVerdict } from './verdicts.ts';
 
 export interface EngineDeps {
   writer: Pick<InfluxWriter, 'query' | 'write'>;

@@ -3,10 +3,10 @@
 //
 // Overall: any FAIL → FAIL; else any INSUFFICIENT → INSUFFICIENT; else PASS. A FAIL stands even when
 // other criteria lack evidence, because what was measured already fell short; PASS needs every criterion.
-import type { Metric, Statistic } from './profiles-schema.ts';
-import type { ResolvedCriterion, ResolvedProfile } from './profiles.ts';
+import type { Metric, Statistic } from '../school/profiles-schema.ts';
+import type { ResolvedCriterion, ResolvedProfile } from '../school/profiles.ts';
 import type { Aggregate, SiteEvidence } from './queries.ts';
-import type { PeriodKind } from './profiles-schema.ts';
+import type { PeriodKind } from '../school/profiles-schema.ts';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INSUFFICIENT';
 export const VERDICT_CODE: Record<Verdict, number> = { PASS: 1, FAIL: 0, INSUFFICIENT: -1 };

@@ -2,8 +2,8 @@
 // month (2026-11) and the rolling 30 days (rolling30: the 30 whole local days before the day it is
 // computed on). A period that has not ended yet is judged up to now and marked incomplete.
 import { z } from 'zod';
-import type { PeriodKind } from './profiles-schema.ts';
-import { addDays, formatDate, localParts, localTime, parseDate, weekdayOf } from './zone.ts';
+import type { PeriodKind } from '../school/profiles-schema.ts';
+import { addDays, formatDate, localParts, localTime, parseDate, weekdayOf } from '../school/zone.ts';
 
 export interface Period {
   kind: PeriodKind;

@@ -2,7 +2,7 @@
 // `overall`. Tags and timestamp are fixed by site, profile and period, so recomputing overwrites.
 import { Point } from '@influxdata/influxdb-client';
 import { normalizeTagValue } from '../influx/points.ts';
-import type { ComplianceRun, SiteVerdict } from './engine.ts';
+import type { ComplianceRun, SiteVerdict } from './verdicts.ts';
 import { VERDICT_CODE } from './judge.ts';
 
 function base(run: ComplianceRun, v: SiteVerdict, criterion: string, at: number): Point {

@@ -14,7 +14,7 @@
 //     InfluxDB's percentile(), index floor(n·p/100 + 0.5) − 1);
 //   - outages are few: read once for the period and clipped to school hours here.
 // One request per school interval (its statements together), a few requests in flight.
-import type { Interval } from './calendar.ts';
+import type { Interval } from '../school/calendar.ts';
 import type { QueryResponse, QuerySeries } from '../influx/writer.ts';
 import type { ReadinessConfig } from './readiness.ts';
 import { type LatencyRun, readinessTests, type ReadinessTest, type TestRow } from './readiness-evidence.ts';

@@ -1,7 +1,7 @@
 // Known answers for online-class readiness with the shipped profiles file's figures (Zoom/Meet/Teams
 // per-class needs, Cloudflare AIM bands), worked out by hand in the comments.
 import { describe, expect, it } from 'vitest';
-import { getDefaultProfiles, parseProfiles } from './profiles.ts';
+import { getDefaultProfiles, parseProfiles } from '../school/profiles.ts';
 import { readinessTests } from './readiness-evidence.ts';
 import { readinessOf, readinessSentence } from './readiness.ts';
 

@@ -1,9 +1,9 @@
 // The province's monthly report as one printable HTML page (Vietnamese by default, English on request):
 // a summary by commune and operator, the failing sites with their reasons, and the method.
-import type { ComplianceRun, SiteVerdict } from './engine.ts';
+import type { ComplianceRun, SiteVerdict } from './verdicts.ts';
 import type { Verdict } from './judge.ts';
 import { fmt } from './judge.ts';
-import type { Profiles } from './profiles.ts';
+import type { Profiles } from '../school/profiles.ts';
 import { type Lang, TEXT } from './report-text.ts';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);

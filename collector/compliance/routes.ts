@@ -14,10 +14,11 @@ import { SiteCode } from '../registry/site.ts';
 import { formatIssuesLine } from '../validation.ts';
 import { reportAuth } from './auth.ts';
 import { complianceCsv } from './csv.ts';
-import type { ComplianceEngine, ComplianceRun } from './engine.ts';
+import type { ComplianceEngine } from './engine.ts';
+import type { ComplianceRun } from './verdicts.ts';
 import type { Period } from './periods.ts';
 import { periodParam } from './periods.ts';
-import type { Profiles } from './profiles.ts';
+import type { Profiles } from '../school/profiles.ts';
 import { renderReport } from './report.ts';
 import { LANGS } from './report-text.ts';
 

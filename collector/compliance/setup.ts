@@ -4,10 +4,10 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
-import { loadCalendar, type SchoolCalendar } from './calendar.ts';
+import { loadCalendar, type SchoolCalendar } from '../school/calendar.ts';
 import type { ComplianceConfig } from './config.ts';
 import { ComplianceEngine } from './engine.ts';
-import { loadProfiles, type Profiles } from './profiles.ts';
+import { loadProfiles, type Profiles } from '../school/profiles.ts';
 import { startComplianceSchedule } from './scheduler.ts';
 
 export interface ComplianceSetup {

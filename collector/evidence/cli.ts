@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { withEngine } from '../compliance/cli.ts';
 import { periodParam } from '../compliance/periods.ts';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 import { SiteCode } from '../registry/site.ts';
 import { COLLECTOR_VERSION } from '../version.ts';
 import { formatIssues } from '../validation.ts';

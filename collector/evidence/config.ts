@@ -6,7 +6,7 @@
 //                                      here as JSON, so a third party holds a copy
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../config.ts';
+import { ConfigError } from '../config-error.ts';
 
 export interface EvidenceConfig {
   dir: string;

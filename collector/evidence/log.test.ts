@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { genesisHash, sha256Hex } from '../../protocol/evidence.ts';
-import { localTime } from '../compliance/zone.ts';
+import { localTime } from '../school/zone.ts';
 import { type ClosedDay, EvidenceLog } from './log.ts';
 
 const TZ = 'Asia/Ho_Chi_Minh';

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeEvidenceLine, type EvidenceLine, genesisHash, sha256Hex } from '../../protocol/evidence.ts';
-import { localParts } from '../compliance/zone.ts';
+import { localParts } from '../school/zone.ts';
 
 export type EvidenceEntry = Omit<EvidenceLine, 'prev' | 'seq'>;
 

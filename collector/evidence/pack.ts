@@ -3,11 +3,12 @@
 // recorded chain heads, the devices with their keys and the audit entries that registered and revoked
 // them, the calendar, the resolved profile, the method, the collector's verdict and a README (vi/en).
 // bin/songcheck-verify.mjs reads it with plain Node.
-import type { ComplianceEngine, ComplianceRun } from '../compliance/engine.ts';
-import type { SchoolCalendar } from '../compliance/calendar.ts';
+import type { ComplianceEngine } from '../compliance/engine.ts';
+import type { ComplianceRun } from '../compliance/verdicts.ts';
+import type { SchoolCalendar } from '../school/calendar.ts';
 import type { Period } from '../compliance/periods.ts';
-import type { Profiles } from '../compliance/profiles.ts';
-import { addDays } from '../compliance/zone.ts';
+import type { Profiles } from '../school/profiles.ts';
+import { addDays } from '../school/zone.ts';
 import type { AuditEntry, Registry } from '../registry/registry.ts';
 import type { EvidenceLog } from './log.ts';
 import type { EvidenceStore } from './store.ts';

@@ -22,13 +22,17 @@ export function migrateSqlite(db: Database.Database, migrations: readonly Migrat
   if (current > migrations.length) {
     throw new Error(`${name} schema version ${current} is newer than this collector (${migrations.length}); upgrade the collector`);
   }
-  for (let v = current; v < migrations.length; v++) {
-    // Each step and its version bump commit together, so a crash never leaves a half-migrated file.
-    db.transaction(() => {
-      db.exec(migrations[v]!.sqlite);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  if (current === migrations.length) return;
+  // Each step and its version bump commit together, so a crash never leaves a half-migrated file. The
+  // version is read again under the write lock: collector processes starting together migrate once.
+  const step = db.transaction(() => {
+    const v = db.pragma('user_version', { simple: true }) as number;
+    if (v >= migrations.length) return false;
+    db.exec(migrations[v]!.sqlite);
+    db.pragma(`user_version = ${v + 1}`);
+    return true;
+  });
+  while (step.immediate());
 }
 
 export class SqliteStore implements Store {

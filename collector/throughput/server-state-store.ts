@@ -1,9 +1,10 @@
 // Per-test server state (server-state.ts), kept in the throughput service's shared SQLite file so that the
 // process receiving the agent's result finds what the process that served the test saw. Rows are kept 14
 // days: an agent offline for days still uploads its results with their original times.
-import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteStore } from '../store/sqlite.ts';
+import type { Store } from '../store/store.ts';
+import { THROUGHPUT_MIGRATIONS } from './migrations.ts';
 import type { TestServerState } from './server-state.ts';
 import type { TestKind } from './store.ts';
 
@@ -12,27 +13,11 @@ const KEEP_MS = 14 * 86_400_000;
 export const MATCH_WINDOW_MS = 60_000;
 
 export class ServerStateStore {
-  private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
-  private readonly purge: Database.Statement;
-  private readonly find: Database.Statement;
+  private readonly db: Store;
   private inserts = 0;
 
   constructor(file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 2000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS test_server_state (
-        device TEXT NOT NULL, direction TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, state TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS test_server_state_device ON test_server_state (device, direction, started_at);`);
-    this.insert = this.db.prepare('INSERT INTO test_server_state (device, direction, started_at, ended_at, state) VALUES (?, ?, ?, ?, ?)');
-    this.purge = this.db.prepare('DELETE FROM test_server_state WHERE ended_at < ?');
-    this.find = this.db.prepare(
-      'SELECT state FROM test_server_state WHERE device = ? AND direction = ? AND started_at BETWEEN ? AND ? ORDER BY abs(started_at - ?) LIMIT 1',
-    );
+    this.db = SqliteStore.open(file, { migrations: THROUGHPUT_MIGRATIONS, name: 'throughput', busyTimeoutMs: 2000 });
   }
 
   static open(dataDir: string): ServerStateStore {
@@ -40,19 +25,21 @@ export class ServerStateStore {
   }
 
   record(device: string, kind: TestKind, startedAt: number, endedAt: number, state: TestServerState): void {
-    if (!this.db.open) return;
-    this.insert.run(device, kind.endsWith('download') ? 'download' : 'upload', startedAt, endedAt, JSON.stringify(state));
-    if (++this.inserts % 500 === 1) this.purge.run(endedAt - KEEP_MS);
+    if (!this.db.isOpen) return;
+    this.db.sql('INSERT INTO test_server_state (device, direction, started_at, ended_at, state) VALUES (?, ?, ?, ?, ?)').run(device, kind.endsWith('download') ? 'download' : 'upload', startedAt, endedAt, JSON.stringify(state));
+    if (++this.inserts % 500 === 1) this.db.sql('DELETE FROM test_server_state WHERE ended_at < ?').run(endedAt - KEEP_MS);
   }
 
   /** The state of the device's test in that direction that started nearest to `measuredAt`. */
   lookup(device: string, direction: 'download' | 'upload', measuredAt: number): TestServerState | undefined {
-    if (!this.db.open) return undefined;
-    const row = this.find.get(device, direction, measuredAt - MATCH_WINDOW_MS, measuredAt + MATCH_WINDOW_MS, measuredAt) as { state: string } | undefined;
+    if (!this.db.isOpen) return undefined;
+    const row = this.db.sql(
+      'SELECT state FROM test_server_state WHERE device = ? AND direction = ? AND started_at BETWEEN ? AND ? ORDER BY abs(started_at - ?) LIMIT 1',
+    ).get(device, direction, measuredAt - MATCH_WINDOW_MS, measuredAt + MATCH_WINDOW_MS, measuredAt) as { state: string } | undefined;
     return row ? (JSON.parse(row.state) as TestServerState) : undefined;
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    this.db.close();
   }
 }

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadAlertsConfig } from '../../collector/alerts/config.ts';
 import { DEFAULT_ALERTS_FILE } from '../../collector/alerts/start.ts';
-import { getDefaultCalendar } from '../../collector/compliance/calendar.ts';
-import { getDefaultProfiles } from '../../collector/compliance/profiles.ts';
+import { getDefaultCalendar } from '../../collector/school/calendar.ts';
+import { getDefaultProfiles } from '../../collector/school/profiles.ts';
 import { ALERT_DEFAULTS as D } from './alerts.ts';
 
 const config = loadAlertsConfig(DEFAULT_ALERTS_FILE, {});

@@ -3,7 +3,7 @@
 // the dashboards are tested against exactly what the engines store. Only the figures are chosen here: the
 // dataset is hours long, and a month of evidence per verdict would make the test slow without testing Grafana.
 import type { Point } from '@influxdata/influxdb-client';
-import type { ComplianceRun } from '../../collector/compliance/engine.ts';
+import type { ComplianceRun } from '../../collector/compliance/verdicts.ts';
 import { complianceToPoints } from '../../collector/compliance/points.ts';
 import type { InfluxWriter } from '../../collector/influx/writer.ts';
 import type { Site } from '../../collector/registry/site.ts';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { grafanaInterval, renderQuery, type VariableValue } from '../../dashboards/src/macros.ts';
 import { influxQuery, type InfluxRow } from './influx-query.ts';
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const DASHBOARD_FILES = ['province', 'site', 'operators', 'fleet'] as const;
 
 const Target = z.object({ refId: z.string(), query: z.string(), rawQuery: z.literal(true), resultFormat: z.enum(['time_series', 'table']), datasource: z.object({ uid: z.string() }) });

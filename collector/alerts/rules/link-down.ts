@@ -3,7 +3,7 @@
 // within clearMinutes, so a link flapping every few minutes stays one incident.
 import { z } from 'zod';
 import { OUTAGE_KINDS } from '../../../protocol/results.ts';
-import { schoolMinutesBetween } from '../school-time.ts';
+import { schoolMinutesBetween } from '../../school/school-time.ts';
 import type { Observation, RuleKind } from '../types.ts';
 import { bySite, lit, ms, num } from './query-rows.ts';
 

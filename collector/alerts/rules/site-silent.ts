@@ -2,7 +2,7 @@
 // devices.last_seen_at) for N minutes of school time. Counting school minutes, not wall minutes, means a
 // computer switched off overnight is not "silent" at 07:00; it is after N minutes of the school day.
 import { z } from 'zod';
-import { schoolMinutesBetween } from '../school-time.ts';
+import { schoolMinutesBetween } from '../../school/school-time.ts';
 import type { Observation, RuleKind } from '../types.ts';
 
 const params = z

@@ -1,7 +1,7 @@
 // The school calendar file's schema: what a province edits (school hours, school years, holidays and
 // term breaks, per-site or per-group differences). Every mistake is reported with its path.
 import { z } from 'zod';
-import { isValidTimeZone, parseDate } from './zone.ts';
+import { DEFAULT_TIME_ZONE, isValidTimeZone, parseDate } from './zone.ts';
 
 export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 export type WeekdayName = (typeof WEEKDAYS)[number];
@@ -62,7 +62,7 @@ const Override = z
 
 export const CalendarFile = z
   .object({
-    timeZone: z.string().refine(isValidTimeZone, 'not a time zone known to this Node (e.g. Asia/Ho_Chi_Minh)').default('Asia/Ho_Chi_Minh'),
+    timeZone: z.string().refine(isValidTimeZone, 'not a time zone known to this Node (e.g. Asia/Ho_Chi_Minh)').default(DEFAULT_TIME_ZONE),
     /** Days outside every school year (summer) are not school days. */
     schoolYears: z.array(SchoolYear).min(1).max(50),
     hours: WeekHours,

@@ -7,7 +7,7 @@
 //   p.criteria[0].threshold, p.criteria[0].minSamples.month
 import { fileURLToPath } from 'node:url';
 import { HIGHER_IS_BETTER, type Metric, PERIOD_KINDS, type PeriodKind, ProfilesFile, type Statistic } from './profiles-schema.ts';
-import type { ReadinessConfig } from './readiness.ts';
+import type { ReadinessConfig } from './readiness-schema.ts';
 import { parseYamlWith, readTextFile } from './yaml-file.ts';
 
 export { METRICS, PERIOD_KINDS, ProfilesFile, STATISTICS } from './profiles-schema.ts';

@@ -1,6 +1,6 @@
 // The target profiles file's schema: which criteria a site must meet, with what statistic and threshold.
 import { z } from 'zod';
-import { ReadinessConfig } from './readiness.ts';
+import { ReadinessConfig } from './readiness-schema.ts';
 
 /** What a criterion measures; where each comes from is in metrics.ts and docs/compliance.md. */
 export const METRICS = ['download_mbps', 'upload_mbps', 'rtt_ms', 'jitter_ms', 'loss_pct', 'uptime_pct', 'video_classes', 'video_call_grade', 'streaming_grade'] as const;

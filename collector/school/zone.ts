@@ -2,6 +2,9 @@
 // and a local midnight is found by correcting a UTC guess with the zone's offset (twice, for DST zones).
 // Dates are 'YYYY-MM-DD' strings so they compare as strings and read the same in YAML, URLs and reports.
 
+/** The zone of the shipped school calendar, and of anything that has no calendar at hand (enrollment sheets). */
+export const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh';
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -65,6 +68,27 @@ export function localParts(at: number, timeZone: string): LocalParts {
     weekday: shifted.getUTCDay(),
     minuteOfDay: shifted.getUTCHours() * 60 + shifted.getUTCMinutes(),
   };
+}
+
+/** 'YYYY-MM-DD HH:MM (UTC+7)': a local wall-clock minute with its offset, as people on call read it. */
+export function formatLocalMinute(at: number, timeZone: string): string {
+  const p = localParts(at, timeZone);
+  const hm = `${String(Math.floor(p.minuteOfDay / 60)).padStart(2, '0')}:${String(p.minuteOfDay % 60).padStart(2, '0')}`;
+  return `${p.date} ${hm} (${offsetLabel(offsetMs(at, timeZone))})`;
+}
+
+/** 'UTC+7', 'UTC+5:30', 'UTC-3', 'UTC'. */
+function offsetLabel(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes === 0) return 'UTC';
+  const abs = Math.abs(minutes);
+  return `UTC${minutes < 0 ? '-' : '+'}${Math.floor(abs / 60)}${abs % 60 ? `:${String(abs % 60).padStart(2, '0')}` : ''}`;
+}
+
+/** 'dd/mm/yyyy' of the local date. */
+export function formatDayMonthYear(at: number, timeZone: string): string {
+  const p = localParts(at, timeZone);
+  return `${String(p.day).padStart(2, '0')}/${String(p.month).padStart(2, '0')}/${String(p.year).padStart(4, '0')}`;
 }
 
 export function formatDate(year: number, month: number, day: number): string {
