@@ -60,7 +60,9 @@ export async function beforeTest(d: ConditionDeps): Promise<TestConditions> {
     if (!busy.busy) baseline?.add(d.now(), rtts.filter((r): r is number => r !== null));
   }
   const postpone = busy?.busy === true && d.slot !== undefined && !d.slot.lastTry;
-  const lan = options.lanAttribution && !postpone ? await observeLan(signal, { count: 5, intervalMs: 100, timeoutMs: 1000, now: d.now }) : undefined;
+  const seen = options.lanAttribution && !postpone ? await observeLan(signal, { count: 5, intervalMs: 100, timeoutMs: 1000, now: d.now }) : undefined;
+  // When the test server is the gateway itself (a server on the school's LAN, the lab), there is no LAN to blame.
+  const lan = seen && seen.link.gateway !== d.latency?.address ? seen : undefined;
   const l = lan?.link;
   const fields: Partial<ThroughputFields> = {
     ...(busy?.inflationMs !== undefined ? { busy_rtt_inflation_ms: busy.inflationMs } : {}),
