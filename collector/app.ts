@@ -5,9 +5,11 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
 import { alertRoutes } from './alerts/admin-routes.ts';
+import { guardAdminRoutes } from './guards/admin-routes.ts';
 import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './registry/admin-routes.ts';
 import { controlAdminRoutes } from './control/admin-routes.ts';
 import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
+import { IngestGuards } from './guards/guards.ts';
 import { ApiError, errorResponse } from './http/errors.ts';
 import { accessLog } from './http/access-log.ts';
 import { bodyLimit } from './http/body-limit.ts';
@@ -38,7 +40,10 @@ export function createApp(deps: AppDeps) {
   const gate = createAdminGate({
     adminToken: deps.adminToken, reportToken: deps.compliance?.reportToken, registry: deps.registry, limits: limits.authFailures, clock, trustProxy,
   });
-  const full: ResolvedDeps = { ...deps, clock, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, limits, trustProxy, gate };
+  const full: ResolvedDeps = {
+    ...deps, clock, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, limits, trustProxy, gate,
+    guards: new IngestGuards(deps.registry.store, deps.writer, clock, deps.logger, deps.guardOptions),
+  };
   const importPath = `${API_PREFIX}${IMPORT_PATH}`;
   const app = new Hono<AppEnv>();
 
@@ -57,6 +62,7 @@ export function createApp(deps: AppDeps) {
   app.use(`${API_PREFIX}/admin/*`, gate.admin);
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
+  app.route(`${API_PREFIX}/admin`, guardAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
   if (deps.alerts) app.route(`${API_PREFIX}/admin/alerts`, alertRoutes(full, deps.alerts));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));

@@ -86,6 +86,12 @@ const EXPECT: Record<string, Check> = {
   [key('songcheck-site', 'Tốc độ tải xuống / tải lên', 'B')]: (rows) => {
     expect(new Set(nonNull(rows, 'threshold').map((r) => `${r.tags.criterion}=${r.threshold}`))).toEqual(new Set(['download_median=20', 'upload_median=5']));
   },
+  [key('songcheck-site', 'Tốc độ duy trì và tăng tốc (boost)', 'A')]: (rows) => expect(new Set(nonNull(rows, 'sustained_mbps').map((r) => r.sustained_mbps))).toEqual(new Set([3])),
+  [key('songcheck-site', 'Tốc độ duy trì và tăng tốc (boost)', 'B')]: (rows) => expect(nonNull(rows, 'boost_peak_mbps').map((r) => r.boost_peak_mbps)).toEqual([12]),
+  [key('songcheck-site', 'Các lần đo thấy tăng tốc (boost)', 'A')]: (rows) => {
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ tags: { direction: 'download', method: 'http_multistream' }, mbps: 3, boost_peak_mbps: 12, boost_mb: 8, boost_s: 5.5, boost_learning: true });
+  },
   [key('songcheck-site', 'Độ trễ khi có tải', 'A')]: (rows) => {
     expect(new Set(rows.map((r) => r.tags.direction))).toEqual(new Set(['download', 'upload']));
     expect(new Set(rows.map((r) => `${r.idle_rtt_ms}/${r.loaded_rtt_median_ms}/${r.loaded_rtt_p95_ms}`))).toEqual(new Set(['40/120/200']));

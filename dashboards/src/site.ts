@@ -67,6 +67,32 @@ const panels: PanelSpec[] = [
   },
   {
     type: 'timeseries',
+    title: 'Tốc độ duy trì và tăng tốc (boost)',
+    description: "Boosts (docs/throughput.md): the download rate the link sustains (the figure verdicts use) against the boost's peak rate where a test saw the rate step down; the gap is what a test stopped inside the boost would have claimed",
+    unit: 'Mbits',
+    min: 0,
+    custom: { drawStyle: 'points', pointSize: 6 },
+    targets: [
+      { refId: 'A', query: `SELECT mean("mbps") AS "sustained_mbps" FROM "throughput" WHERE "direction" = 'download' AND "code" = 'ok' AND ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+      { refId: 'B', query: `SELECT max("boost_peak_mbps") AS "boost_peak_mbps" FROM "throughput" WHERE "direction" = 'download' AND "boost" = true AND ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+    ],
+    displayNames: { sustained_mbps: 'Tốc độ duy trì', boost_peak_mbps: 'Đỉnh tăng tốc (boost)' },
+  },
+  {
+    type: 'table',
+    title: 'Các lần đo thấy tăng tốc (boost)',
+    description: 'Tests that saw a boost: sustained rate, the boost peak, how many MB and seconds it lasted, and whether it was a learning test',
+    targets: [
+      {
+        refId: 'A',
+        format: 'table',
+        query: `SELECT "mbps", "boost_peak_mbps", "boost_bytes" / 1000000 AS "boost_mb", "boost_ms" / 1000 AS "boost_s", "boost_learning" FROM "throughput" WHERE "boost" = true AND ${SITES} AND $timeFilter GROUP BY "direction", "method"`,
+      },
+    ],
+    displayNames: { direction: 'Chiều', method: 'Phương pháp', mbps: 'Tốc độ duy trì (Mbit/s)', boost_peak_mbps: 'Đỉnh (Mbit/s)', boost_mb: 'Dung lượng boost (MB)', boost_s: 'Thời gian boost (s)', boost_learning: 'Lần đo dài (học)' },
+  },
+  {
+    type: 'timeseries',
     title: 'Độ trễ khi có tải',
     description: 'Loaded latency: idle RTT before each throughput test against the median and p95 RTT during the transfer, per direction',
     unit: 'ms',

@@ -62,14 +62,14 @@ function tcp(at: number, sent: number, received: number, rtt: number, jitter: nu
   } as Result;
 }
 
-function throughput(at: number, direction: 'download' | 'upload', mbps: number, budgetLeft: number): Result {
+function throughput(at: number, direction: 'download' | 'upload', mbps: number, budgetLeft: number, extra: Record<string, unknown> = {}): Result {
   return {
     ...base('throughput', 'http://collector', at),
     method: 'http_multistream',
     direction,
     fields: {
       mbps, bytes: 1e7, budget_bytes: 2e7, duration_ms: 8000, warmup_ms: 1000, streams: 4, server: 'collector:443', stopped_early: true, stop_reason: 'stable',
-      byte_cap: 5e7, idle_rtt_ms: 40, loaded_rtt_median_ms: 120, loaded_rtt_p95_ms: 200, loaded_rtt_samples: 10, rpm: 500, budget_used_bytes: 1e9 - budgetLeft, budget_left_bytes: budgetLeft,
+      byte_cap: 5e7, idle_rtt_ms: 40, loaded_rtt_median_ms: 120, loaded_rtt_p95_ms: 200, loaded_rtt_samples: 10, rpm: 500, budget_used_bytes: 1e9 - budgetLeft, budget_left_bytes: budgetLeft, ...extra,
     },
   } as Result;
 }
@@ -126,7 +126,9 @@ export async function loadGrafanaDataset(stack: Stack, influxUrl: string, db: st
   // outage, an unclean stop, a backed-up queue, a clock off by 200 s, an old agent.
   await send(stack, dev['LC-0002'].token, [
     ...[150, 130, 110, 90, 70, 50, 5, 3].map((m) => tcp(at(m), 10, 8, 200, 40)),
-    ...[145, 125, 105, 85, 65].map((m) => throughput(at(m), 'download', 3, 0)),
+    // The first test saw the operator's boost: 8 MB at 12 Mbit/s before the rate fell to 3 (docs/throughput.md).
+    throughput(at(145), 'download', 3, 0, { boost: true, boost_peak_mbps: 12, boost_bytes: 8e6, boost_ms: 5500, boost_learning: true, curve_kbps: '12000,12000,3000,3000', curve_bin_ms: 250 }),
+    ...[125, 105, 85, 65].map((m) => throughput(at(m), 'download', 3, 0, { boost: false, boost_learning: false })),
     throughput(at(144), 'upload', 1, 0),
     ...[8, 7, 6, 5].map((n) => uptime(slot(now, n), 450)),
     { ...base('outage', 'link', at(40)), kind: 'link_down', fields: { end_at: at(30), duration_s: 600, checks_failed: 10, ended_by: 'recovered' } } as Result,
