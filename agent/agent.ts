@@ -90,6 +90,9 @@ export function createAgent(deps: AgentDeps) {
       for (const ack of acks.filter((a) => a.status === 'rejected')) {
         logger.warn({ id: ack.id, reason: ack.reason }, 'collector rejected a result; it is deleted');
       }
+      for (const ack of acks.filter((a) => a.status === 'held')) {
+        logger.warn({ id: ack.id, reason: ack.reason }, 'collector keeps a result in its dead-letter store (InfluxDB refused it); delivered, deleted here');
+      }
       lastResults.uploaded(response?.recommendedAgentVersion);
       noteRecommended(response?.recommendedAgentVersion);
       events.emit('acked', records, acks);

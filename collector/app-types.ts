@@ -1,6 +1,7 @@
 // Types shared by the app, its routes and its middleware (kept apart to avoid import cycles).
 import type { Logger } from 'pino';
 import type { Alerts } from './alerts/service.ts';
+import type { GuardOptions, IngestGuards } from './guards/guards.ts';
 import type { InfluxWriter } from './influx/writer.ts';
 import type { Limits } from './rate-limit.ts';
 import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
@@ -26,6 +27,8 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** Rate limits; each field defaults to DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
+  /** The ingest guards' budgets (series budget per device, ...); see collector/guards/. */
+  guardOptions?: GuardOptions;
   /** Take the client address from the last X-Forwarded-For entry (set it only behind a reverse proxy). */
   trustProxy?: boolean;
   /** The URL agents use, printed on enrollment sheets. */
@@ -48,6 +51,8 @@ export interface ResolvedDeps extends AppDeps {
   maxBodyBytes: number;
   limits: Limits;
   trustProxy: boolean;
+  /** Dead-letter store, series budget, site tag versions, clock corrections (one per app). */
+  guards: IngestGuards;
 }
 
 export type AppEnv = {

@@ -5,9 +5,11 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
 import { alertRoutes } from './admin/alerts.ts';
+import { guardAdminRoutes } from './admin/guards.ts';
 import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './admin/routes.ts';
 import { controlAdminRoutes } from './control/admin-routes.ts';
 import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
+import { IngestGuards } from './guards/guards.ts';
 import { ApiError, errorResponse } from './http-errors.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
@@ -37,6 +39,7 @@ export function createApp(deps: AppDeps) {
     maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES,
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
     trustProxy: deps.trustProxy ?? false,
+    guards: new IngestGuards(deps.registry.store, deps.writer, deps.clock ?? Date.now, deps.logger, deps.guardOptions),
   };
   const importPath = `${API_PREFIX}${IMPORT_PATH}`;
   const app = new Hono<AppEnv>();
@@ -54,6 +57,7 @@ export function createApp(deps: AppDeps) {
   if (deps.evidence) app.route(API_PREFIX, evidenceRoutes(full, deps.evidence));
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
+  app.route(`${API_PREFIX}/admin`, guardAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, adminRoutes(full));
   if (deps.alerts) app.route(`${API_PREFIX}/admin/alerts`, alertRoutes(full, deps.alerts));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));

@@ -2,7 +2,9 @@
 // and scripts branch on them); messages are for people; the request id finds the matching log line.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
 import type { ErrorBody, ErrorCode, ErrorDetail } from '../protocol/api.ts';
+import { formatIssuesLine } from './validation.ts';
 
 export type { ErrorCode } from '../protocol/api.ts';
 
@@ -41,4 +43,11 @@ export async function readJson(c: Context): Promise<unknown> {
   } catch (error) {
     throw new ApiError(400, 'bad_request', `request body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Parses a body or query with its schema, or answers 400 `bad_request` naming each problem. */
+export function checkInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ApiError(400, 'bad_request', `invalid ${what}: ${formatIssuesLine(parsed.error)}`);
+  return parsed.data;
 }

@@ -32,9 +32,9 @@ export function attachLiveTable(agent: Agent, out: NodeJS.WriteStream = process.
       const row = r && rows.get(key(r.probe, r.target));
       if (!row) continue;
       row.queued--;
-      if (ack.status === 'stored') row.delivered++;
+      if (ack.status !== 'rejected') row.delivered++; // held: the collector keeps it in its dead-letter store
     }
-    if (!tty) out.write(`${new Date().toISOString()}  delivered  ${acks.filter((a) => a.status === 'stored').length} result(s)\n`);
+    if (!tty) out.write(`${new Date().toISOString()}  delivered  ${acks.filter((a) => a.status !== 'rejected').length} result(s)\n`);
   });
 
   if (!tty) return () => {};

@@ -165,6 +165,33 @@ describe('uploader', () => {
     expect(queue.stats().depth).toBe(1);
   });
 
+  it('keeps the batch when the collector refuses it for its signing (409), lets the key be registered, then sends it prepared', async () => {
+    for (let i = 0; i < 2; i++) queue.append(result(i));
+    let registered = false;
+    const sent: unknown[][] = [];
+    handler = (body, _req, res) => {
+      sent.push(body.results);
+      if (!registered) {
+        res.writeHead(409, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'signing_key_unknown', message: 'register the key' } }));
+      } else ackAll(res, body.results);
+    };
+    const refusals: string[] = [];
+    const u = uploader({
+      prepare: (records) => records.map((r) => (registered ? { signed: r.id } : r)),
+      onSigningRefused: async (code) => {
+        refusals.push(code);
+        registered = true;
+      },
+    });
+    expect(await u.drain(new AbortController().signal)).toMatchObject({ kind: 'retryable', message: expect.stringMatching(/signing_key_unknown/) });
+    expect(refusals).toEqual(['signing_key_unknown']);
+    expect(queue.stats().depth).toBe(2);
+    expect(await u.drain(new AbortController().signal)).toBeUndefined();
+    expect(queue.stats().depth).toBe(0);
+    expect(sent[1]).toEqual([expect.objectContaining({ signed: expect.any(String) }), expect.objectContaining({ signed: expect.any(String) })]);
+  });
+
   it('backs off exponentially with jitter, capped', () => {
     const u = uploader({ random: () => 0, backoffInitialMs: 100, backoffMaxMs: 1_000 });
     const f = { kind: 'retryable' as const, message: 'x' };

@@ -157,7 +157,8 @@ export class Uploader<P> {
     if (failed) return failed;
     // A smaller batch forced by a 413 was the exception, not the new rule.
     this.batchSize = this.opts.batchSize;
-    this.stats.stored += parsed.data.stored;
+    // Held results are in the collector's custody (its dead-letter store): delivered, like stored ones.
+    this.stats.stored += parsed.data.stored + (parsed.data.held ?? 0);
     this.stats.rejected += parsed.data.rejected;
     this.opts.onAcked?.(records, acks, parsed.data);
     return undefined;

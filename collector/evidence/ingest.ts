@@ -65,7 +65,9 @@ export async function evidenceIngest(
   }
   acks.sort((a, b) => a.index - b.index);
   const stored = acks.filter((a) => a.status === 'stored').length;
-  return { stored, rejected: acks.length - stored, results: acks };
+  // Held: kept in the dead-letter store (collector/guards/), neither stored nor the result's fault.
+  const held = acks.filter((a) => a.status === 'held').length;
+  return { stored, rejected: acks.length - stored - held, ...(held > 0 ? { held } : {}), results: acks };
 }
 
 /** The point's `server_*` fields (collector/throughput/server-state-fields.ts), decoded from line protocol. */

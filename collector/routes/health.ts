@@ -25,6 +25,7 @@ export function healthRoutes(deps: ResolvedDeps) {
       registry: reg,
       ...(deps.throughput ? { throughput: deps.throughput.stats.health() } : {}),
       ...(deps.alerts ? { alerts: { channels: deps.alerts.channelHealth() } } : {}),
+      guards: deps.guards.health(),
     };
     c.header('cache-control', 'no-store');
     return c.json(body, ok ? 200 : 503);

@@ -95,30 +95,30 @@ describe('POST /api/v1/measurements', () => {
     };
     const { res, json } = await post(batch);
     expect(res.status).toBe(200);
-    expect(json.stored).toBe(2);
-    expect(json.rejected).toBe(5);
+    expect(json.stored).toBe(3);
+    expect(json.rejected).toBe(4);
     expect(json.results).toEqual([
       { index: 0, id: 'res-0020', status: 'stored' },
       { index: 1, id: 'res-0021', status: 'rejected', reason: 'fields.loss_pct: must be <= 100' },
       { index: 2, id: 'res-0022', status: 'rejected', reason: 'unknown field "site"' },
-      { index: 3, id: 'res-0023', status: 'rejected', reason: 'clock ahead: measuredAt is 660 s in the future; fix the device clock' },
+      { index: 3, id: 'res-0023', status: 'stored' }, // 11 min ahead: stored at the collector's time, flagged (clock_shift_ms)
       { index: 4, id: 'res-0024', status: 'rejected', reason: 'probe: must be one of tcp, icmp, http, dns, agent_health, device_facts, gateway, throughput, uptime, outage, agent_event' },
       { index: 5, status: 'rejected', reason: 'must be an object' },
       { index: 6, id: 'res-0025', status: 'stored' },
     ]);
     const stored = await influxQuery(influxUrl, db, `SELECT result_id FROM latency WHERE result_id =~ /^res-002/`);
-    expect(stored.map((r) => r.result_id).sort()).toEqual(['res-0020', 'res-0025']);
+    expect(stored.map((r) => r.result_id).sort()).toEqual(['res-0020', 'res-0023', 'res-0025']);
     // The body could not move the point to another site.
     expect(await influxQuery(influxUrl, db, `SELECT count(rtt_median_ms) FROM latency WHERE site = 'OTHER-SITE'`)).toEqual([]);
   });
 
-  it('when InfluxDB refuses the batch, finds the bad point and stores the rest', async () => {
+  it('when InfluxDB refuses the batch, finds the refused point, keeps it in the dead-letter store and stores the rest', async () => {
     // Make `jitter_ms` a string field in this shard, so a result carrying it as a number conflicts.
     await fetch(`${influxUrl}/write?db=${db}&precision=ms`, { method: 'POST', body: `latency,site=seed jitter_ms="text" ${NOW - 120_000}` });
     const { res, json } = await post({ results: [tcp(30), tcp(31, {}, { jitter_ms: 1.5 }), tcp(32)] });
     expect(res.status).toBe(200);
-    expect(json.results.map((r) => r.status)).toEqual(['stored', 'rejected', 'stored']);
-    expect(json.results[1]!.reason).toMatch(/^InfluxDB refused: .*field type conflict/);
+    expect(json.results.map((r) => r.status)).toEqual(['stored', 'held', 'stored']);
+    expect(json.results[1]!.reason).toMatch(/^kept by the collector in its dead-letter store \(type_conflict\): .*field type conflict/);
     const stored = await influxQuery(influxUrl, db, `SELECT result_id FROM latency WHERE result_id =~ /^res-003/`);
     expect(stored.map((r) => r.result_id).sort()).toEqual(['res-0030', 'res-0032']);
   });

@@ -4,7 +4,6 @@ import { MeasurementBatch } from '../../protocol/api.ts';
 import type { AppEnv, ResolvedDeps } from '../app-types.ts';
 import { ApiError, readJson } from '../http-errors.ts';
 import { RetryableWriteError } from '../influx/errors.ts';
-import type { DeviceIdentity } from '../influx/points.ts';
 import { evidenceIngest } from '../evidence/ingest.ts';
 import { ingest } from '../ingest.ts';
 import { deviceAuth } from '../middleware/device-auth.ts';
@@ -28,17 +27,15 @@ export function measurementRoutes(deps: ResolvedDeps) {
     const now = clock();
     // Seen even if InfluxDB is down: "the site is silent" must stay distinct from "we could not store".
     registry.touchDevice(device.id, now, envelope.data.agentVersion);
-    const identity: DeviceIdentity = {
-      deviceId: device.id,
-      site: { code: site.code, commune: site.commune, operator: site.operator, linkType: site.linkType },
-    };
     const log = logger.child({ requestId: c.get('requestId'), device: device.id, site: site.code });
     try {
       const states = deps.throughput?.serverStates;
       const annotate = states ? annotateServerState(states, device.id) : undefined;
+      const context = { writer, guards: deps.guards, deviceId: device.id, site, now, sentAt: envelope.data.sentAt };
       const response = deps.evidence
-        ? await evidenceIngest(deps.evidence, (results, capture) => ingest(writer, results, identity, now, (r, p) => { annotate?.(r, p); capture(r, p); }), envelope.data.results, { deviceId: device.id, siteCode: site.code, agentVersion: envelope.data.agentVersion, now }, log)
-        : await ingest(writer, envelope.data.results, identity, now, annotate);
+        ? await evidenceIngest(deps.evidence, (results, capture) => ingest({ ...context, annotate: (r, p) => { annotate?.(r, p); capture(r, p); } }, results), envelope.data.results, { deviceId: device.id, siteCode: site.code, agentVersion: envelope.data.agentVersion, now }, log)
+        : await ingest({ ...context, annotate }, envelope.data.results);
+      if (response.held) log.error({ held: response.held, sample: response.results.filter((r) => r.status === 'held').slice(0, 3) }, 'InfluxDB refused results that are not at fault: kept in the dead-letter store (songcheck-collector dead-letters list)');
       if (response.rejected > 0) {
         const sample = response.results.filter((r) => r.status === 'rejected').slice(0, 3);
         log.warn({ stored: response.stored, rejected: response.rejected, sample }, 'results rejected');
