@@ -158,7 +158,7 @@ describe('uploader', () => {
   it('keeps the batch, and does not crash, when the acknowledgement cannot be written to disk', async () => {
     queue.append(result(1));
     handler = (body, _q, res) => ackAll(res, body.results);
-    const failingDisk = { peek: (n: number, b?: number) => queue.peek(n, b), ack: () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); } };
+    const failingDisk = { nextBatch: (n: number, b?: number) => ({ records: queue.nextBatch(n, b).records, ack: () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); } }) };
     const u = new Uploader(failingDisk, { collectorUrl: url, token: 'tok-abcdefghijklmnop', agentVersion: 't', batchSize: 3, intervalMs: 10, timeoutMs: 2_000, backoffInitialMs: 100, backoffMaxMs: 1_000 });
     const failure = await u.drain(new AbortController().signal);
     expect(failure).toMatchObject({ kind: 'retryable', message: expect.stringMatching(/could not record the acknowledgement/) });
