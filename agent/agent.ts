@@ -8,8 +8,11 @@ import { collectDeviceFactsInChild } from './device/facts.ts';
 import { DurableQueue } from './queue/durable-queue.ts';
 import type { Identity } from './identity/identity.ts';
 import { LastResultsWriter } from './status/last-results.ts';
+import { startServices, type Running, type Service } from './platform/lifecycle.ts';
 import { dataFiles } from './platform/paths.ts';
 import { getProbe } from './probes/registry.ts';
+import { noteTcpRun } from './probes/throughput/busy-line.ts';
+import type { RunSlot } from './probes/types.ts';
 import { Scheduler } from './schedule/scheduler.ts';
 import { isBehind } from './status/update-check.ts';
 import { Uploader } from './upload/uploader.ts';
@@ -87,6 +90,9 @@ export function createAgent(deps: AgentDeps) {
       for (const ack of acks.filter((a) => a.status === 'rejected')) {
         logger.warn({ id: ack.id, reason: ack.reason }, 'collector rejected a result; it is deleted');
       }
+      for (const ack of acks.filter((a) => a.status === 'held')) {
+        logger.warn({ id: ack.id, reason: ack.reason }, 'collector keeps a result in its dead-letter store (InfluxDB refused it); delivered, deleted here');
+      }
       lastResults.uploaded(response?.recommendedAgentVersion);
       noteRecommended(response?.recommendedAgentVersion);
       events.emit('acked', records, acks);
@@ -103,6 +109,8 @@ export function createAgent(deps: AgentDeps) {
     },
   });
 
+  const tcpCollectorTarget = getProbe('tcp').defaultTargets({ collectorUrl })[0];
+
   function record(result: Result): void {
     try {
       queue.append(result);
@@ -113,18 +121,20 @@ export function createAgent(deps: AgentDeps) {
     }
     logger.debug({ id: result.id, probe: result.probe, target: result.target, code: result.code, measuredAt: result.measuredAt }, 'result queued');
     lastResults.result(result);
+    // The collector's TCP-connect runs are the idle baseline a busy line is judged against (docs/throughput.md).
+    if (result.probe === 'tcp') noteTcpRun(deps.dataDir, result, tcpCollectorTarget);
     events.emit('queued', result);
     uploader.kick();
   }
 
-  async function runProbe(name: string, signal: AbortSignal, only?: string[]): Promise<Result[]> {
+  async function runProbe(name: string, signal: AbortSignal, only?: string[], slot?: RunSlot): Promise<Result[]> {
     const schedule = config.probes[name]!;
     const probe = getProbe(name);
     const targets = only ?? (schedule.targets?.length ? schedule.targets : probe.defaultTargets({ collectorUrl }));
     const recorded: Result[] = [];
     for (const target of targets) {
       if (signal.aborted) break;
-      const ctx = { signal, now, deviceToken: identity.token, dataDir: deps.dataDir, collectorUrl };
+      const ctx = { signal, now, deviceToken: identity.token, dataDir: deps.dataDir, collectorUrl, ...(slot ? { slot } : {}) };
       // A throughput test makes one result per direction.
       const results = probe.runMany ? await probe.runMany(target, schedule.options, ctx) : [await probe.run(target, schedule.options, ctx)];
       for (const result of results) record(result);
@@ -185,7 +195,10 @@ export function createAgent(deps: AgentDeps) {
       splayMs: schedule.splaySeconds * 1000,
       timeoutMs: schedule.timeoutSeconds * 1000,
       run: async (signal) => {
-        if (!gate || gate.due()) await runProbe(name, signal);
+        if (gate && !gate.due()) return;
+        // The plan may follow up on what the run found (a retry on a busy line, a confirmation).
+        const results = await runProbe(name, signal, undefined, gate?.runContext?.());
+        gate?.after?.(results);
       },
     });
   }
@@ -206,6 +219,46 @@ export function createAgent(deps: AgentDeps) {
 
   const stopUploader = new AbortController();
   let uploading: Promise<void> | undefined;
+  // Start order; they stop in reverse: the scheduler and uptime (whose stop writes the stop event, the partial
+  // slot and an ended outage) before the uploader, and the queue last.
+  const services: Service[] = [
+    {
+      name: 'queue',
+      start() {
+        const { cursor, tornTailDropped, newlyCorrupt } = queue.recovery;
+        // A missing cursor is a new queue; a corrupt or stale one, or a cut tail, means the disk or a crash damaged it.
+        if (cursor === 'corrupt' || cursor === 'stale' || tornTailDropped || newlyCorrupt) logger.warn({ recovery: queue.recovery }, 'the result queue was repaired at start');
+        lastResults.flush();
+        noteRecommended(lastResults.recommendedAgentVersion);
+      },
+      stop: () => queue.close(),
+    },
+    {
+      name: 'uploader',
+      start() {
+        // run() handles delivery failures itself; anything else is a bug to log, not a reason to exit.
+        // The first batch goes signed when the key registers now; if it cannot, the uploader retries it on a 409.
+        uploading = ensureKeyRegistered()
+          .catch((err: unknown) => logger.warn({ err }, 'signing key registration failed'))
+          .then(() => uploader.run(stopUploader.signal))
+          .catch((err: unknown) => logger.error({ err }, 'uploader stopped'));
+      },
+      async stop() {
+        stopUploader.abort();
+        await uploading;
+      },
+    },
+    ...(uptime ? [{ name: 'uptime', start: () => uptime.start(), stop: () => uptime.stop() }] : []),
+    {
+      name: 'scheduler',
+      start() {
+        scheduler.start();
+        void scheduler.trigger('device_facts');
+      },
+      stop: () => scheduler.stop(),
+    },
+  ];
+  let running: Running | undefined;
 
   return {
     events,
@@ -220,28 +273,12 @@ export function createAgent(deps: AgentDeps) {
     uptime,
     start(): void {
       logger.info({ site: identity.site.code, device: identity.deviceId, collector: collectorUrl, version: AGENT_VERSION }, 'agent started');
-      const { cursor, tornTailDropped, newlyCorrupt } = queue.recovery;
-      // A missing cursor is a new queue; a corrupt or stale one, or a cut tail, means the disk or a crash damaged it.
-      if (cursor === 'corrupt' || cursor === 'stale' || tornTailDropped || newlyCorrupt) logger.warn({ recovery: queue.recovery }, 'the result queue was repaired at start');
-      lastResults.flush();
-      noteRecommended(lastResults.recommendedAgentVersion);
-      uptime?.start();
-      scheduler.start();
-      void scheduler.trigger('device_facts');
-      // run() handles delivery failures itself; anything else is a bug to log, not a reason to exit.
-      // The first batch goes signed when the key registers now; if it cannot, the uploader retries it on a 409.
-      uploading = ensureKeyRegistered()
-        .catch((err: unknown) => logger.warn({ err }, 'signing key registration failed'))
-        .then(() => uploader.run(stopUploader.signal))
-        .catch((err: unknown) => logger.error({ err }, 'uploader stopped'));
+      running = startServices(services, (name, err) => logger.error({ err, service: name }, 'could not stop cleanly'));
     },
     async stop(): Promise<void> {
-      await scheduler.stop();
-      // Before the queue closes: the stop event, the partial slot and an ended outage go to disk.
-      await uptime?.stop();
-      stopUploader.abort();
-      await uploading;
-      queue.close();
+      // Never started: only the queue, opened above, is open.
+      if (running) await running.stop();
+      else queue.close();
       logger.info('agent stopped');
     },
   };

@@ -3,16 +3,14 @@ import { z } from 'zod';
 import type { Result } from '../protocol/results.ts';
 import type { AgentConfig } from '../protocol/agent-config.ts';
 import { ConfigError, loadAgentConfig } from './config.ts';
-import { startSupervisedAgent } from './control/supervisor.ts';
 import { collectDeviceFacts } from './device/facts.ts';
 import { EnrollError, enroll } from './identity/enroll.ts';
 import { formatFigures, formatTable } from './status/format-result.ts';
 import { ensureDataDir, loadIdentity, NotEnrolledError } from './identity/identity.ts';
-import { attachLiveTable } from './status/live-table.ts';
-import { createAgentLog } from './platform/logging.ts';
 import { dataFiles, defaultDataDir } from './platform/paths.ts';
 import { getProbe, PROBES } from './probes/registry.ts';
-import { acquireRunLock, RunLockError } from './platform/run-lock.ts';
+import { RunLockError } from './platform/run-lock.ts';
+import { runAgent } from './run.ts';
 import { AGENT_VERSION } from './version.ts';
 
 const USAGE = `songcheck-agent ${AGENT_VERSION}: measures this school's Internet link and reports to the collector.
@@ -94,25 +92,8 @@ async function cmdEnroll(args: string[]): Promise<number> {
 async function cmdRun(args: string[]): Promise<number> {
   const { values } = asUsage(() => parseArgs({ args, options: { ...common, live: { type: 'boolean' }, 'log-file': { type: 'boolean' } } }));
   const dataDir = values['data-dir'] ?? defaultDataDir();
-  const identity = loadIdentity(dataDir);
-  const releaseLock = acquireRunLock(dataDir);
   const config = withCollectorFromEnv(loadAgentConfig(values.config, dataFiles(dataDir).config));
-  // As a service, or with the live table on the terminal (logs would tear it), logs go to rotated files.
-  const log = await createAgentLog({ level: config.log.level, dataDir, toFile: !!(values.live || values['log-file']) });
-  const logger = log.logger;
-  // The agent runs under the control channel: corrected clock, remote configuration, commands.
-  const supervised = startSupervisedAgent({ dataDir, localConfig: config, identity, logger, ...testClockSkew() });
-  const detach = values.live ? attachLiveTable(supervised.current()) : () => {};
-  supervised.start();
-  await new Promise<void>((resolve) => {
-    const shutdown = () => resolve();
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-  });
-  detach();
-  await supervised.stop();
-  await log.close();
-  releaseLock();
+  await runAgent({ dataDir, config, live: !!values.live, logToFile: !!values['log-file'], ...testClockSkew() });
   return 0;
 }
 

@@ -18,6 +18,7 @@ import { ComplianceEngine } from '../collector/compliance/engine.ts';
 import { getDefaultProfiles } from '../collector/school/profiles.ts';
 import { openCollectorStore } from '../collector/database.ts';
 import { type DeviceIdentity, resultToPoint } from '../collector/influx/points.ts';
+import { RetryableWriteError } from '../collector/influx/errors.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { createLogger } from '../collector/logger.ts';
 import { Registry } from '../collector/registry/registry.ts';
@@ -76,8 +77,18 @@ export async function benchConsole(): Promise<ConsoleBench> {
     let points = 0;
     const t0 = performance.now();
     let batch: ReturnType<typeof resultToPoint>[] = [];
+    // InfluxDB on a loaded two-core machine sometimes answers a big write "timeout"; the same points are
+    // written again (a retried write overwrites itself), a few times, as an agent would.
     const flush = async () => {
-      if (batch.length) await writer.write(batch);
+      for (let attempt = 1; batch.length > 0; attempt++) {
+        try {
+          await writer.write(batch);
+          break;
+        } catch (error) {
+          if (!(error instanceof RetryableWriteError) || attempt >= 5) throw error;
+          await new Promise((r) => setTimeout(r, 2000 * attempt));
+        }
+      }
       points += batch.length;
       batch = [];
     };
@@ -95,7 +106,7 @@ export async function benchConsole(): Promise<ConsoleBench> {
           }
         }
       }
-      if (batch.length >= 20_000) await flush();
+      if (batch.length >= 10_000) await flush();
     }
     await flush();
     const writeSeconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -109,7 +120,7 @@ export async function benchConsole(): Promise<ConsoleBench> {
     const verdictSeconds = Math.round((performance.now() - v0) / 100) / 10;
 
     const alerts = new AlertService({ config: loadAlertsConfig(DEFAULT_ALERTS_FILE), store: await openCollectorStore(dir), registry, query: (q) => writer.query(q) });
-    for (const id of identities.slice(0, 100)) alerts.store.putState({ ruleId: 'site-silent', siteCode: id.site.code, state: 'firing', since: now - 3_600_000, firedAt: now - 3_600_000, clearStreak: 0, summary: 'last heard 60 min ago' });
+    for (const id of identities.slice(0, 100)) await alerts.store.putState({ ruleId: 'site-silent', siteCode: id.site.code, state: 'firing', since: now - 3_600_000, firedAt: now - 3_600_000, clearStreak: 0, summary: 'last heard 60 min ago' });
 
     const app = createApp({ registry, writer, logger: createLogger('silent'), version: 'bench', adminToken: ADMIN, alerts, compliance: { engine, profiles }, console: { settings: { sessionHours: 1 } } });
     const login = await app.request('/console/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${ADMIN}` });

@@ -1,15 +1,15 @@
-// Grafana: the province overview's queries over 30 days for many sites (default 2 000), each run as Grafana
-// sends it (macros and variables substituted, "All" sites expanded), against a real InfluxDB 1.x holding
-// results converted by the collector's own code, with the hourly rollups computed by the collector's queries.
+// Grafana: the province overview's queries over 30 days for provinces of 250 and 2 000 sites (10 000 with
+// BENCH_GRAFANA_SITES=10000), each run as Grafana sends it (macros and variables substituted; "All" is `.*`),
+// against a real InfluxDB 1.x holding results converted by the collector's own code, with the rollups
+// computed by the collector's queries. Each province's dataset is kept between runs (bench/dataset-cache.ts):
+// it is anchored at a fixed instant, and the panels' time range ends there.
 // References in the same run: the same aggregates on the raw measurements, and a trivial query.
 // BENCH_GRAFANA_SITES, BENCH_GRAFANA_DAYS, BENCH_GRAFANA_LATENCY_MIN, BENCH_GRAFANA_UPTIME_MIN size the dataset.
-import { randomUUID } from 'node:crypto';
 import { backfillRollups, ensureRollups } from '../collector/grafana/rollups.ts';
 import { siteInfoPoints } from '../collector/grafana/site-info.ts';
-import { type DeviceIdentity, resultToPoint } from '../collector/influx/points.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
-import type { Result } from '../protocol/results.ts';
-import { startInfluxd } from '../scripts/influxd-server.ts';
+import { cachedDataset } from './dataset-cache.ts';
+import { provinceSites, writeRaw } from './grafana-dataset.ts';
 import { compliancePoint, presencePoint } from '../test/support/collector-derived-fixture.ts';
 import { loadDashboards, resolveVariables, runTarget } from '../test/support/grafana-panels.ts';
 import { influxQuery } from '../test/support/influx-query.ts';
@@ -20,12 +20,16 @@ const int = (name: string, fallback: number) => {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
   return v;
 };
-const OPERATORS = ['viettel', 'vnpt', 'mobifone'];
 const MIN = 60_000;
 const RUNS = 5;
 
 export interface GrafanaBench {
+  steps: GrafanaStep[];
+}
+
+export interface GrafanaStep {
   sites: number;
+  reused: boolean;
   days: number;
   rawPoints: number;
   writeSeconds: number;
@@ -44,71 +48,57 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return Math.round(median(times));
 }
 
+/** Where every dataset ends: the panels' "now". Fixed, so a cached dataset stays valid. */
+const ANCHOR = Date.UTC(2026, 10, 30, 12, 0);
+
 export async function benchGrafana(): Promise<GrafanaBench> {
-  const sites = int('BENCH_GRAFANA_SITES', 2000);
+  const max = int('BENCH_GRAFANA_SITES', 2000);
+  const steps = [...new Set([250, 2000, 10_000].filter((n) => n < max).concat(max))].sort((a, b) => a - b);
+  const out: GrafanaStep[] = [];
+  for (const n of steps) out.push(await grafanaStep(n));
+  return { steps: out };
+}
+
+async function grafanaStep(sites: number): Promise<GrafanaStep> {
   const days = int('BENCH_GRAFANA_DAYS', 30);
   const latencyEvery = int('BENCH_GRAFANA_LATENCY_MIN', 60) * MIN;
   const uptimeEvery = int('BENCH_GRAFANA_UPTIME_MIN', 60) * MIN;
   const db = 'bench_grafana';
-  const influx = await startInfluxd({ databases: [db] });
+  const now = ANCHOR;
+  const start = now - days * 86_400_000;
+  const registry = provinceSites(sites);
+  const data = await cachedDataset(
+    `grafana-${sites}`,
+    {
+      sources: ['bench/grafana-dataset.ts', 'collector/influx/points.ts', 'collector/influx/storage.ts', 'collector/grafana/rollups.ts'],
+      params: { sites, days, latencyEvery, uptimeEvery, ANCHOR },
+      databases: [db],
+    },
+    async (influx) => {
+      const writer = createInfluxWriter({ url: influx.url, database: db, timeoutMs: 600_000 });
+      await ensureRollups(writer);
+      const t0 = performance.now();
+      const rawPoints = await writeRaw(writer, registry, start, now, latencyEvery, uptimeEvery);
+      const writeSeconds = Math.round((performance.now() - t0) / 100) / 10;
+      console.log(`[bench] grafana ${sites} sites: ${rawPoints} raw points written in ${writeSeconds} s; backfilling rollups...`);
+      const r0 = performance.now();
+      await backfillRollups(writer, start, now);
+      const rollupSeconds = Math.round((performance.now() - r0) / 100) / 10;
+      return { rawPoints, writeSeconds, rollupSeconds };
+    },
+  );
+  const { influx } = data;
+  const { rawPoints = 0, writeSeconds = 0, rollupSeconds = 0 } = data.meta;
   try {
     const writer = createInfluxWriter({ url: influx.url, database: db, timeoutMs: 120_000 });
-    await ensureRollups(writer);
-    const now = Date.now();
-    const start = now - days * 86_400_000;
-    const registry = Array.from({ length: sites }, (_, i) => ({
-      code: `LC-${String(i + 1).padStart(4, '0')}`,
-      name: `Điểm trường ${i + 1}`,
-      commune: `Xã ${(i % 150) + 1}`,
-      operator: OPERATORS[i % 3]!,
-      linkType: '4g' as const,
-      latitude: 21.8 + (i % 50) / 50,
-      longitude: 103.5 + Math.floor(i / 50) / 40,
-      groups: [`Huyện cũ ${(i % 9) + 1}`],
-      createdAt: 0,
-      updatedAt: 0,
-    }));
-
-    // Results converted by the collector's own resultToPoint, written straight to /write in batches.
-    let rawPoints = 0;
-    const t0 = performance.now();
-    let batch: ReturnType<typeof resultToPoint>[] = [];
-    const flush = async () => {
-      if (batch.length) await writer.write(batch);
-      rawPoints += batch.length;
-      batch = [];
-    };
-    for (const [i, s] of registry.entries()) {
-      const identity: DeviceIdentity = { deviceId: `dev_${String(i).padStart(32, '0')}`, site: { code: s.code, commune: s.commune, operator: s.operator, linkType: s.linkType } };
-      const q = (i % 10) / 10;
-      const push = (r: Omit<Result, 'id'>) => batch.push(resultToPoint({ ...r, id: randomUUID() } as Result, identity));
-      for (let t = start + (i % 60) * 1000; t < now; t += latencyEvery) {
-        push({ probe: 'tcp', target: 'collector:443', measuredAt: t, code: 'ok', fields: { sent: 10, received: 10 - (i % 3), loss_pct: (i % 3) * 10, rtt_median_ms: 40 + q * 100, rtt_p95_ms: 80 + q * 100, jitter_ms: 5 } } as Omit<Result, 'id'>);
-      }
-      for (let t = start + 9 * 3_600_000; t < now; t += 12 * 3_600_000) {
-        for (const direction of ['download', 'upload'] as const) {
-          push({ probe: 'throughput', method: 'http_multistream', direction, target: 'collector', measuredAt: t + (direction === 'upload' ? 1000 : 0), code: 'ok', fields: { mbps: 3 + q * 30, bytes: 1e7, budget_bytes: 2e7, duration_ms: 8000, warmup_ms: 1000, streams: 4, server: 'c', stopped_early: true, stop_reason: 'stable', byte_cap: 5e7, loaded_rtt_median_ms: 120 } } as Omit<Result, 'id'>);
-        }
-      }
-      for (let t = Math.ceil(start / uptimeEvery) * uptimeEvery; t < now; t += uptimeEvery) {
-        push({ probe: 'uptime', target: 'link', measuredAt: t, code: 'ok', fields: { checks: 15, checks_up: 15, checks_collector_down: 0, checks_dns_down: 0, checks_link_down: 0, observed_s: 900, up_s: 900 - (i % 4) * 100 } } as Omit<Result, 'id'>);
-      }
-      if (batch.length >= 10_000) await flush();
-    }
-    await flush();
-    const writeSeconds = Math.round((performance.now() - t0) / 100) / 10;
-
-    console.log(`[bench] grafana: ${rawPoints} raw points written in ${writeSeconds} s; backfilling rollups...`);
-    const r0 = performance.now();
-    await backfillRollups(writer, start, now);
-    const rollupSeconds = Math.round((performance.now() - r0) / 100) / 10;
-    console.log(`[bench] grafana: rollups in ${rollupSeconds} s; querying...`);
-    // Written last, stamped now: "silent now" reads the last 15 minutes of presence.
-    await writeDerived(writer, registry, Date.now());
+    console.log(`[bench] grafana ${sites} sites: ${data.reused ? 'cached dataset' : `rollups in ${rollupSeconds} s`}; querying...`);
+    // Written last: verdicts at the anchor; presence and site_info stamped with the real clock, since
+    // "silent now" and the map read them with InfluxDB's own now().
+    await writeDerived(writer, registry, now, Date.now());
 
     const province = loadDashboards().find((d) => d.uid === 'songcheck-province')!;
     const vars = await resolveVariables(influx.url, db, province);
-    const rows: GrafanaBench['rows'] = [];
+    const rows: GrafanaStep['rows'] = [];
     for (const panel of province.panels) {
       for (const target of panel.targets) {
         const run = () => runTarget(influx.url, db, province, panel, target.query, vars, now);
@@ -122,15 +112,17 @@ export async function benchGrafana(): Promise<GrafanaBench> {
       }
     }
     const trivialMs = await timed(() => influxQuery(influx.url, db, `SELECT last("latitude") FROM "site_info" WHERE "site" = 'LC-0001'`));
-    return { sites, days, rawPoints, writeSeconds, rollupSeconds, rows, trivialMs };
+    return { sites, reused: data.reused, days, rawPoints, writeSeconds, rollupSeconds, rows, trivialMs };
   } finally {
     await influx.stop();
   }
 }
 
-async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, registry: (Parameters<typeof siteInfoPoints>[0][number] & { commune: string; operator: string; linkType: string })[], now: number): Promise<void> {
+type BenchSite = ReturnType<typeof provinceSites>[number];
+
+async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, registry: BenchSite[], dataNow: number, now: number): Promise<void> {
   const tags = (s: (typeof registry)[number]) => ({ site: s.code, commune: s.commune, operator: s.operator, link_type: s.linkType });
-  const midnight = Math.floor(now / 86_400_000) * 86_400_000;
+  const midnight = Math.floor(dataNow / 86_400_000) * 86_400_000;
   const verdicts = ['PASS', 'FAIL', 'INSUFFICIENT'] as const;
   const derived = registry.flatMap((s, i) => [
     presencePoint({ ...tags(s), device: `dev_${i}`, at: now - MIN, connected: i % 20 !== 0, last_seen_age_s: i % 20 === 0 ? 7200 : 30, revoked: false }),
@@ -151,18 +143,21 @@ function rawEquivalent(query: string): string | undefined {
 }
 
 export function grafanaReport(r: GrafanaBench): string {
-  const slow = r.rows.filter((x) => x.ms >= 1000);
+  const steps = r.steps;
+  const last = steps[steps.length - 1]!;
+  const slow = last.rows.filter((x) => x.ms >= 1000);
+  const row = (query: string) => steps.map((st) => st.rows.find((x) => x.query === query));
   return [
-    '## Grafana: province overview queries over 30 days',
+    `## Grafana: province overview queries over ${last.days} days`,
     '',
-    `${r.sites} sites, ${r.days} days, ${r.rawPoints} raw points (latency every ${process.env.BENCH_GRAFANA_LATENCY_MIN ?? 60} min, 2 throughput tests a day, uptime every ${process.env.BENCH_GRAFANA_UPTIME_MIN ?? 60} min per site), InfluxDB 1.6 on loopback; written in ${r.writeSeconds} s, rollups backfilled in ${r.rollupSeconds} s. Each query as Grafana sends it ("All" sites expanded to ${r.sites} codes), median of ${RUNS} runs.`,
+    `${steps.map((st) => `${st.sites} sites: ${st.rawPoints} raw points${st.reused ? ' (cached dataset; ' : ' ('}written in ${st.writeSeconds} s, rollups backfilled in ${st.rollupSeconds} s)`).join('; ')}. ${last.days} days; per site latency every ${process.env.BENCH_GRAFANA_LATENCY_MIN ?? 60} min, 2 throughput tests a day, uptime every ${process.env.BENCH_GRAFANA_UPTIME_MIN ?? 60} min; InfluxDB 1.6 on loopback. Each query as Grafana sends it ("All" sites and communes are \`.*\`), median of ${RUNS} runs. The reference beside each panel that reads a rollup is the same aggregate on the raw measurement, at the largest size.`,
     '',
-    '| panel / query | ms | same on raw data (reference), ms | raw / panel |',
-    '| --- | ---: | ---: | ---: |',
-    ...r.rows.map((x) => `| ${x.query} | ${x.ms} | ${x.rawMs ?? ''} | ${x.rawMs ? (x.rawMs / Math.max(1, x.ms)).toFixed(1) : ''} |`),
-    `| trivial query (reference): last site_info of one site | ${r.trivialMs} | | |`,
+    `| panel / query | ${steps.map((st) => `${st.sites} sites, ms`).join(' | ')} | same on raw data at ${last.sites} (reference), ms | raw / panel |`,
+    `| --- | ${steps.map(() => '---:').join(' | ')} | ---: | ---: |`,
+    ...last.rows.map((x) => `| ${x.query} | ${row(x.query).map((y) => y?.ms ?? '').join(' | ')} | ${x.rawMs ?? ''} | ${x.rawMs ? (x.rawMs / Math.max(1, x.ms)).toFixed(1) : ''} |`),
+    `| trivial query (reference): last site_info of one site | ${steps.map((st) => st.trivialMs).join(' | ')} | | |`,
     '',
-    `Goal: each under 1 s: ${slow.length === 0 ? 'met' : `NOT met (${slow.map((x) => x.query).join(', ')})`}.`,
-    `The collector's hourly catch-up recomputes 48 h of rollups: at this density about ${Math.round((r.rollupSeconds * 48) / (r.days * 24))} s of InfluxDB work per hour (backfill time × 48 h / ${r.days * 24} h).`,
+    `Goal: each under 1 s at ${last.sites} sites: ${slow.length === 0 ? 'met' : `NOT met (${slow.map((x) => x.query).join(', ')})`}.`,
+    `The collector's hourly catch-up recomputes 48 h of rollups: at this density about ${Math.round((last.rollupSeconds * 48) / (last.days * 24))} s of InfluxDB work per hour at ${last.sites} sites (backfill time × 48 h / ${last.days * 24} h).`,
   ].join('\n');
 }

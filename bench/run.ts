@@ -9,10 +9,13 @@ import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
 import { benchConsole, consoleReport } from './console.ts';
+import { benchEvidence, evidenceReport } from './evidence.ts';
 import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
+import { benchThroughputBoost, boostReport } from './throughput-boost.ts';
+import { benchThroughputLongPath, longPathReport } from './throughput-long-path.ts';
 
 interface Section {
   name: string;
@@ -85,9 +88,13 @@ const sections: Section[] = [
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },
+  // Boosts (tbf burst + peakrate) and long paths (TUN delay line); see docs/throughput.md.
+  { name: 'throughput-boost', run: async () => boostReport(await benchThroughputBoost()) },
+  { name: 'throughput-long-path', run: async () => longPathReport(await benchThroughputLongPath()) },
   // Monthly verdicts for 2 000 sites (BENCH_COMPLIANCE_SITES scales it); see bench/README.md.
   { name: 'compliance', run: async () => complianceReport(await benchCompliance()) },
   { name: 'alerts', run: async () => alertsReport(await benchAlerts()) },
+  { name: 'evidence', run: async () => evidenceReport(await benchEvidence()) },
   // Province overview queries over 30 days (bench/grafana.ts); BENCH_GRAFANA_SITES etc. size the dataset.
   { name: 'grafana', run: async () => grafanaReport(await benchGrafana()) },
   // Console pages (collector/console/) for 2 000 sites and a month; BENCH_CONSOLE_SITES etc. size the dataset.

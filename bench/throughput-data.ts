@@ -30,9 +30,10 @@ export async function benchThroughputData(): Promise<DataRow[]> {
   try {
     for (const rate of DATA_RATES) {
       await stack.lab.shape(rate);
-      const adaptive = summary((await stack.measure('ndt7')).results);
+      // The adaptive stop alone: boost handling's cost (a learning test now and then) is the throughput-boost section's.
+      const adaptive = summary((await stack.measure('ndt7', 'boost: { enabled: false }')).results);
       // Fixed: the whole 10 s, no early stop, the cap out of the way (what an M-Lab ndt7 client moves).
-      const fixed = summary((await stack.measure('ndt7', 'adaptive: false, budget: { monthlyMegabytes: 100000, pauseBelowMegabytes: 0, perTestMaxMegabytes: 1000 }')).results);
+      const fixed = summary((await stack.measure('ndt7', 'adaptive: false, boost: { enabled: false }, budget: { monthlyMegabytes: 100000, pauseBelowMegabytes: 0, perTestMaxMegabytes: 1000 }')).results);
       rows.push({ ...rate, adaptive, fixed });
     }
   } finally {

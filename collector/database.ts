@@ -5,13 +5,14 @@
 import { ALERT_MIGRATIONS } from './alerts/migrations.ts';
 import { CONTROL_MIGRATIONS } from './control/migrations.ts';
 import { EVIDENCE_MIGRATIONS } from './evidence/migrations.ts';
+import { GUARD_MIGRATIONS } from './guards/migrations.ts';
 import { REGISTRY_MIGRATIONS } from './registry/migrations.ts';
 import type { ImportTable } from './store/import-sqlite.ts';
 import { openStore, storeLocation } from './store/open.ts';
 import type { Migration, Store } from './store/store.ts';
 import { THROUGHPUT_MIGRATIONS } from './throughput/migrations.ts';
 
-export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS, ...EVIDENCE_MIGRATIONS];
+export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS, ...EVIDENCE_MIGRATIONS, ...GUARD_MIGRATIONS];
 export const SCHEMA_VERSION = COLLECTOR_MIGRATIONS.length;
 export const REGISTRY_FILE = 'registry.sqlite';
 export const THROUGHPUT_FILE = 'throughput.sqlite';
@@ -46,4 +47,9 @@ export const IMPORT_TABLES: readonly ImportTable[] = [
   { name: 'device_keys' },
   { name: 'evidence_heads' },
   { name: 'evidence_counters' },
+  { name: 'dead_letters', identity: 'id' },
+  { name: 'device_targets' },
+  { name: 'device_flags' },
+  { name: 'site_tag_versions' },
+  { name: 'clock_corrections' },
 ];

@@ -11,6 +11,7 @@ import type { CommandPush, ConfigPush } from '../../protocol/control.ts';
 import type { AgentEvent, Result } from '../../protocol/results.ts';
 import { type Agent, createAgent } from '../agent.ts';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
+import { startServices, type Running, type Service } from '../platform/lifecycle.ts';
 import type { AgentConfig } from '../../protocol/agent-config.ts';
 import type { Identity } from '../identity/identity.ts';
 import { AGENT_VERSION } from '../version.ts';
@@ -126,31 +127,42 @@ export function startSupervisedAgent(deps: SupervisorDeps) {
     return { status: 'done', detail };
   }
 
+  // The measuring core, then the channel that may replace it; they stop in reverse.
+  const services: Service[] = [
+    { name: 'agent', start: () => agent.start(), stop: () => serial(() => agent.stop()) },
+    {
+      name: 'control channel',
+      start() {
+        if (!config.control.enabled) return logger.info('control channel disabled in the configuration');
+        client = new ControlClient({
+          collectorUrl: agent.collectorUrl,
+          token: identity.token,
+          agentVersion: AGENT_VERSION,
+          clock,
+          logger,
+          configVersion: () => version,
+          onConfig: (push) => serial(() => applyConfig(push)),
+          onCommand: (push) =>
+            serial(() => runCommand(push)).catch((err: unknown) => ({ status: 'failed' as const, detail: (err as Error).message })),
+          backoffInitialMs: config.control.backoffInitialSeconds * 1000,
+          backoffMaxMs: config.control.backoffMaxSeconds * 1000,
+        });
+        client.start();
+      },
+      stop: () => client?.stop(),
+    },
+  ];
+  let running: Running | undefined;
+
   return {
     clock,
     current: () => agent,
     version: () => version,
     start(): void {
-      agent.start();
-      if (!config.control.enabled) return logger.info('control channel disabled in the configuration');
-      client = new ControlClient({
-        collectorUrl: agent.collectorUrl,
-        token: identity.token,
-        agentVersion: AGENT_VERSION,
-        clock,
-        logger,
-        configVersion: () => version,
-        onConfig: (push) => serial(() => applyConfig(push)),
-        onCommand: (push) =>
-          serial(() => runCommand(push)).catch((err: unknown) => ({ status: 'failed' as const, detail: (err as Error).message })),
-        backoffInitialMs: config.control.backoffInitialSeconds * 1000,
-        backoffMaxMs: config.control.backoffMaxSeconds * 1000,
-      });
-      client.start();
+      running = startServices(services, (name, err) => logger.error({ err, service: name }, 'could not stop cleanly'));
     },
     async stop(): Promise<void> {
-      await client?.stop();
-      await serial(() => agent.stop());
+      await running?.stop();
     },
   };
 }

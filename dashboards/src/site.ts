@@ -67,6 +67,32 @@ const panels: PanelSpec[] = [
   },
   {
     type: 'timeseries',
+    title: 'Tốc độ duy trì và tăng tốc (boost)',
+    description: "Boosts (docs/throughput.md): the download rate the link sustains (the figure verdicts use) against the boost's peak rate where a test saw the rate step down; the gap is what a test stopped inside the boost would have claimed",
+    unit: 'Mbits',
+    min: 0,
+    custom: { drawStyle: 'points', pointSize: 6 },
+    targets: [
+      { refId: 'A', query: `SELECT mean("mbps") AS "sustained_mbps" FROM "throughput" WHERE "direction" = 'download' AND "code" = 'ok' AND ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+      { refId: 'B', query: `SELECT max("boost_peak_mbps") AS "boost_peak_mbps" FROM "throughput" WHERE "direction" = 'download' AND "boost" = true AND ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+    ],
+    displayNames: { sustained_mbps: 'Tốc độ duy trì', boost_peak_mbps: 'Đỉnh tăng tốc (boost)' },
+  },
+  {
+    type: 'table',
+    title: 'Các lần đo thấy tăng tốc (boost)',
+    description: 'Tests that saw a boost: sustained rate, the boost peak, how many MB and seconds it lasted, and whether it was a learning test',
+    targets: [
+      {
+        refId: 'A',
+        format: 'table',
+        query: `SELECT "mbps", "boost_peak_mbps", "boost_bytes" / 1000000 AS "boost_mb", "boost_ms" / 1000 AS "boost_s", "boost_learning" FROM "throughput" WHERE "boost" = true AND ${SITES} AND $timeFilter GROUP BY "direction", "method"`,
+      },
+    ],
+    displayNames: { direction: 'Chiều', method: 'Phương pháp', mbps: 'Tốc độ duy trì (Mbit/s)', boost_peak_mbps: 'Đỉnh (Mbit/s)', boost_mb: 'Dung lượng boost (MB)', boost_s: 'Thời gian boost (s)', boost_learning: 'Lần đo dài (học)' },
+  },
+  {
+    type: 'timeseries',
     title: 'Độ trễ khi có tải',
     description: 'Loaded latency: idle RTT before each throughput test against the median and p95 RTT during the transfer, per direction',
     unit: 'ms',
@@ -77,6 +103,35 @@ const panels: PanelSpec[] = [
         query: `SELECT mean("idle_rtt_ms") AS "idle_rtt_ms", mean("loaded_rtt_median_ms") AS "loaded_rtt_median_ms", mean("loaded_rtt_p95_ms") AS "loaded_rtt_p95_ms" FROM "throughput" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval), "direction" fill(none)`,
       },
     ],
+  },
+  {
+    type: 'timeseries',
+    title: 'Đường tới router (mạng nội bộ của trường)',
+    description: "The path to the router (gateway probe, docs/throughput.md): round trip and loss of TCP handshakes to the school's router, and the local link's rate and Wi-Fi signal. A slow or lossy router path is the school's network, not the operator",
+    targets: [
+      { refId: 'A', query: `SELECT mean("rtt_median_ms") AS "gateway_rtt_ms", mean("loss_pct") AS "gateway_loss_pct" FROM "lan" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+      { refId: 'B', query: `SELECT mean("link_mbps") AS "link_mbps", mean("wifi_signal_dbm") AS "wifi_signal_dbm" FROM "lan" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+    ],
+    displayNames: { gateway_rtt_ms: 'RTT tới router (ms)', gateway_loss_pct: 'Mất gói tới router (%)', link_mbps: 'Tốc độ liên kết (Mbit/s)', wifi_signal_dbm: 'Tín hiệu Wi-Fi (dBm)' },
+  },
+  {
+    type: 'table',
+    title: 'Lần đo không tính cho nhà mạng',
+    description: "Tests the verdicts leave out, and why: the school's own network was the bottleneck (A: the reason, e.g. 'Wi-Fi link rate 6 Mbit/s at the time'), or the line was in use by the school (B: cross traffic beside the test, RTT inflation before it, times postponed)",
+    targets: [
+      { refId: 'A', format: 'table', query: `SELECT "mbps", "lan_reason", "lan_medium", "lan_link_mbps", "gateway_loaded_rtt_ms" FROM "throughput" WHERE "lan_bottleneck" = true AND ${SITES} AND $timeFilter GROUP BY "direction"` },
+      { refId: 'B', format: 'table', query: `SELECT "mbps", "cross_traffic_mbps", "busy_rtt_inflation_ms", "postponed" FROM "throughput" WHERE "cross_traffic" = true AND ${SITES} AND $timeFilter GROUP BY "direction"` },
+    ],
+    displayNames: { direction: 'Chiều', mbps: 'Tốc độ (Mbit/s)', lan_reason: 'Mạng nội bộ là điểm nghẽn', lan_medium: 'Kết nối', lan_link_mbps: 'Tốc độ liên kết', gateway_loaded_rtt_ms: 'RTT router khi có tải', cross_traffic_mbps: 'Lưu lượng khác (Mbit/s)', busy_rtt_inflation_ms: 'RTT tăng trước khi đo (ms)', postponed: 'Số lần hoãn' },
+  },
+  {
+    type: 'timeseries',
+    title: 'Sẵn sàng học trực tuyến',
+    description: 'Online-class readiness per test (docs/compliance.md): simultaneous video classes the line carries, and the AIM-style grades for video calls and streaming (0 bad, 1 poor, 2 average, 3 good, 4 great)',
+    min: 0,
+    custom: { drawStyle: 'points', pointSize: 6 },
+    targets: [{ refId: 'A', query: `SELECT mean("video_classes") AS "video_classes", mean("video_call_grade") AS "video_call_grade", mean("streaming_grade") AS "streaming_grade" FROM "readiness" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` }],
+    displayNames: { video_classes: 'Số lớp học video', video_call_grade: 'Gọi video (0-4)', streaming_grade: 'Xem video (0-4)' },
   },
   {
     type: 'state-timeline',
