@@ -316,7 +316,7 @@ describe('signing at the collector', () => {
         // The agent's own log says why (its start on a loaded machine, the key registration, a 409).
         throw new Error(`${error.message}\nagent output:\n${agent.lines.slice(-30).join('\n')}`);
       });
-      const key = collector.evidence.store.getKey(d.deviceId);
+      const key = await collector.evidence.store.getKey(d.deviceId);
       expect(key).toMatchObject({ source: 'upgrade', keyId: JSON.parse(signedLine).key });
     } finally {
       await agent.kill('SIGTERM');

@@ -173,9 +173,10 @@ export class ControlStore {
   }
 
   async listCommands(filter: { deviceId?: string; limit?: number } = {}): Promise<StoredCommand[]> {
-    // Ids are random: within one millisecond the order is arbitrary but stable.
+    // Within one millisecond, newest written first: SQLite's rowid, PostgreSQL's physical position.
+    const tie = this.db.backend === 'sqlite' ? 'rowid' : 'ctid';
     const rows = await this.db.all<CommandRowRaw>(
-      'SELECT * FROM control_commands WHERE (CAST(@device AS TEXT) IS NULL OR device_id = @device) ORDER BY created_at DESC, id DESC LIMIT @limit',
+      `SELECT * FROM control_commands WHERE (CAST(@device AS TEXT) IS NULL OR device_id = @device) ORDER BY created_at DESC, ${tie} DESC LIMIT @limit`,
       { device: filter.deviceId ?? null, limit: filter.limit ?? 100 },
     );
     return rows.map(commandFromRow);

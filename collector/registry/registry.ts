@@ -168,6 +168,11 @@ function siteParams(v: Record<string, unknown>): Record<string, unknown> {
   return p;
 }
 
+/** Ties within one millisecond in the order rows were written: SQLite's rowid, PostgreSQL's physical position. */
+function insertionOrder(db: Store, alias: string): string {
+  return db.backend === 'sqlite' ? `${alias}.rowid` : `${alias}.ctid`;
+}
+
 function codeStatus(r: CodeRow, now: number): EnrollmentCodeStatus {
   if (r.revoked_at !== null) return 'revoked';
   if (r.expires_at <= now) return 'expired';
@@ -451,7 +456,7 @@ export class Registry {
 
   async listDevices(filter: { siteCode?: string; includeRevoked?: boolean } = {}): Promise<DeviceInfo[]> {
     const rows = await this.db.all<DeviceInfoRow>(
-      `${DEVICE_INFO_SQL} WHERE (CAST(@site AS TEXT) IS NULL OR d.site_code = @site) AND (@all = 1 OR d.revoked_at IS NULL) ORDER BY d.site_code, d.enrolled_at, d.id`,
+      `${DEVICE_INFO_SQL} WHERE (CAST(@site AS TEXT) IS NULL OR d.site_code = @site) AND (@all = 1 OR d.revoked_at IS NULL) ORDER BY d.site_code, d.enrolled_at, ${insertionOrder(this.db, 'd')}`,
       { site: filter.siteCode ?? null, all: filter.includeRevoked ? 1 : 0 },
     );
     return rows.map(deviceInfoFromRow);
