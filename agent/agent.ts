@@ -11,6 +11,8 @@ import { LastResultsWriter } from './status/last-results.ts';
 import { startServices, type Running, type Service } from './platform/lifecycle.ts';
 import { dataFiles } from './platform/paths.ts';
 import { getProbe } from './probes/registry.ts';
+import { noteTcpRun } from './probes/throughput/busy-line.ts';
+import type { RunSlot } from './probes/types.ts';
 import { Scheduler } from './schedule/scheduler.ts';
 import { isBehind } from './status/update-check.ts';
 import { Uploader } from './upload/uploader.ts';
@@ -88,6 +90,9 @@ export function createAgent(deps: AgentDeps) {
       for (const ack of acks.filter((a) => a.status === 'rejected')) {
         logger.warn({ id: ack.id, reason: ack.reason }, 'collector rejected a result; it is deleted');
       }
+      for (const ack of acks.filter((a) => a.status === 'held')) {
+        logger.warn({ id: ack.id, reason: ack.reason }, 'collector keeps a result in its dead-letter store (InfluxDB refused it); delivered, deleted here');
+      }
       lastResults.uploaded(response?.recommendedAgentVersion);
       noteRecommended(response?.recommendedAgentVersion);
       events.emit('acked', records, acks);
@@ -104,6 +109,8 @@ export function createAgent(deps: AgentDeps) {
     },
   });
 
+  const tcpCollectorTarget = getProbe('tcp').defaultTargets({ collectorUrl })[0];
+
   function record(result: Result): void {
     try {
       queue.append(result);
@@ -114,18 +121,20 @@ export function createAgent(deps: AgentDeps) {
     }
     logger.debug({ id: result.id, probe: result.probe, target: result.target, code: result.code, measuredAt: result.measuredAt }, 'result queued');
     lastResults.result(result);
+    // The collector's TCP-connect runs are the idle baseline a busy line is judged against (docs/throughput.md).
+    if (result.probe === 'tcp') noteTcpRun(deps.dataDir, result, tcpCollectorTarget);
     events.emit('queued', result);
     uploader.kick();
   }
 
-  async function runProbe(name: string, signal: AbortSignal, only?: string[]): Promise<Result[]> {
+  async function runProbe(name: string, signal: AbortSignal, only?: string[], slot?: RunSlot): Promise<Result[]> {
     const schedule = config.probes[name]!;
     const probe = getProbe(name);
     const targets = only ?? (schedule.targets?.length ? schedule.targets : probe.defaultTargets({ collectorUrl }));
     const recorded: Result[] = [];
     for (const target of targets) {
       if (signal.aborted) break;
-      const ctx = { signal, now, deviceToken: identity.token, dataDir: deps.dataDir, collectorUrl };
+      const ctx = { signal, now, deviceToken: identity.token, dataDir: deps.dataDir, collectorUrl, ...(slot ? { slot } : {}) };
       // A throughput test makes one result per direction.
       const results = probe.runMany ? await probe.runMany(target, schedule.options, ctx) : [await probe.run(target, schedule.options, ctx)];
       for (const result of results) record(result);
@@ -186,7 +195,10 @@ export function createAgent(deps: AgentDeps) {
       splayMs: schedule.splaySeconds * 1000,
       timeoutMs: schedule.timeoutSeconds * 1000,
       run: async (signal) => {
-        if (!gate || gate.due()) await runProbe(name, signal);
+        if (gate && !gate.due()) return;
+        // The plan may follow up on what the run found (a retry on a busy line, a confirmation).
+        const results = await runProbe(name, signal, undefined, gate?.runContext?.());
+        gate?.after?.(results);
       },
     });
   }

@@ -18,6 +18,7 @@ import { ComplianceEngine } from '../collector/compliance/engine.ts';
 import { getDefaultProfiles } from '../collector/school/profiles.ts';
 import { openCollectorStore } from '../collector/database.ts';
 import { type DeviceIdentity, resultToPoint } from '../collector/influx/points.ts';
+import { RetryableWriteError } from '../collector/influx/errors.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { createLogger } from '../collector/logger.ts';
 import { Registry } from '../collector/registry/registry.ts';
@@ -74,8 +75,18 @@ export async function benchConsole(): Promise<ConsoleBench> {
     let points = 0;
     const t0 = performance.now();
     let batch: ReturnType<typeof resultToPoint>[] = [];
+    // InfluxDB on a loaded two-core machine sometimes answers a big write "timeout"; the same points are
+    // written again (a retried write overwrites itself), a few times, as an agent would.
     const flush = async () => {
-      if (batch.length) await writer.write(batch);
+      for (let attempt = 1; batch.length > 0; attempt++) {
+        try {
+          await writer.write(batch);
+          break;
+        } catch (error) {
+          if (!(error instanceof RetryableWriteError) || attempt >= 5) throw error;
+          await new Promise((r) => setTimeout(r, 2000 * attempt));
+        }
+      }
       points += batch.length;
       batch = [];
     };
@@ -93,7 +104,7 @@ export async function benchConsole(): Promise<ConsoleBench> {
           }
         }
       }
-      if (batch.length >= 20_000) await flush();
+      if (batch.length >= 10_000) await flush();
     }
     await flush();
     const writeSeconds = Math.round((performance.now() - t0) / 100) / 10;

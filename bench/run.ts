@@ -9,6 +9,7 @@ import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
 import { benchConsole, consoleReport } from './console.ts';
+import { benchEvidence, evidenceReport } from './evidence.ts';
 import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
@@ -93,6 +94,7 @@ const sections: Section[] = [
   // Monthly verdicts for 2 000 sites (BENCH_COMPLIANCE_SITES scales it); see bench/README.md.
   { name: 'compliance', run: async () => complianceReport(await benchCompliance()) },
   { name: 'alerts', run: async () => alertsReport(await benchAlerts()) },
+  { name: 'evidence', run: async () => evidenceReport(await benchEvidence()) },
   // Province overview queries over 30 days (bench/grafana.ts); BENCH_GRAFANA_SITES etc. size the dataset.
   { name: 'grafana', run: async () => grafanaReport(await benchGrafana()) },
   // Console pages (collector/console/) for 2 000 sites and a month; BENCH_CONSOLE_SITES etc. size the dataset.

@@ -319,7 +319,7 @@ function tagValue(value) {
   return clean === '' ? undefined : clean;
 }
 
-const MEASUREMENT = { tcp: ['latency', 'tcp_connect'], icmp: ['latency', 'icmp_echo'], http: ['http', 'http_get'], dns: ['dns', 'dns_query'], agent_health: ['agent_health', 'self'], device_facts: ['device_facts', 'systeminformation'], throughput: ['throughput'], uptime: ['uptime', 'connectivity_check'], outage: ['outage', 'connectivity_check'], agent_event: ['agent_event', 'self'] };
+const MEASUREMENT = { tcp: ['latency', 'tcp_connect'], icmp: ['latency', 'icmp_echo'], http: ['http', 'http_get'], dns: ['dns', 'dns_query'], agent_health: ['agent_health', 'self'], device_facts: ['device_facts', 'systeminformation'], gateway: ['lan', 'tcp_connect'], throughput: ['throughput'], uptime: ['uptime', 'connectivity_check'], outage: ['outage', 'connectivity_check'], agent_event: ['agent_event', 'self'] };
 
 /**
  * The stored points, as InfluxDB keeps them: one per series (measurement and tags) and timestamp; a later
@@ -368,7 +368,7 @@ function evidenceOf(points, intervals, from, to, profile, readiness) {
   const outages = [];
   const tests = [];
   const runs = [];
-  const excluded = { counts: { cross_traffic: 0, lan_bottleneck: 0, server_limited: 0 }, tests: 0, lanReasonAt: -Infinity };
+  const excluded = { counts: { cross_traffic: 0, lan_bottleneck: 0, server_limited: 0 }, tests: 0, latencyRunsLan: 0, lanReasonAt: -Infinity };
   for (const p of [...points].sort((a, b) => a.time - b.time)) {
     if (p.measurement === 'outage') {
       if ((p.extra === 'link_down' || p.extra === 'dns_down') && p.time >= from - OUTAGE_LOOKBACK_MS && p.time < to) {
@@ -396,6 +396,11 @@ function evidenceOf(points, intervals, from, to, profile, readiness) {
       v[p.extra].push(x);
       tests.push({ at: p.time, device: p.device, direction: p.extra, mbps: x, idleRttMs: finite(p.fields.idle_rtt_ms), loadedRttMs: finite(p.fields.loaded_rtt_median_ms) });
     } else if (p.measurement === 'latency' && p.method === 'tcp_connect') {
+      // Runs where the school's router alone took most of the round trip are the school's network, not the operator.
+      if (p.fields.lan_bottleneck === true) {
+        excluded.latencyRunsLan++;
+        continue;
+      }
       const [rtt, jitter, loss] = [finite(p.fields.rtt_median_ms), finite(p.fields.jitter_ms), finite(p.fields.loss_pct)];
       if (rtt !== undefined) v.rtt.push(rtt);
       if (jitter !== undefined) v.jitter.push(jitter);
@@ -424,7 +429,7 @@ function evidenceOf(points, intervals, from, to, profile, readiness) {
       if (a) e[key] = a;
     }
   }
-  if (excluded.tests > 0) {
+  if (excluded.tests > 0 || excluded.latencyRunsLan > 0) {
     delete excluded.lanReasonAt;
     e.excluded = excluded;
   }
@@ -538,6 +543,7 @@ function exclusionNotes(e) {
   const n = (k) => `${k} throughput test${k === 1 ? '' : 's'}`;
   if (x.counts.lan_bottleneck > 0) notes.push(`${n(x.counts.lan_bottleneck)} left out because the school's own network was the likely bottleneck${x.lanReason ? ` (${x.lanReason})` : ''}: the school's network, not the operator.`);
   if (x.counts.cross_traffic > 0) notes.push(`${n(x.counts.cross_traffic)} left out because the line was in use by the school during the test (cross traffic).`);
+  if (x.latencyRunsLan > 0) notes.push(`${x.latencyRunsLan} latency run${x.latencyRunsLan === 1 ? '' : 's'} left out because the school's router alone took most of the round trip: the school's network, not the operator.`);
   if (x.counts.server_limited > 0) notes.push(`${n(x.counts.server_limited)} left out because the test server could not serve them at full rate.`);
   return notes;
 }

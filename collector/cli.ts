@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
+import { type CliHelpers, CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
+import { GUARDS_HELP, guardCommands } from './guards/cli-commands.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
-import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
+import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './registry/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
 import { EVIDENCE_HELP } from './evidence/cli-help.ts';
 import { ConfigError } from './config-error.ts';
@@ -53,6 +54,8 @@ Commands:
                              the device's future results carry the other site's tags
 
 ${CONTROL_HELP}
+
+${GUARDS_HELP}
 
   audit [--subject X] [--limit N] [--json]
                              who changed what: sites, codes, devices
@@ -358,6 +361,12 @@ async function serveCommand(args: string[]): Promise<void> {
   closeOnSignals(collector, logger, isWorker() ? workerSignals() : undefined);
 }
 
+const CLI_HELPERS: CliHelpers = {
+  parse, withRegistry, withRegistryAsync, out, table, actor: cliActor,
+  usage: (message) => new UsageError(message),
+  refused: (message) => new Refused(message),
+};
+
 const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void | number>> = {
   'sites add': sitesAdd,
   'sites edit': sitesEdit,
@@ -370,11 +379,9 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void 
   'devices revoke': devicesRevoke,
   'devices move': devicesMove,
   // Remote configuration and commands (collector/control/cli-commands.ts).
-  ...controlCommands({
-    parse, withRegistry, withRegistryAsync, out, table, actor: cliActor,
-    usage: (message) => new UsageError(message),
-    refused: (message) => new Refused(message),
-  }),
+  ...controlCommands(CLI_HELPERS),
+  // Dead-letter store and flagged devices (collector/guards/cli-commands.ts).
+  ...guardCommands(CLI_HELPERS),
   // Loaded only when used: the other commands start faster without the engine, reports and schemas.
   'compliance run': async (args) => (await import('./compliance/cli.ts')).complianceRunCommand(args),
 };

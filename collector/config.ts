@@ -6,7 +6,7 @@ import { type ComplianceConfig, loadComplianceConfig } from './compliance/config
 import { ConfigError } from './config-error.ts';
 import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
 import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
-import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
+import { DEFAULT_LIMITS, type Limits } from './http/rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -43,6 +43,8 @@ export interface CollectorConfig extends RegistryConfig {
   influx: InfluxConfig;
   /** Request body cap, before and after decompression (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Distinct targets per probe per device (the series budget, collector/evidence/series-budget.ts). */
+  maxTargetsPerProbe?: number;
   /** Rate limits (default DEFAULT_LIMITS). */
   limits?: Limits;
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
@@ -103,6 +105,7 @@ const serveShape = {
   SONGCHECK_RECOMMENDED_AGENT_VERSION: opt(z.string().trim().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, 'must be a version like 0.2.0')),
   SONGCHECK_LOG_LEVEL: opt(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
   SONGCHECK_MAX_BODY_BYTES: opt(intIn(1024, 256 * 1024 * 1024)),
+  SONGCHECK_MAX_TARGETS_PER_PROBE: opt(intIn(1, 10_000)),
   SONGCHECK_DEVICE_RATE_PER_MINUTE: opt(intIn(1, 100_000)),
   SONGCHECK_DEVICE_RATE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_AUTH_FAILURES_PER_HOUR: opt(intIn(1, 100_000)),
@@ -164,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     workers: v.SONGCHECK_WORKERS ?? 1,
     recommendedAgentVersion: v.SONGCHECK_RECOMMENDED_AGENT_VERSION,
     maxBodyBytes: v.SONGCHECK_MAX_BODY_BYTES ?? 1024 * 1024,
+    maxTargetsPerProbe: v.SONGCHECK_MAX_TARGETS_PER_PROBE,
     limits: {
       device: {
         burst: v.SONGCHECK_DEVICE_RATE_BURST ?? DEFAULT_LIMITS.device.burst,

@@ -4,11 +4,12 @@ import path from 'node:path';
 import { ALERT_MIGRATIONS } from './alerts/migrations.ts';
 import { CONTROL_MIGRATIONS } from './control/migrations.ts';
 import { EVIDENCE_MIGRATIONS } from './evidence/migrations.ts';
+import { GUARD_MIGRATIONS } from './guards/migrations.ts';
 import { REGISTRY_MIGRATIONS } from './registry/migrations.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { Migration, Store } from './store/store.ts';
 
-export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS, ...EVIDENCE_MIGRATIONS];
+export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS, ...EVIDENCE_MIGRATIONS, ...GUARD_MIGRATIONS];
 export const SCHEMA_VERSION = COLLECTOR_MIGRATIONS.length;
 export const REGISTRY_FILE = 'registry.sqlite';
 

@@ -29,7 +29,7 @@ export function createTestCollector(opts: {
   clock?: () => number;
   timeoutMs?: number;
   /** Rate limits, body cap, ... for the app. */
-  app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl'>>;
+  app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl' | 'guardOptions'>>;
 }): TestCollector {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-collector-test-'));
   const registry = Registry.open(dir, { now: opts.clock });

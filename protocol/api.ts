@@ -20,7 +20,12 @@ export type MeasurementBatch = z.infer<typeof MeasurementBatch>;
 export const ResultAck = z.object({
   index: z.number().int().min(0),
   id: ResultId.optional(),
-  status: z.enum(['stored', 'rejected']),
+  /**
+   * stored: InfluxDB has it. held: InfluxDB refused it for a reason that is not the result's fault (the
+   * database's state); the collector keeps it in its dead-letter store on disk, so the agent may forget it.
+   * rejected: the result itself is invalid (schema, tag grammar, series budget); the reason says why.
+   */
+  status: z.enum(['stored', 'held', 'rejected']),
   reason: z.string().optional(),
 });
 export type ResultAck = z.infer<typeof ResultAck>;
@@ -28,6 +33,8 @@ export type ResultAck = z.infer<typeof ResultAck>;
 export const MeasurementBatchResponse = z.object({
   stored: z.number().int().min(0),
   rejected: z.number().int().min(0),
+  /** Results kept in the collector's dead-letter store; absent when none. */
+  held: z.number().int().min(0).optional(),
   results: z.array(ResultAck),
   /** The agent version the collector recommends (SONGCHECK_RECOMMENDED_AGENT_VERSION); older agents ignore it. */
   recommendedAgentVersion: z.string().max(50).optional(),
@@ -129,5 +136,13 @@ export const HealthResponse = z.object({
   throughput: ThroughputHealth.optional(),
   /** Alert channels: a channel whose last deliveries all failed is `failing` (docs/alerts.md). */
   alerts: z.object({ channels: z.array(z.object({ id: z.string(), consecutiveFailures: z.number(), failing: z.boolean(), lastError: z.string().optional() })) }).optional(),
+  /** The ingest guards' figures: dead letters, series budget, clock corrections (docs/security.md#a-hostile-enrolled-device-issue-14). */
+  guards: z
+    .object({
+      deadLetters: z.object({ total: z.number().int(), byKind: z.record(z.string(), z.number().int()) }),
+      seriesBudget: z.object({ maxTargetsPerProbe: z.number().int(), refusedSinceStart: z.number().int(), flaggedDevices: z.number().int() }),
+      clock: z.object({ correctedSinceStart: z.number().int(), maxFutureMs: z.number().int() }),
+    })
+    .optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

@@ -95,14 +95,16 @@ async function main(): Promise<void> {
   say(`see the points: curl -G '${influx.url}/query' --data-urlencode db=songcheck --data-urlencode "q=SELECT * FROM latency ORDER BY time DESC LIMIT 5"`);
   // Signed with a key derived from the admin token, so the collector accepts it; it works once, for 15 minutes.
   const link = new SessionKeys(env.SONGCHECK_ADMIN_TOKEN).oneTimeLink('admin');
-  say(`console: ${collectorUrl}/console  (sign in once with ${collectorUrl}/console/login/link?t=${link} , or with the admin token ${env.SONGCHECK_ADMIN_TOKEN})`);
+  const consoleLine = `console: ${collectorUrl}/console  (sign in once with ${collectorUrl}/console/login/link?t=${link} , or with the admin token ${env.SONGCHECK_ADMIN_TOKEN})`;
+  say(consoleLine);
   await new Promise((r) => setTimeout(r, 1500));
 
   const agent = spawn(
     process.execPath,
     [agentBin, 'run', '--live', '--data-dir', agentDir, '--config', join(root, 'scripts', 'demo-agent.yaml')],
     // The collector's port changes between runs while the stored identity keeps the first URL.
-    { env: { ...process.env, SONGCHECK_COLLECTOR_URL: collectorUrl }, stdio: 'inherit' },
+    // On a terminal the live table redraws the screen; it keeps the console's address under itself.
+    { env: { ...process.env, SONGCHECK_COLLECTOR_URL: collectorUrl, SONGCHECK_LIVE_NOTE: `[demo] ${consoleLine}` }, stdio: 'inherit' },
   );
   children.push(agent);
   agent.on('exit', (code) => !stopping && (say(`agent exited (${code})`), void stopAll(code ?? 1)));

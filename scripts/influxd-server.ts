@@ -28,6 +28,8 @@ export interface StartInfluxdOptions {
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. Default 10 s. */
   stopTimeoutMs?: number;
+  /** [data] max-series-per-database (influxd's default 1 000 000); tests of the database's own limits set it low. */
+  maxSeriesPerDatabase?: number;
 }
 
 export interface InfluxServer {
@@ -114,7 +116,7 @@ const toml = (value: string): string => JSON.stringify(value); // a JSON string 
  * here keep that version's defaults. influxd 1.x ignores keys it doesn't know, which is what lets both
  * spellings of the phone-home switch be set below.
  */
-export function renderInfluxdConfig(c: { dataDir: string; bindHost: string; httpPort: number; rpcPort: number }): string {
+export function renderInfluxdConfig(c: { dataDir: string; bindHost: string; httpPort: number; rpcPort: number; maxSeriesPerDatabase?: number }): string {
   const hostPort = (host: string, port: number): string => toml(`${host.includes(':') ? `[${host}]` : host}:${port}`);
   return `# Written by scripts/influxd-server.ts for one songcheck test/demo instance; rewritten at every start.
 
@@ -143,7 +145,7 @@ bind-address = ${hostPort('127.0.0.1', c.rpcPort)}
   index-version = "inmem"
   # One log line per query would bury the lines that matter when a start fails.
   query-log-enabled = false
-
+${c.maxSeriesPerDatabase !== undefined ? `  max-series-per-database = ${Math.floor(c.maxSeriesPerDatabase)}\n` : ''}
 [monitor]
   # Otherwise influxd writes its own statistics into an "_internal" database every 10 s: disk and CPU for
   # nothing, and an extra database in SHOW DATABASES.
@@ -331,7 +333,7 @@ class InfluxdProcess implements InfluxServer {
       if (!fixedPort) this.httpPort = await freePort(this.bindHost === '' ? '127.0.0.1' : this.bindHost);
       let rpcPort = await freePort('127.0.0.1');
       while (rpcPort === this.httpPort) rpcPort = await freePort('127.0.0.1');
-      await writeFile(this.configFile, renderInfluxdConfig({ dataDir: this.dataDir, bindHost: this.bindHost, httpPort: this.httpPort, rpcPort }));
+      await writeFile(this.configFile, renderInfluxdConfig({ dataDir: this.dataDir, bindHost: this.bindHost, httpPort: this.httpPort, rpcPort, maxSeriesPerDatabase: this.opts.maxSeriesPerDatabase }));
 
       const logFrom = await fileSize(this.logFile);
       const outcome = await this.spawnAndWait(influxd, setpriv);

@@ -184,6 +184,16 @@ describe('the console in Chromium, signed in with the admin token', () => {
     expect(await page.$$('#codes-table tbody tr')).toHaveLength(0);
   });
 
+  it('moves a device to another site', async () => {
+    const device = await enrollDevice('NEW-001');
+    await page.goto(`${base}/console/devices?site=NEW-001`);
+    await page.fill(`tr[data-device="${device.deviceId}"] form.move input[name=site]`, 'NEW-002');
+    await page.click(`tr[data-device="${device.deviceId}"] form.move button`);
+    await expect(page.textContent('.flash.ok')).resolves.toContain('NEW-001');
+    const moved = (await (await api(`/api/v1/admin/devices/${device.deviceId}`)).json()) as { device: { siteCode: string } };
+    expect(moved.device.siteCode).toBe('NEW-002');
+  });
+
   it('revokes a device with a reason, and the device’s next upload is refused', async () => {
     const device = await enrollDevice('NEW-001');
     expect((await upload(device.token)).status).toBe(200);

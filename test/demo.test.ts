@@ -27,7 +27,8 @@ async function consoleOverview(lines: string[]): Promise<string> {
 async function runDemoUntilDelivered() {
   const demo = spawnNode(join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), [join(REPO_ROOT, 'scripts/demo.ts')], { SONGCHECK_DEMO_DIR: dir });
   // Not a terminal, so the live table prints one line per event instead of redrawing.
-  await demo.waitForLine(/queued\s+tcp 127\.0\.0\.1:\d+ ok/, 60_000);
+  // Before the agent starts, the demo loads the province: a month of history for 12 sites through ingest.
+  await demo.waitForLine(/queued\s+tcp 127\.0\.0\.1:\d+ ok/, 240_000);
   const delivered = await demo.waitForLine(/delivered\s+[1-9]\d* result/, 60_000);
   const overview = await consoleOverview(demo.lines);
   demo.proc.kill('SIGINT');
@@ -52,11 +53,11 @@ describe('npm run demo', () => {
     expect(demo.lines.some((l) => /enrolled as device dev_\w+ of site DEMO-001/.test(l))).toBe(true);
     expect(code).toBe(0);
     expect(demo.lines.at(-1)).toMatch(/stopped; data kept in/);
-  });
+  }, 360_000);
 
   it('runs again on the same data: the agent is already enrolled and delivers to the new collector port', async () => {
     const { demo, code } = await runDemoUntilDelivered();
     expect(demo.lines.some((l) => /agent already enrolled/.test(l))).toBe(true);
     expect(code).toBe(0);
-  });
+  }, 360_000);
 });

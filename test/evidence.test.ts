@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { enroll } from '../agent/identity/enroll.ts';
-import { loadIdentity } from '../agent/identity/identity.ts';
+import { loadIdentity, saveIdentity } from '../agent/identity/identity.ts';
 import { loadOrCreateSigningKey, signingKeyFile, signResults, type DeviceSigningKey } from '../agent/identity/signing-key.ts';
 import type { CollectorConfig } from '../collector/config.ts';
 import { localTime } from '../collector/school/zone.ts';
@@ -25,6 +25,8 @@ import type { Result } from '../protocol/results.ts';
 // @ts-expect-error the verifier is plain JavaScript on purpose (no types, no build)
 import { verifyPack } from '../bin/songcheck-verify.mjs';
 import { uniqueTestDb } from './support/influx-query.ts';
+import { AGENT_BIN, eventually, spawnNode } from './support/processes.ts';
+import { FAST_AGENT_CONFIG } from './support/stack.ts';
 import { type MonthShape, monthResults } from './support/evidence-month.ts';
 
 const run = promisify(execFile);
@@ -39,14 +41,15 @@ interface VerifyReport {
   counts: { entries: number; signed: number; unsigned: number; invalid: number };
   differences: string[];
   recomputed: { verdict: string };
-  pack: { verdict: { verdict: { verdict: string } } };
+  pack: { verdict: { verdict: { verdict: string; reasons: string[]; criteria: { id: string; informational?: true; samples: number }[] } } };
 }
 const verify = (text: string) => verifyPack(text) as VerifyReport;
 
 let root: string;
 let config: CollectorConfig;
 let collector: RunningCollector;
-let now = Date.now();
+/** The collector's clock: a day's evening while a month is delivered, the real time otherwise. */
+let now: number | undefined;
 const heads: { kind: string; site?: string; date?: string; head?: string }[] = [];
 let webhook: http.Server;
 const devices = new Map<string, { deviceId: string; token: string; key?: DeviceSigningKey }>();
@@ -121,14 +124,14 @@ beforeAll(async () => {
     compliance: {},
     evidence: { dir: path.join(dataDir, 'evidence'), retentionDays: 800, webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/heads` },
   };
-  collector = await startCollector(config, { logger: createLogger('silent'), clock: () => now });
+  collector = await startCollector(config, { logger: createLogger('silent'), clock: () => now ?? Date.now() });
   await enrollDevice('EV-PASS', true);
   await enrollDevice('EV-FAIL', true);
   await enrollDevice('EV-INSUF', true);
   await deliverMonth('EV-PASS', 'pass', 1);
   await deliverMonth('EV-FAIL', 'fail', 2);
   await deliverMonth('EV-INSUF', 'insufficient', 3);
-  now = Date.now();
+  now = undefined;
   collector.evidence.sweep();
   for (const site of ['EV-PASS', 'EV-FAIL', 'EV-INSUF']) packs.set(site, await exportPack(site, '2026-11'));
 }, 240_000);
@@ -151,6 +154,14 @@ describe('evidence packs', () => {
     expect(report.pack.verdict.verdict.verdict).toBe(expected);
     expect(report.recomputed.verdict).toBe(expected);
     expect(report.counts.signed).toBe(report.counts.entries);
+    // The recomputation covers what the method leaves out (flagged tests and runs, said in the reasons) and
+    // the informational readiness criteria, not only the plain statistics.
+    const verdict = report.pack.verdict.verdict;
+    if (site !== 'EV-INSUF') {
+      expect(verdict.reasons).toContainEqual(expect.stringMatching(/^\d+ throughput tests? left out because the line was in use/));
+      expect(verdict.reasons).toContainEqual(expect.stringMatching(/^\d+ latency runs? left out because the school's router/));
+    }
+    expect(verdict.criteria.filter((c) => c.informational && c.samples > 0).length).toBeGreaterThan(0);
     expect(report.counts.entries).toBeGreaterThan(0);
     expect(report.ok).toBe(true);
   });
@@ -273,7 +284,7 @@ describe('signing at the collector', () => {
     expect(res.status).toBe(200);
     expect(res.body.stored).toBe(20);
     expect(collector.evidence.store.counters(d.deviceId).unsigned).toMatchObject({ count: 20, lastReason: 'agent 0.1.0' });
-    now = Date.now();
+    now = undefined;
     const report = verify(await exportPack('EV-OLD', '2026-11'));
     expect(report.problems).toEqual([]);
     expect(report.counts).toMatchObject({ entries: 20, signed: 0, unsigned: 20 });
@@ -288,4 +299,34 @@ describe('signing at the collector', () => {
     // From now on its unsigned results are refused, even with the old version string.
     expect(await post('/measurements', { agentVersion: '0.1.0', results }, d.token)).toMatchObject({ status: 409, body: { error: { code: 'signature_required' } } });
   });
+
+  it('a running agent enrolled before 0.2.0 registers a key on upgrade, then delivers signed results', async () => {
+    // Enrolled the old way (no key), as an agent before 0.2.0 left its data directory.
+    const d = await enrollDevice('EV-UPGRADE', false);
+    const dataDir = path.join(root, 'upgrade');
+    saveIdentity(dataDir, { deviceId: d.deviceId, token: d.token, collectorUrl: collector.url, site: { code: 'EV-UPGRADE', name: 'Trường EV-UPGRADE' }, enrolledAt: Date.now() });
+    const configFile = path.join(dataDir, 'test-config.yaml');
+    fs.writeFileSync(configFile, FAST_AGENT_CONFIG);
+    const agent = spawnNode(AGENT_BIN, ['run', '--data-dir', dataDir, '--config', configFile]);
+    try {
+      const signedLine = await eventually(() => {
+        const dates = collector.evidence.log.days('EV-UPGRADE');
+        return dates.flatMap((date) => collector.evidence.log.readDay('EV-UPGRADE', date)).find((l) => l.includes('"signed":'));
+      }, 90_000, 'a signed result from the upgraded agent in the evidence log').catch((error: Error) => {
+        // The agent's own log says why (its start on a loaded machine, the key registration, a 409).
+        throw new Error(`${error.message}\nagent output:\n${agent.lines.slice(-30).join('\n')}`);
+      });
+      const key = collector.evidence.store.getKey(d.deviceId);
+      expect(key).toMatchObject({ source: 'upgrade', keyId: JSON.parse(signedLine).key });
+    } finally {
+      await agent.kill('SIGTERM');
+    }
+    expect(loadIdentity(dataDir).keyId).toBe(loadOrCreateSigningKey(dataDir).keyId);
+    const registry = Registry.open(config.dataDir);
+    try {
+      expect(registry.auditLog({ subject: d.deviceId }).map((a) => a.action)).toContain('device.key');
+    } finally {
+      registry.close();
+    }
+  }, 150_000);
 });

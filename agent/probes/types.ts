@@ -13,6 +13,19 @@ export interface ProbeRunContext {
   dataDir?: string;
   /** Progress of a long probe, for people watching (`measure throughput` on a terminal). */
   progress?(line: string): void;
+  /** What the probe's plan knows about this run (ProbeGate.runContext); absent for runs a person asked for. */
+  slot?: RunSlot;
+}
+
+/** A planned run: a drawn slot, a retry of a test postponed on a busy line, or a confirmation of a bad one. */
+export interface RunSlot {
+  kind: 'scheduled' | 'retry' | 'confirmation';
+  /** How many times this test was postponed already. */
+  postponed: number;
+  /** No retry is left (the limit, or the end of the school day): a busy line is tested anyway and flagged. */
+  lastTry: boolean;
+  /** A confirmation: the id of the result it confirms. */
+  confirms?: string;
 }
 
 export interface DefaultTargetContext {
@@ -32,6 +45,10 @@ export interface GateContext {
  */
 export interface ProbeGate {
   due(): boolean;
+  /** What the plan knows about the run due() just allowed; passed to the probe as ctx.slot. */
+  runContext?(): RunSlot | undefined;
+  /** The run's results, so the plan can follow up: retry a test postponed on a busy line, confirm a bad one. */
+  after?(results: Result[]): void;
 }
 
 /**

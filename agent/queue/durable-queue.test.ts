@@ -49,6 +49,19 @@ function lineStarts(file: string): number[] {
 }
 
 describe('DurableQueue', () => {
+  it('hands out a batch whose ack deletes exactly its records, once', () => {
+    const q = open(tmpDir());
+    for (let i = 0; i < 30; i++) q.append(rec(i));
+    const batch = q.nextBatch(12);
+    expect(batch.records.map((r) => r.id)).toEqual(range(0, 12));
+    q.append(rec(30)); // appended meanwhile: not part of the batch
+    batch.ack();
+    batch.ack(); // already acknowledged: no-op
+    expect(pendingIds(q)).toEqual(range(12, 31));
+    expect(q.nextBatch(1000, 2000).records.length).toBeLessThan(19); // bounded in bytes like peek
+    q.close();
+  });
+
   it('round-trips append, peek and ack across several segments and deletes acked segments', () => {
     const dir = tmpDir();
     const q = open(dir);

@@ -25,6 +25,16 @@ import type { CursorState, Position, QueueFs } from './segment.ts';
 export type { RecoveryReport } from './recovery.ts';
 export type { Position, QueueFs } from './segment.ts';
 
+/**
+ * A batch read from the head of the queue: its records, and the one way to delete them. Acknowledging passes
+ * exactly these records (and any corrupt lines stepped over among them), so a reader never handles a position.
+ */
+export interface QueueBatch<T> {
+  readonly records: T[];
+  /** Deletes the batch durably; a no-op when already acknowledged. Throws when the disk cannot record it. */
+  ack(): void;
+}
+
 export interface DurableQueueOptions {
   dir: string;
   /** Cap on the total size of segment files; the oldest segments are evicted to stay under it. */
@@ -247,6 +257,12 @@ export class DurableQueue<T> {
       }
     }
     return { records, next: this.normalize(next) };
+  }
+
+  /** The next batch from the head, as a handle whose ack() deletes it (what the uploader works with). */
+  nextBatch(maxRecords: number, maxBytes = Number.POSITIVE_INFINITY): QueueBatch<T> {
+    const { records, next } = this.peek(maxRecords, maxBytes);
+    return { records, ack: () => this.ack(next) };
   }
 
   /** The end of a fully read, non-final segment is the start of the next one. */

@@ -32,12 +32,14 @@ export function attachLiveTable(agent: Agent, out: NodeJS.WriteStream = process.
       const row = r && rows.get(key(r.probe, r.target));
       if (!row) continue;
       row.queued--;
-      if (ack.status === 'stored') row.delivered++;
+      if (ack.status !== 'rejected') row.delivered++; // held: the collector keeps it in its dead-letter store
     }
-    if (!tty) out.write(`${new Date().toISOString()}  delivered  ${acks.filter((a) => a.status === 'stored').length} result(s)\n`);
+    if (!tty) out.write(`${new Date().toISOString()}  delivered  ${acks.filter((a) => a.status !== 'rejected').length} result(s)\n`);
   });
 
   if (!tty) return () => {};
+  // A line shown under the table, kept across redraws (`npm run demo` puts the console's address there).
+  const note = process.env.SONGCHECK_LIVE_NOTE ? `\n ${process.env.SONGCHECK_LIVE_NOTE.slice(0, 1000)}\n` : '';
   const timer = setInterval(() => {
     const q = agent.queue.stats();
     const u = agent.uploader.stats;
@@ -46,7 +48,7 @@ export function attachLiveTable(agent: Agent, out: NodeJS.WriteStream = process.
       ...[...rows.values()].map((r) => [r.probe, r.target, r.code, r.figures, new Date(r.at).toLocaleTimeString(), String(r.queued), String(r.delivered)]),
     ]);
     const status = u.lastFailure && u.consecutiveFailures > 0 ? `upload failing: ${u.lastFailure.message}` : `last upload ${u.lastUploadAt ? new Date(u.lastUploadAt).toLocaleTimeString() : 'not yet'}`;
-    out.write(`\x1b[H\x1b[2J songcheck agent → ${agent.collectorUrl}\n queue ${q.depth} waiting, ${u.stored} stored, ${u.rejected} rejected; ${status}\n\n${table}\n\n Ctrl-C to stop.\n`);
+    out.write(`\x1b[H\x1b[2J songcheck agent → ${agent.collectorUrl}\n queue ${q.depth} waiting, ${u.stored} stored, ${u.rejected} rejected; ${status}\n\n${table}\n\n Ctrl-C to stop.\n${note}`);
   }, 1000);
   return () => clearInterval(timer);
 }

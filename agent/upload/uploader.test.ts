@@ -158,11 +158,38 @@ describe('uploader', () => {
   it('keeps the batch, and does not crash, when the acknowledgement cannot be written to disk', async () => {
     queue.append(result(1));
     handler = (body, _q, res) => ackAll(res, body.results);
-    const failingDisk = { peek: (n: number, b?: number) => queue.peek(n, b), ack: () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); } };
+    const failingDisk = { nextBatch: (n: number, b?: number) => ({ records: queue.nextBatch(n, b).records, ack: () => { throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }); } }) };
     const u = new Uploader(failingDisk, { collectorUrl: url, token: 'tok-abcdefghijklmnop', agentVersion: 't', batchSize: 3, intervalMs: 10, timeoutMs: 2_000, backoffInitialMs: 100, backoffMaxMs: 1_000 });
     const failure = await u.drain(new AbortController().signal);
     expect(failure).toMatchObject({ kind: 'retryable', message: expect.stringMatching(/could not record the acknowledgement/) });
     expect(queue.stats().depth).toBe(1);
+  });
+
+  it('keeps the batch when the collector refuses it for its signing (409), lets the key be registered, then sends it prepared', async () => {
+    for (let i = 0; i < 2; i++) queue.append(result(i));
+    let registered = false;
+    const sent: unknown[][] = [];
+    handler = (body, _req, res) => {
+      sent.push(body.results);
+      if (!registered) {
+        res.writeHead(409, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'signing_key_unknown', message: 'register the key' } }));
+      } else ackAll(res, body.results);
+    };
+    const refusals: string[] = [];
+    const u = uploader({
+      prepare: (records) => records.map((r) => (registered ? { signed: r.id } : r)),
+      onSigningRefused: async (code) => {
+        refusals.push(code);
+        registered = true;
+      },
+    });
+    expect(await u.drain(new AbortController().signal)).toMatchObject({ kind: 'retryable', message: expect.stringMatching(/signing_key_unknown/) });
+    expect(refusals).toEqual(['signing_key_unknown']);
+    expect(queue.stats().depth).toBe(2);
+    expect(await u.drain(new AbortController().signal)).toBeUndefined();
+    expect(queue.stats().depth).toBe(0);
+    expect(sent[1]).toEqual([expect.objectContaining({ signed: expect.any(String) }), expect.objectContaining({ signed: expect.any(String) })]);
   });
 
   it('backs off exponentially with jitter, capped', () => {

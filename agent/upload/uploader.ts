@@ -3,14 +3,14 @@ import { MeasurementBatchResponse, ReceivedErrorBody, type ResultAck } from '../
 import type { Result } from '../../protocol/results.ts';
 import { postJson, type HttpResponse, type PostJson } from '../net/http-client.ts';
 import { sleep } from '../platform/abortable-sleep.ts';
+import type { QueueBatch } from '../queue/durable-queue.ts';
 
 /** Keeps a batch under the collector's default 1 MiB body limit, with room for the envelope. */
 const BATCH_MAX_JSON_BYTES = 768 * 1024;
 
-/** The part of the durable queue the uploader needs: read from the head, delete only what was acknowledged. */
-export interface PendingResults<P> {
-  peek(maxRecords: number, maxBytes?: number): { records: Result[]; next: P };
-  ack(next: P): void;
+/** The part of the durable queue the uploader needs: a batch from the head, deleted only once acknowledged. */
+export interface PendingResults {
+  nextBatch(maxRecords: number, maxBytes?: number): QueueBatch<Result>;
 }
 
 export interface UploaderOptions {
@@ -56,14 +56,14 @@ export interface UploaderStats {
  * Moves results from the queue to the collector. Deletes a result only when the collector's answer names it
  * (stored or rejected); anything else keeps it and backs off exponentially with jitter, honouring Retry-After.
  */
-export class Uploader<P> {
+export class Uploader {
   readonly stats: UploaderStats = { stored: 0, rejected: 0, attempts: 0, failures: 0, consecutiveFailures: 0 };
   private batchSize: number;
   private wake?: () => void;
   private readonly opts: Required<Pick<UploaderOptions, 'random' | 'now' | 'sleep' | 'post'>> & UploaderOptions;
 
   constructor(
-    private readonly queue: PendingResults<P>,
+    private readonly queue: PendingResults,
     options: UploaderOptions,
   ) {
     this.opts = { random: Math.random, now: Date.now, sleep, post: postJson, ...options };
@@ -90,9 +90,9 @@ export class Uploader<P> {
   /** Delivers batches until the queue is empty or an attempt fails. */
   async drain(signal: AbortSignal): Promise<UploadFailure | undefined> {
     for (let guard = 0; guard < 10_000 && !signal.aborted; guard++) {
-      const { records, next } = this.queue.peek(this.batchSize, BATCH_MAX_JSON_BYTES);
-      if (records.length === 0) return undefined;
-      const failure = await this.deliver(records, next, signal);
+      const batch = this.queue.nextBatch(this.batchSize, BATCH_MAX_JSON_BYTES);
+      if (batch.records.length === 0) return undefined;
+      const failure = await this.deliver(batch, signal);
       if (failure) {
         this.stats.failures++;
         this.stats.consecutiveFailures++;
@@ -106,7 +106,8 @@ export class Uploader<P> {
     return undefined;
   }
 
-  private async deliver(records: Result[], next: P, signal: AbortSignal): Promise<UploadFailure | undefined> {
+  private async deliver(batch: QueueBatch<Result>, signal: AbortSignal): Promise<UploadFailure | undefined> {
+    const { records } = batch;
     this.stats.attempts++;
     let res: HttpResponse;
     try {
@@ -119,8 +120,8 @@ export class Uploader<P> {
       return { kind: 'retryable', message: `collector unreachable: ${describe(err)}` };
     }
     const body = res.text;
-    if (res.status === 200) return this.settle(records, next, body);
-    if (res.status === 413) return this.tooLarge(records, next, body);
+    if (res.status === 200) return this.settle(batch, body);
+    if (res.status === 413) return this.tooLarge(batch, body);
     const retryAfterMs = parseRetryAfter(res.header('retry-after') ?? null, this.opts.now());
     if (res.status === 401 || res.status === 403) {
       // Keep everything: a re-enrolled or un-revoked device can still deliver it.
@@ -140,7 +141,8 @@ export class Uploader<P> {
     return { kind: 'retryable', message: `collector answered ${res.status}: ${body.slice(0, 200)}`, retryAfterMs };
   }
 
-  private settle(records: Result[], next: P, body: string): UploadFailure | undefined {
+  private settle(batch: QueueBatch<Result>, body: string): UploadFailure | undefined {
+    const { records } = batch;
     let parsed;
     try {
       parsed = MeasurementBatchResponse.safeParse(JSON.parse(body));
@@ -153,11 +155,12 @@ export class Uploader<P> {
     if (!parsed?.success || records.some((_, i) => !covered.has(i))) {
       return { kind: 'retryable', message: 'collector answered 200 without an acknowledgement for every result' };
     }
-    const failed = this.acknowledge(next);
+    const failed = this.acknowledge(batch);
     if (failed) return failed;
     // A smaller batch forced by a 413 was the exception, not the new rule.
     this.batchSize = this.opts.batchSize;
-    this.stats.stored += parsed.data.stored;
+    // Held results are in the collector's custody (its dead-letter store): delivered, like stored ones.
+    this.stats.stored += parsed.data.stored + (parsed.data.held ?? 0);
     this.stats.rejected += parsed.data.rejected;
     this.opts.onAcked?.(records, acks, parsed.data);
     return undefined;
@@ -167,7 +170,8 @@ export class Uploader<P> {
    * The collector's body limit: shrink the batch. A single result is dropped as rejected only when the
    * collector itself says so (its `payload_too_large` error body); a 413 from a proxy in between keeps it.
    */
-  private tooLarge(records: Result[], next: P, body: string): UploadFailure | undefined {
+  private tooLarge(batch: QueueBatch<Result>, body: string): UploadFailure | undefined {
+    const { records } = batch;
     if (records.length > 1) {
       this.batchSize = Math.max(1, Math.floor(records.length / 2));
       return { kind: 'retryable', message: `batch too large for the collector; retrying with ${this.batchSize}`, retryAfterMs: 0 };
@@ -176,7 +180,7 @@ export class Uploader<P> {
     if (!fromCollector.success || fromCollector.data.error.code !== 'payload_too_large') {
       return { kind: 'needs_operator', message: `a single result was refused as too large by something other than the collector (a proxy?): ${body.slice(0, 200)}` };
     }
-    const failed = this.acknowledge(next);
+    const failed = this.acknowledge(batch);
     if (failed) return failed;
     this.stats.rejected++;
     this.opts.onAcked?.(records, [{ index: 0, id: records[0]!.id, status: 'rejected', reason: 'larger than the collector accepts' }]);
@@ -184,9 +188,9 @@ export class Uploader<P> {
   }
 
   /** Deletes what the collector answered for; a disk that cannot record that keeps the results for a resend. */
-  private acknowledge(next: P): UploadFailure | undefined {
+  private acknowledge(batch: QueueBatch<Result>): UploadFailure | undefined {
     try {
-      this.queue.ack(next);
+      batch.ack();
       return undefined;
     } catch (err) {
       return { kind: 'retryable', message: `could not record the acknowledgement on disk (${(err as Error).message}); the batch will be sent again` };

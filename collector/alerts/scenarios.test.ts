@@ -169,11 +169,14 @@ describe('alert scenarios', () => {
     const r = await setup(local(8), [site('LC-001')], [{ id: 'slow', kind: 'degraded_throughput', clearAfterChecks: 1, renotifyMinutes: 0, params: { lastN: 5, raiseCount: 3, clearCount: 1 } }]);
     const svc = r.service();
     // The 4G profile's floor is 5 Mbit/s. Between the raise (3 under) and the clear (≤ 1 under) nothing changes.
+    // Each test under the floor is followed by its confirmation (the agent's, within the hour): here as low.
     const speeds = [12, 3, 2, 4, 9, 8, 7, 11, 6];
     const after: string[][] = [];
     for (const [i, mbps] of speeds.entries()) {
       r.now = local(8) + (i + 1) * 10 * MIN;
-      await r.write([new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).timestamp(r.now - 1000)]);
+      const test = new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).stringField('result_id', `t${i}-00000000`).timestamp(r.now - 2000);
+      const confirmation = new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).stringField('result_id', `c${i}-00000000`).stringField('confirmation_of', `t${i}-00000000`).timestamp(r.now - 1000);
+      await r.write(mbps < 5 ? [test, confirmation] : [test]);
       await svc.runOnce();
       after.push(r.kinds());
     }
@@ -181,6 +184,21 @@ describe('alert scenarios', () => {
     expect(after[3]).toEqual(['firing']);
     expect(after[6]).toEqual(['firing']);
     expect(after[7]).toEqual(['firing', 'resolved']);
+  });
+
+  it('degraded throughput counts only confirmed failures: bad tests whose confirmation passed raise nothing', async () => {
+    const r = await setup(local(8), [site('LC-001')], [{ id: 'slow', kind: 'degraded_throughput', clearAfterChecks: 1, renotifyMinutes: 0, params: { lastN: 5, raiseCount: 3, clearCount: 1 } }]);
+    const svc = r.service();
+    for (const [i, [mbps, confirmed]] of [[3, 9], [2, 8], [4, 4.5], [1, 12]].entries()) {
+      r.now = local(8) + (i + 1) * 10 * MIN;
+      await r.write([
+        new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps!).stringField('result_id', `t${i}-00000000`).timestamp(r.now - 2000),
+        new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', confirmed!).stringField('result_id', `c${i}-00000000`).stringField('confirmation_of', `t${i}-00000000`).timestamp(r.now - 1000),
+      ]);
+      await svc.runOnce();
+    }
+    // Four tests under the floor, one of them confirmed: one bad test each time, no alert.
+    expect(r.kinds()).toEqual([]);
   });
 
   it('a device clock off by minutes raises a fleet alert that clears only once the offset is small', async () => {

@@ -26,6 +26,8 @@ export const TEXT = {
     outage: 'Mất kết nối (phút)',
     observed: 'Thời gian có thiết bị đo',
     reasons: 'Lý do',
+    readiness: (classes: string, tests: number, callsOk: number) =>
+      `Học trực tuyến: ${classes} lớp học video cùng lúc (trung vị của ${tests} lần đo); gọi video đạt mức trung bình trở lên ở ${callsOk}/${tests} lần đo.`,
     noneFailing: 'Không có điểm trường nào.',
     method: 'Phương pháp',
     methodText: [
@@ -63,6 +65,8 @@ export const TEXT = {
     outage: 'Outage (minutes)',
     observed: 'Observed',
     reasons: 'Reasons',
+    readiness: (classes: string, tests: number, callsOk: number) =>
+      `Online classes: ${classes} simultaneous video classes (median of ${tests} tests); video calls average or better in ${callsOk} of ${tests} tests.`,
     noneFailing: 'None.',
     method: 'Method',
     methodText: [

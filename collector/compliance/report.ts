@@ -34,7 +34,9 @@ function siteTable(sites: SiteVerdict[], t: (typeof TEXT)[Lang]): string {
     .map((s) => {
       const uptime = s.uptimePct === undefined ? '–' : `${fmt(s.uptimePct)} %`;
       const observed = s.observedPct === undefined ? '–' : `${fmt(s.observedPct)} %`;
-      const reasons = s.reasons.map((r) => `<li>${esc(r)}</li>`).join('');
+      const r = s.readiness;
+      const readiness = r ? [t.readiness(r.videoClassesMedian === undefined ? '–' : fmt(r.videoClassesMedian), r.tests, r.videoCallGrades.slice(2).reduce((a, b) => a + b, 0))] : [];
+      const reasons = [...s.reasons, ...readiness].map((x) => `<li>${esc(x)}</li>`).join('');
       return `<tr><td><b>${esc(s.site)}</b><br>${esc(s.name)}</td><td>${esc(s.commune ?? t.none)}</td><td>${esc(s.operator ?? t.none)}</td><td>${esc(s.profile)}</td><td class="n">${uptime}</td><td class="n">${fmt(s.outageMinutes)}</td><td class="n">${observed}</td><td><ul>${reasons}</ul></td></tr>`;
     })
     .join('\n');

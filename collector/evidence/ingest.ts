@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import type { Point } from '@influxdata/influxdb-client';
 import type { MeasurementBatchResponse, ResultAck } from '../../protocol/api.ts';
 import type { Result } from '../../protocol/results.ts';
-import { ApiError } from '../http-errors.ts';
-import type { Annotate } from '../ingest.ts';
+import { ApiError } from '../http/errors.ts';
+import type { Annotate } from '../ingest/ingest.ts';
 import type { EvidenceEntry } from './log.ts';
 import type { EvidenceService } from './service.ts';
 import { BatchRefused } from './signatures.ts';
@@ -65,7 +65,9 @@ export async function evidenceIngest(
   }
   acks.sort((a, b) => a.index - b.index);
   const stored = acks.filter((a) => a.status === 'stored').length;
-  return { stored, rejected: acks.length - stored, results: acks };
+  // Held: kept in the dead-letter store (collector/guards/), neither stored nor the result's fault.
+  const held = acks.filter((a) => a.status === 'held').length;
+  return { stored, rejected: acks.length - stored - held, ...(held > 0 ? { held } : {}), results: acks };
 }
 
 /** The point's `server_*` fields (collector/throughput/server-state-fields.ts), decoded from line protocol. */

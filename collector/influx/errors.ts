@@ -1,6 +1,7 @@
 // Write failures are either retryable or permanent, and only that decides what the agent is told:
 // retryable → 503 + Retry-After and nothing acknowledged (the agent keeps the results and tries again);
-// permanent → the results InfluxDB refused are rejected and the agent drops them.
+// permanent → InfluxDB refused these very points; the collector keeps them in its dead-letter store
+// (`held`), since a result the schema accepted is never at fault for the database's state.
 import { HttpError } from '@influxdata/influxdb-client';
 
 export class RetryableWriteError extends Error {
@@ -15,13 +16,34 @@ export class RetryableWriteError extends Error {
   }
 }
 
+/**
+ * Why InfluxDB refused points, from its own words. None of these is the result's fault once the schema and
+ * the tag grammar accepted it: the database's state (a type conflict left by earlier writes, a series or
+ * tag-value limit), its retention policy, or a bug in the collector's serialiser. Such results go to the
+ * dead-letter store (collector/evidence/dead-letters.ts), never back to the agent as `rejected`.
+ */
+export const REFUSAL_KINDS = ['type_conflict', 'series_limit', 'tag_values_limit', 'beyond_retention', 'unparsable', 'refused'] as const;
+export type RefusalKind = (typeof REFUSAL_KINDS)[number];
+
+export function refusalKind(message: string): RefusalKind {
+  if (/field type conflict/i.test(message)) return 'type_conflict';
+  if (/max-series-per-database/i.test(message)) return 'series_limit';
+  if (/max-values-per-tag/i.test(message)) return 'tag_values_limit';
+  if (/beyond retention/i.test(message)) return 'beyond_retention';
+  if (/unable to parse|bad timestamp|invalid (field|number|boolean)/i.test(message)) return 'unparsable';
+  return 'refused';
+}
+
+/** InfluxDB judged the points and refused (some of) them: sending the same line again fails again until the database changes. */
 export class PermanentWriteError extends Error {
+  readonly kind: RefusalKind;
   constructor(
     message: string,
     readonly statusCode: number,
   ) {
     super(message);
     this.name = 'PermanentWriteError';
+    this.kind = refusalKind(message);
   }
 }
 

@@ -30,6 +30,8 @@ export interface InfluxWriter {
   readonly database: string;
   /** Resolves only once InfluxDB answered 2xx. Rejects with RetryableWriteError or PermanentWriteError. */
   write(points: Point[]): Promise<void>;
+  /** The same for lines already serialised (the dead-letter store keeps the exact line InfluxDB refused). */
+  writeLines(lines: string[]): Promise<void>;
   ping(): Promise<PingResult>;
   /** InfluxQL against the configured database; timestamps as epoch ms. */
   query(q: string): Promise<QueryResponse>;
@@ -81,22 +83,25 @@ export function createInfluxWriter(config: InfluxConfig, options: WriterOptions 
     return response;
   }
 
+  async function writeLines(lines: string[]): Promise<void> {
+    if (lines.length === 0) return;
+    const body = lines.join('\n');
+    try {
+      await transport.request(writePath(), body, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+      });
+    } catch (error) {
+      throw classifyWriteError(error);
+    }
+  }
+
   return {
     url: config.url,
     database: config.database,
 
-    async write(points) {
-      if (points.length === 0) return;
-      const body = points.map(toLine).join('\n');
-      try {
-        await transport.request(writePath(), body, {
-          method: 'POST',
-          headers: { 'content-type': 'text/plain; charset=utf-8' },
-        });
-      } catch (error) {
-        throw classifyWriteError(error);
-      }
-    },
+    write: (points) => writeLines(points.map(toLine)),
+    writeLines,
 
     async ping() {
       const started = performance.now();

@@ -66,6 +66,42 @@ export const ThroughputOptions = z
       })
       .strict()
       .prefault({}),
+    /** Before a test: is the school using the line? Postpone, then flag (docs/throughput.md "Busy line"). */
+    busyLine: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Busy when the idle RTT to the server exceeds the site's recent baseline by this much (ms) ... */
+        rttInflationMs: z.number().min(1).max(10_000).default(30),
+        /** ... and by this share of the baseline (%). */
+        rttInflationPct: z.number().min(0).max(10_000).default(50),
+        /** Busy when this computer's own interface moves more than this (Mbit/s) just before the test. */
+        ifaceMbps: z.number().min(0.01).max(10_000).default(0.5),
+        /** How long the interface counters are watched before the test (s). */
+        watchSeconds: z.number().min(0.5).max(30).default(2),
+        /** A test on a busy line is tried again this much later, at most maxPostpones times, within the day. */
+        postponeMinutes: z.number().min(0.05).max(240).default(15),
+        maxPostpones: z.number().int().min(0).max(20).default(3),
+        /** Cross traffic beside the test, beyond which the test is flagged: this many Mbit/s and this % of its rate. */
+        crossMbps: z.number().min(0.01).max(10_000).default(0.5),
+        crossPct: z.number().min(0).max(100).default(10),
+      })
+      .strict()
+      .prefault({}),
+    /** A download under the floor is confirmed by one more test within the hour (docs/throughput.md "Confirmation"). */
+    confirm: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The floor: the default profile's (4g-school: 95 % of tests ≥ 5 Mbit/s, QCVN 81:2019). */
+        belowMbps: z.number().min(0).max(100_000).default(5),
+        /** The confirmation runs at a random moment this many minutes after the test. */
+        minDelayMinutes: z.number().min(0.05).max(60).default(10),
+        maxDelayMinutes: z.number().min(0.05).max(60).default(50),
+      })
+      .strict()
+      .prefault({})
+      .refine((c) => c.minDelayMinutes <= c.maxDelayMinutes, { message: 'minDelayMinutes must be at most maxDelayMinutes', path: ['minDelayMinutes'] }),
+    /** The router's round trip during the test and the local link rate say when the LAN was the bottleneck. */
+    lanAttribution: z.boolean().default(true),
     /** Boosts: learn the site's boost, run past it, report the sustained rate (docs/throughput.md). */
     boost: BoostOptions,
     /** M-Lab's public servers (target "mlab"): off by default; M-Lab publishes the client's IP address. */

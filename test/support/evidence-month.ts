@@ -34,9 +34,13 @@ export function monthResults(site: string, month: string, shape: MonthShape, see
     // TCP connect every 20 minutes, 06:00-18:40 (30 of them in school hours).
     for (let m = 6 * 60; m <= 18 * 60 + 40; m += 20) {
       const lost = rand() < 0.002;
+      // Now and then the school's router takes most of the round trip: that run is left out.
+      const lan = dayIndex % 5 === 0 && m === 10 * 60;
       results.push({
         id: id(), probe: 'tcp', target: 'collector:443', measuredAt: at(m), code: lost ? 'timeout' : 'ok',
-        fields: lost ? { sent: 5, received: 0, loss_pct: 100 } : { sent: 5, received: 5, loss_pct: 0, rtt_median_ms: r3(30 + rand() * 25), jitter_ms: r3(2 + rand() * 6) },
+        fields: lost
+          ? { sent: 5, received: 0, loss_pct: 100 }
+          : { sent: 5, received: 5, loss_pct: 0, rtt_median_ms: r3(lan ? 400 : 30 + rand() * 25), jitter_ms: r3(2 + rand() * 6), ...(lan ? { gateway_rtt_ms: 350, lan_bottleneck: true, lan_reason: 'the router alone took 350 of the 400 ms' } : {}) },
       });
     }
     // Throughput: 4 tests per direction in school hours, one in the evening, one against M-Lab.
@@ -45,9 +49,17 @@ export function monthResults(site: string, month: string, shape: MonthShape, see
       const mlab = m === 9 * 60;
       for (const direction of ['download', 'upload'] as const) {
         const mbps = direction === 'download' ? (slow ? 4 + rand() * 9 : 22 + rand() * 30) : 6 + rand() * 6;
+        // Some tests are flagged by the agent and left out of the verdict (the line busy, the school's Wi-Fi).
+        const cross = dayIndex % 7 === 2 && m === 13 * 60 + 10 && direction === 'download';
+        const lan = dayIndex % 7 === 4 && m === 15 * 60 + 10 && direction === 'upload';
         results.push({
           id: id(), probe: 'throughput', method: 'ndt7', direction, target: mlab ? 'mlab' : 'collector', measuredAt: at(m + (direction === 'upload' ? 1 : 0)), code: 'ok',
-          fields: { mbps: r3(mbps), bytes: 20_000_000, budget_bytes: 21_000_000, duration_ms: 8000, warmup_ms: 1000, streams: 1, server: mlab ? 'ndt-mlab1-sin01' : 'collector:443', stopped_early: true, stop_reason: 'stable', byte_cap: 50_000_000 },
+          fields: {
+            mbps: r3(cross ? 1.5 : mbps), bytes: 20_000_000, budget_bytes: 21_000_000, duration_ms: 8000, warmup_ms: 1000, streams: 1, server: mlab ? 'ndt-mlab1-sin01' : 'collector:443', stopped_early: true, stop_reason: 'stable', byte_cap: 50_000_000,
+            idle_rtt_ms: r3(30 + rand() * 10), loaded_rtt_median_ms: r3(60 + rand() * 150),
+            ...(cross ? { cross_traffic: true, cross_traffic_mbps: 14 } : {}),
+            ...(lan ? { lan_bottleneck: true, lan_reason: 'Wi-Fi link rate 6 Mbit/s at the time', lan_medium: 'wifi' as const, lan_link_mbps: 6 } : {}),
+          },
         });
       }
     }

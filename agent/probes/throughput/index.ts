@@ -9,7 +9,8 @@ import { collectorEndpoint } from '../target.ts';
 import { ThroughputOptions } from '../../../protocol/probe-options/throughput.ts';
 import type { Probe, ProbeRunContext } from '../types.ts';
 import { acquireSiteLease, releaseSiteLease } from './lease.ts';
-import { idleRtt, loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
+import { beforeTest, postponeDetail, watchDirection } from './conditions.ts';
+import { loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
 import type { Direction, TransferOutcome, TransferPlan } from './transfer.ts';
 import { BoostProfile } from './boost-profile.ts';
 import { sustainedFields, SustainedTracker } from './sustained.ts';
@@ -120,14 +121,14 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
   try {
     // 4. Idle latency, then each direction.
     let latency: LatencyTarget | undefined;
-    let idle: number | undefined;
-    if (options.loadedLatency) {
+    if (options.loadedLatency || options.busyLine.enabled) {
       const resolved = await resolveHost(host, 5_000, ctx.signal);
-      if ('address' in resolved) {
-        latency = { address: resolved.address, port };
-        idle = await idleRtt(latency, 5, ctx.signal);
-      }
+      if ('address' in resolved) latency = { address: resolved.address, port };
     }
+    // Is the line busy (postpone, or test and flag)? The router and the local link (conditions.ts).
+    const conditions = await beforeTest({ options, latency, dataDir: ctx.dataDir, slot: ctx.slot, signal: ctx.signal, now: ctx.now });
+    if (conditions.postpone) return fail('unavailable', postponeDetail(conditions, options, ctx.slot!), { ...conditions.fields, server: server.label });
+    const idle = options.loadedLatency ? conditions.idleRttMs : undefined;
     const results: ThroughputResult[] = [];
     for (const direction of directions) {
       const r = await guarded('throughput', target, ctx, emptyFields(server.label, streams), async (measuredAt) => {
@@ -142,6 +143,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
         const seconds = boostPlan.long || boostPlan.expectedBoostBytes > 0 ? Math.max(options.maxDurationSeconds, options.boost.longTestSeconds) : options.maxDurationSeconds;
         const maxDurationMs = (options.method === 'ndt7' ? Math.min(seconds, 10) : seconds) * 1000;
         const sampler = latency && options.loadedLatency ? loadedRttSampler(latency, options.latencyIntervalMs) : undefined;
+        const watch = await watchDirection(conditions, { options });
         let lastProgress = 0;
         const plan: TransferPlan = {
           direction,
@@ -155,6 +157,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
           signal: ctx.signal,
           onTick(e) {
             if (sampler && e.elapsedMs >= options.warmupMs) sampler.startAt(performance.now());
+            if (e.elapsedMs >= options.warmupMs) watch.startAt(performance.now());
             const t = performance.now();
             if (ctx.progress && t - lastProgress >= 250) {
               lastProgress = t;
@@ -169,6 +172,7 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
               await (await import('./ndt7.ts')).runNdt7({ url: withMaxBytes(server.urls![direction], direction, cap.capBytes), ...(server.token ? { token: server.token } : {}) }, plan, abort)
             : await (await import('./http-multi.ts')).runHttpMulti(server.base!, server.token, streams, plan, abort);
         const loaded = sampler ? await sampler.finish() : undefined;
+        const around = await watch.finish({ direction, socketBytes: outcome.socketBytes, mbps: outcome.estimate.mbps, serverLoadedMs: loaded?.median });
         const budgetBytes = Math.round(outcome.socketBytes * HEADER_ALLOWANCE);
         if (budget && reservation) budget.settle(reservation, budgetBytes);
         const e = outcome.estimate;
@@ -191,6 +195,8 @@ async function runAll(target: string, options: ThroughputOptions, ctx: ProbeRunC
             ? { loaded_rtt_median_ms: loaded.median, loaded_rtt_p95_ms: loaded.p95!, loaded_rtt_samples: loaded.samples, ...(loaded.rpm ? { rpm: loaded.rpm } : {}) }
             : {}),
           ...budgetFields(),
+          ...conditions.fields,
+          ...around,
           ...sustainedFields(seen, boostPlan),
         };
         // A figure taken inside the site's learned boost is not the sustained rate: partial, with the reason.
@@ -222,7 +228,7 @@ export const throughputProbe: Probe<ThroughputOptions> = {
 
   // The cron (every minute by default) only asks; tests run at the plan's random moments of school hours.
   gate(options, { now }) {
-    return new ThroughputPlan(options.schedule, now);
+    return new ThroughputPlan(options.schedule, now, Math.random, { busyLine: options.busyLine, confirm: options.confirm });
   },
 
   async runMany(target, rawOptions, ctx) {

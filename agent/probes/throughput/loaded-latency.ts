@@ -11,6 +11,11 @@ export interface LatencyTarget {
 
 /** Median of `count` connects, 100 ms apart; undefined when none was answered. */
 export async function idleRtt(target: LatencyTarget, count: number, signal: AbortSignal): Promise<number | undefined> {
+  return latencyStats(await idleRtts(target, count, signal)).rtt_median_ms;
+}
+
+/** Each of `count` connects, 100 ms apart (null: unanswered). */
+export async function idleRtts(target: LatencyTarget, count: number, signal: AbortSignal): Promise<(number | null)[]> {
   const rtts: (number | null)[] = [];
   for (let i = 0; i < count && !signal.aborted; i++) {
     const o = await connectOnce(target.address, target.port, 2_000, signal);
@@ -18,7 +23,7 @@ export async function idleRtt(target: LatencyTarget, count: number, signal: Abor
     rtts.push(o.ok ? o.rttMs : null);
     if (i < count - 1) await sleep(100, signal);
   }
-  return latencyStats(rtts).rtt_median_ms;
+  return rtts;
 }
 
 /**

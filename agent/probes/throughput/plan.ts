@@ -1,6 +1,9 @@
 // When scheduled throughput tests run: N times a day at random moments inside school hours, on school
 // weekdays, in the school's time zone (Asia/Ho_Chi_Minh by default), drawn afresh each day.
+import type { Result } from '../../../protocol/results.ts';
 import { FIXED_OFFSET_ZONES } from '../../../protocol/time-zone.ts';
+import type { RunSlot } from '../types.ts';
+import { type FollowUpOptions, followUps, type PlannedSlot, runSlot } from './follow-up.ts';
 
 export interface PlanOptions {
   testsPerDay: number;
@@ -73,15 +76,22 @@ export function drawDay(epochMs: number, o: PlanOptions, random: () => number = 
   return Array.from({ length: o.testsPerDay }, () => from + Math.floor(random() * (to - from))).sort((a, b) => a - b);
 }
 
-/** Asked every minute; says yes once per drawn slot. An agent started mid-day skips the slots already past. */
+/**
+ * Asked every minute; says yes once per drawn slot. An agent started mid-day skips the slots already past.
+ * After a run (after()), it adds the follow-ups of follow-up.ts: a retry of a test postponed on a busy line, a
+ * confirmation of a download under the floor. Follow-ups live in memory: a restart forgets them.
+ */
 export class ThroughputPlan {
   private day = '';
-  private slots: number[] = [];
+  private dayEnd = 0;
+  private slots: PlannedSlot[] = [];
+  private current: PlannedSlot | undefined;
 
   constructor(
     private readonly options: PlanOptions,
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
+    private readonly followUp?: FollowUpOptions,
   ) {}
 
   due(): boolean {
@@ -90,18 +100,38 @@ export class ThroughputPlan {
     const key = `${p.year}-${p.month}-${p.day}`;
     if (key !== this.day) {
       this.day = key;
-      // Slots more than two minutes past are dropped (agent started late, or the machine slept).
-      this.slots = drawDay(t, this.options, this.random).filter((s) => s > t - 120_000);
+      this.dayEnd = zonedTime(p.year, p.month, p.day, this.options.end, this.options.timeZone);
+      // Slots more than two minutes past are dropped (agent started late, or the machine slept); so are
+      // yesterday's follow-ups.
+      this.slots = drawDay(t, this.options, this.random)
+        .filter((s) => s > t - 120_000)
+        .map((at) => ({ at, kind: 'scheduled' as const, postponed: 0 }));
     }
-    if (this.slots.length > 0 && this.slots[0]! <= t) {
-      this.slots.shift();
+    if (this.slots.length > 0 && this.slots[0]!.at <= t) {
+      this.current = this.slots.shift();
       return true;
     }
     return false;
   }
 
+  runContext(): RunSlot | undefined {
+    return this.current && this.followUp ? runSlot(this.current, this.followUp, this.dayEnd) : undefined;
+  }
+
+  after(results: Result[]): void {
+    if (!this.current || !this.followUp) return;
+    const more = followUps(results, this.current, this.followUp, this.now(), this.dayEnd, this.random);
+    this.current = undefined;
+    if (more.length) this.slots = [...this.slots, ...more].sort((a, b) => a.at - b.at);
+  }
+
   /** The remaining slots of today (for logs and tests). */
   pending(): number[] {
-    return [...this.slots];
+    return this.slots.map((s) => s.at);
+  }
+
+  /** The remaining slots with their kind (retry, confirmation). */
+  pendingSlots(): PlannedSlot[] {
+    return this.slots.map((s) => ({ ...s }));
   }
 }

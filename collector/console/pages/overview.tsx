@@ -79,6 +79,10 @@ export const OverviewPage: FC<{
       <section>
         <h2>{v.t.map}</h2>
         <div id="map" class="map" data-tiles={tiles?.url ?? ''} data-attribution={tiles?.attribution ?? ''} data-base={BASE} data-period={period.label} />
+        <p class="legend">
+          {(['PASS', 'FAIL', 'INSUFFICIENT', 'NONE'] as const).map((k) => <span><i class={`dot v-${k}`} /> {v.t.verdict[k]}</span>)}
+          <span><i class="dot ring" /> {v.t.silent}</span>
+        </p>
         {!tiles && <p class="hint">{v.t.mapNoTiles}</p>}
         {jsonData('map-data', points)}
       </section>
