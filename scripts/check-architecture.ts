@@ -27,8 +27,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Known circles, each listed as its files, to be emptied: the collector's three circles named in issue 13
- * are being removed by the collector side of that issue. A circle passes only when its files are all inside
+ * Known circles, each listed as its files, to be emptied: of the collector's three circles named in issue 13
+ * (being removed by the collector side of that issue), this one is left. A circle passes only when its files are all inside
  * one of these sets (a circle that shrinks is progress), so a new circle, or a new file joining a known one,
  * still fails. Do not add to this list: break the circle instead.
  */
@@ -45,11 +45,6 @@ export const KNOWN_CIRCLES: readonly (readonly string[])[] = [
     'collector/throughput/service.ts',
     'collector/ws-auth.ts',
   ],
-  // collector/config.ts <-> collector/compliance/config.ts, over ConfigError (evidence/config.ts joined the
-  // same knot the same way before ConfigError got its own file).
-  ['collector/compliance/config.ts', 'collector/config.ts', 'collector/evidence/config.ts'],
-  // compliance/engine.ts <-> compliance/points.ts (points.ts imports the run's types from engine.ts).
-  ['collector/compliance/engine.ts', 'collector/compliance/points.ts'],
 ];
 
 export type Graph = Map<string, string[]>;
@@ -234,5 +229,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`architecture check: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
     process.exit(1);
   }
-  console.log(`architecture check: boundaries hold, no new import circle (${KNOWN_CIRCLES.length} known ones allowed); the collector can load ${collectorModules} modules, none under agent/; the agent ${agentModules}, none under collector/ or test code`);
+  console.log(`architecture check: boundaries hold, no new import circle (known circles still allowed: ${KNOWN_CIRCLES.length}); the collector can load ${collectorModules} modules, none under agent/; the agent ${agentModules}, none under collector/ or test code`);
 }

@@ -312,7 +312,10 @@ describe('signing at the collector', () => {
       const signedLine = await eventually(() => {
         const dates = collector.evidence.log.days('EV-UPGRADE');
         return dates.flatMap((date) => collector.evidence.log.readDay('EV-UPGRADE', date)).find((l) => l.includes('"signed":'));
-      }, 30_000, 'a signed result from the upgraded agent in the evidence log');
+      }, 90_000, 'a signed result from the upgraded agent in the evidence log').catch((error: Error) => {
+        // The agent's own log says why (its start on a loaded machine, the key registration, a 409).
+        throw new Error(`${error.message}\nagent output:\n${agent.lines.slice(-30).join('\n')}`);
+      });
       const key = collector.evidence.store.getKey(d.deviceId);
       expect(key).toMatchObject({ source: 'upgrade', keyId: JSON.parse(signedLine).key });
     } finally {
@@ -325,5 +328,5 @@ describe('signing at the collector', () => {
     } finally {
       registry.close();
     }
-  }, 60_000);
+  }, 150_000);
 });

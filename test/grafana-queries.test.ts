@@ -96,6 +96,17 @@ const EXPECT: Record<string, Check> = {
     expect(new Set(rows.map((r) => r.tags.direction))).toEqual(new Set(['download', 'upload']));
     expect(new Set(rows.map((r) => `${r.idle_rtt_ms}/${r.loaded_rtt_median_ms}/${r.loaded_rtt_p95_ms}`))).toEqual(new Set(['40/120/200']));
   },
+  [key('songcheck-site', 'Đường tới router (mạng nội bộ của trường)', 'A')]: (rows) => expect(new Set(rows.map((r) => `${r.gateway_rtt_ms}/${r.gateway_loss_pct}`))).toEqual(new Set(['3/0'])),
+  [key('songcheck-site', 'Đường tới router (mạng nội bộ của trường)', 'B')]: (rows) => expect(new Set(rows.map((r) => `${r.link_mbps}/${r.wifi_signal_dbm}`))).toEqual(new Set(['6/-78'])),
+  [key('songcheck-site', 'Lần đo không tính cho nhà mạng', 'A')]: (rows) => {
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ tags: { direction: 'download' }, mbps: 3, lan_reason: 'Wi-Fi link rate 6 Mbit/s at the time, signal -78 dBm', lan_medium: 'wifi', lan_link_mbps: 6, gateway_loaded_rtt_ms: 90 });
+  },
+  [key('songcheck-site', 'Lần đo không tính cho nhà mạng', 'B')]: (rows) => {
+    expect(rows.map((r) => [r.mbps, r.cross_traffic_mbps, r.busy_rtt_inflation_ms, r.postponed])).toEqual([[3, 4, 160, 3]]);
+  },
+  // 3 / 1 Mbit/s, 80 ms more under load, 40 ms jitter, 20 % loss: no class (loss), video calls poor (5 points), streaming bad (10).
+  [key('songcheck-site', 'Sẵn sàng học trực tuyến', 'A')]: (rows) => expect(rows.map((r) => [r.video_classes, r.video_call_grade, r.streaming_grade])).toEqual([[0, 1, 0]]),
   [key('songcheck-site', 'Trạng thái kết nối (mỗi 15 phút)', 'A')]: (rows) => {
     expect(nonNull(rows, 'uptime_pct').map((r) => r.uptime_pct)).toEqual([50, 50, 50, 50]);
     // Slots with no point stay empty (device off or unknown), never 0.

@@ -28,7 +28,7 @@ export function formatFigures(r: Result): string {
       const f = r.fields;
       const rate = f.mbps === undefined ? '-' : `${f.mbps.toFixed(2)} Mbit/s`;
       const loaded = f.loaded_rtt_median_ms === undefined ? '' : `  loaded RTT ${ms(f.loaded_rtt_median_ms)} (idle ${ms(f.idle_rtt_ms)}, RPM ${f.rpm ?? '-'})`;
-      const flags = [f.busy && 'line busy before', f.cross_traffic && 'cross traffic', f.lan_bottleneck && `LAN bottleneck: ${f.lan_reason ?? ''}`, f.confirmation_of && 'confirmation'].filter(Boolean);
+      const flags = [f.busy && 'line busy before', f.cross_traffic && 'cross traffic', f.lan_bottleneck && `LAN bottleneck: ${f.lan_reason ?? ''}`, f.confirmation_of && 'confirmation', f.boost && `after a boost of ${((f.boost_bytes ?? 0) / 1e6).toFixed(1)} MB at ${(f.boost_peak_mbps ?? 0).toFixed(1)} Mbit/s`, f.boost_learning && 'learning test'].filter(Boolean);
       return `${r.direction} ${rate}  ${r.method} x${f.streams}  ${(f.bytes / 1e6).toFixed(1)} MB in ${(f.duration_ms / 1000).toFixed(1)} s (${f.stop_reason})${loaded}${flags.length ? `  [${flags.join('; ')}]` : ''}`;
     }
     case 'uptime': {

@@ -119,7 +119,7 @@ ${pages.join('\n')}
 /** The same codes as CSV (UTF-8 with BOM, for Excel): one row per site, for a mail merge or a record. */
 export function sheetsCsv(entries: SheetEntry[], collectorUrl: string): string {
   const rows = entries.map((e) => [e.site.code, e.site.name, e.site.commune ?? '', e.code, formatDate(e.expiresAt), e.uses, enrollCommand(collectorUrl, e.code)]);
-  return `\uFEFF${stringify([['site_code', 'site_name', 'commune', 'enrollment_code', 'valid_until', 'uses', 'command'], ...rows], { record_delimiter: 'windows' })}`;
+  return `\uFEFF${stringify([['site_code', 'site_name', 'commune', 'enrollment_code', 'valid_until', 'uses', 'command'], ...rows], { record_delimiter: 'windows', escape_formulas: true })}`;
 }
 
 /**

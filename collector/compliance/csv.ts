@@ -8,10 +8,11 @@ export const CSV_COLUMNS = [
   'samples', 'min_samples', 'value', 'mean', 'comparison', 'threshold', 'uptime_pct', 'outage_minutes', 'observed_pct', 'school_hours', 'reason',
 ] as const;
 
-const cell = (x: number | string | undefined) => (x === undefined ? '' : String(x));
+// Numbers stay numbers, so formula escaping (escape_formulas) leaves a negative figure as it is.
+const cell = (x: number | string | undefined) => (x === undefined ? '' : x);
 
 export function complianceCsv(run: ComplianceRun, opts: { bom?: boolean } = {}): string {
-  const rows: string[][] = [];
+  const rows: (string | number)[][] = [];
   for (const v of run.sites) {
     const common = [run.period.label, v.site, v.name, cell(v.commune), cell(v.operator), cell(v.linkType), v.profile, cell(v.students)];
     rows.push([
@@ -23,5 +24,5 @@ export function complianceCsv(run: ComplianceRun, opts: { bom?: boolean } = {}):
     }
   }
   // A BOM lets Excel open UTF-8 (Vietnamese names) correctly; scripts can ask for none.
-  return (opts.bom === false ? '' : '\ufeff') + stringify(rows, { header: true, columns: [...CSV_COLUMNS] });
+  return (opts.bom === false ? '' : '\ufeff') + stringify(rows, { header: true, columns: [...CSV_COLUMNS], escape_formulas: true });
 }

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { genesisHash, sha256Hex } from '../../protocol/evidence.ts';
 import { localTime } from '../school/zone.ts';
@@ -53,4 +55,26 @@ describe('evidence log', () => {
     expect(log.days('LC-2')).toEqual([]);
     expect(log.days('LC-1')).toEqual(['2026-11-03']);
   });
+
+  it('keeps one chain when several processes append to the same site at once (SONGCHECK_WORKERS)', async () => {
+    const dir = tmp();
+    const child = fileURLToPath(new URL('../../test/support/evidence-log-writer-child.ts', import.meta.url));
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const run = (name: string) =>
+      new Promise<number | null>((resolve) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', child, dir, 'LC-1', '150', name], { cwd: root, stdio: 'ignore' });
+        p.on('exit', resolve);
+      });
+    expect(await Promise.all([run('dev_a'), run('dev_b'), run('dev_c')])).toEqual([0, 0, 0]);
+    const lines = new EvidenceLog(dir, TZ).readDay('LC-1', '2026-11-24');
+    expect(lines).toHaveLength(3 * 150 * 3);
+    let prev = genesisHash('LC-1');
+    lines.forEach((line, i) => {
+      expect(JSON.parse(line)).toMatchObject({ prev, seq: i + 1 });
+      prev = sha256Hex(line);
+    });
+    // Each batch stays together: a process's 3 entries are never split by another's.
+    for (let i = 0; i < lines.length; i += 3) expect(new Set(lines.slice(i, i + 3).map((l) => JSON.parse(l).device)).size).toBe(1);
+    expect(fs.existsSync(path.join(dir, 'LC-1', '.lock'))).toBe(false);
+  }, 60_000);
 });

@@ -5,8 +5,8 @@
 //
 //   <dir>/<site>/<YYYY-MM-DD>.log
 //
-// Appends are synchronous (write + fsync before the collector acknowledges), so two requests for one site
-// can never interleave inside this process. One collector process writes a data directory's log.
+// Appends are synchronous (write + fsync before the collector acknowledges) and hold the site's lock file,
+// so requests of one process, and processes sharing the directory (SONGCHECK_WORKERS), never interleave.
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeEvidenceLine, type EvidenceLine, genesisHash, sha256Hex } from '../../protocol/evidence.ts';
@@ -23,15 +23,31 @@ export interface ClosedDay {
   prev: string;
 }
 
-interface SiteHead {
-  date: string;
-  head: string;
-  seq: number;
-  /** The prev of the day's first line. */
-  dayPrev: string;
-}
-
 const DATE_FILE = /^(\d{4}-\d{2}-\d{2})\.log$/;
+
+/** About 5 s of 1 ms waits for another process's append (each holds the lock for one write and fsync). */
+const LOCK_ATTEMPTS = 5000;
+
+function holderAlive(lock: string): boolean {
+  let text: string;
+  let age: number;
+  try {
+    text = fs.readFileSync(lock, 'utf8');
+    age = Date.now() - fs.statSync(lock).mtimeMs;
+  } catch {
+    return true; // just released: try again
+  }
+  // Empty: created a moment ago and its pid not written yet — unless it has stayed empty (a crash right then).
+  if (text === '') return age < 10_000;
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** A site code as a directory name: registry codes are [A-Za-z0-9._-]; anything else is escaped. */
 export function siteDirName(site: string): string {
@@ -39,8 +55,6 @@ export function siteDirName(site: string): string {
 }
 
 export class EvidenceLog {
-  private readonly heads = new Map<string, SiteHead>();
-
   constructor(
     readonly dir: string,
     private readonly timeZone: string,
@@ -104,39 +118,98 @@ export class EvidenceLog {
   /**
    * Appends entries for one site, all on the day of `now`, and fsyncs. Returns the day and the line number
    * of each entry (1-based). Throws when the disk refuses: then nothing may be acknowledged.
+   *
+   * Several collector processes may share the directory (SONGCHECK_WORKERS): each append holds the site's
+   * lock file and reads the chain's head from disk, never from memory, so the chain stays one sequence.
    */
   append(site: string, entries: EvidenceEntry[], now: number): { date: string; seqs: number[] } {
-    let date = this.dayOf(now);
-    if (entries.length === 0) return { date, seqs: [] };
-    let state = this.heads.get(site) ?? this.recover(site);
-    // The clock went back across midnight: keep appending to the newest day so the chain stays in order.
-    if (state && date < state.date) date = state.date;
-    if (state && date > state.date) {
-      this.onDayClosed({ site, date: state.date, head: state.head, entries: state.seq, prev: state.dayPrev });
-      state = { date, head: state.head, seq: 0, dayPrev: state.head };
-    }
-    state ??= { date, head: genesisHash(site), seq: 0, dayPrev: genesisHash(site) };
-    let head = state.head;
-    let seq = state.seq;
-    const seqs: number[] = [];
-    let text = '';
-    for (const e of entries) {
-      seq++;
-      const line = encodeEvidenceLine({ ...e, prev: head, seq });
-      head = sha256Hex(line);
-      text += `${line}\n`;
-      seqs.push(seq);
-    }
+    const today = this.dayOf(now);
+    if (entries.length === 0) return { date: today, seqs: [] };
     fs.mkdirSync(this.siteDir(site), { recursive: true, mode: 0o700 });
-    const fd = fs.openSync(this.dayFile(site, date), 'a', 0o600);
+    return this.locked(site, () => {
+      let date = today;
+      let tail = this.tail(site, date);
+      let prevDay: ClosedDay | undefined;
+      if (!tail) {
+        // A new day for this site (or the clock went back across midnight: then keep the newest day).
+        const days = this.days(site);
+        const latest = days[days.length - 1];
+        if (latest && latest > date) {
+          date = latest;
+          tail = this.tail(site, date);
+        } else if (latest) prevDay = this.summary(site, latest);
+      }
+      let head = tail?.head ?? prevDay?.head ?? genesisHash(site);
+      let seq = tail?.seq ?? 0;
+      const seqs: number[] = [];
+      let text = '';
+      for (const e of entries) {
+        seq++;
+        const line = encodeEvidenceLine({ ...e, prev: head, seq });
+        head = sha256Hex(line);
+        text += `${line}\n`;
+        seqs.push(seq);
+      }
+      const fd = fs.openSync(this.dayFile(site, date), 'a', 0o600);
+      try {
+        fs.writeSync(fd, text);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      // The previous day is final once a later one has begun (recording it twice is harmless).
+      if (prevDay) this.onDayClosed(prevDay);
+      return { date, seqs };
+    });
+  }
+
+  /** The last line's hash and sequence number of a day file, cutting off a torn (never acknowledged) line. */
+  private tail(site: string, date: string): { head: string; seq: number } | undefined {
+    const file = this.dayFile(site, date);
+    let fd: number;
     try {
-      fs.writeSync(fd, text);
-      fs.fsyncSync(fd);
+      fd = fs.openSync(file, 'r+');
+    } catch {
+      return undefined;
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      // A line is well under 64 KiB (a signed payload is at most 16 KiB, escaped at most ×6 … plenty in practice).
+      const span = Math.min(size, 256 * 1024);
+      const buf = Buffer.alloc(span);
+      fs.readSync(fd, buf, 0, span, size - span);
+      let end = buf.lastIndexOf(0x0a) + 1;
+      // Bytes after the last newline were being written when a process stopped; they were never acknowledged.
+      if (end < span) fs.ftruncateSync(fd, size - span + end);
+      if (end === 0) return undefined;
+      const start = buf.lastIndexOf(0x0a, end - 2) + 1;
+      const line = buf.subarray(start, end - 1).toString('utf8');
+      return { head: sha256Hex(line), seq: (JSON.parse(line) as EvidenceLine).seq };
     } finally {
       fs.closeSync(fd);
     }
-    this.heads.set(site, { date, head, seq, dayPrev: state.dayPrev });
-    return { date, seqs };
+  }
+
+  /** Runs `fn` holding `<site>/.lock` (created exclusively; a lock left by a dead process is taken over). */
+  private locked<T>(site: string, fn: () => T): T {
+    const lock = path.join(this.siteDir(site), '.lock');
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (attempt >= LOCK_ATTEMPTS) throw new Error(`evidence log of ${site} is locked by another process (${lock})`);
+        if (!holderAlive(lock)) fs.rmSync(lock, { force: true });
+        else Atomics.wait(pause, 0, 0, 1);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
   }
 
   /**
@@ -172,25 +245,4 @@ export class EvidenceLog {
     return removed;
   }
 
-  /** Finds a site's head on disk (first append of this process), cutting off a torn last line. */
-  private recover(site: string): SiteHead | undefined {
-    const days = this.days(site);
-    const date = days[days.length - 1];
-    if (!date) return undefined;
-    const file = this.dayFile(site, date);
-    const text = fs.readFileSync(file, 'utf8');
-    const end = text.lastIndexOf('\n') + 1;
-    // A line without its newline was being written when the process stopped; it was never acknowledged.
-    if (end < Buffer.byteLength(text)) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end)));
-    const lines = text.slice(0, end).split('\n');
-    lines.pop();
-    if (lines.length === 0) {
-      fs.rmSync(file, { force: true });
-      return this.recover(site);
-    }
-    const first = JSON.parse(lines[0]!) as EvidenceLine;
-    const state = { date, head: sha256Hex(lines[lines.length - 1]!), seq: lines.length, dayPrev: first.prev };
-    this.heads.set(site, state);
-    return state;
-  }
 }

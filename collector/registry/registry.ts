@@ -458,10 +458,15 @@ export class Registry {
    * once and not again. Call it every second or so; it costs one indexed query.
    */
   pollChanges(): void {
-    const rows = this.sql(`SELECT id, action, subject, detail FROM audit_log WHERE id > ? AND action IN ('device.revoke', 'device.move') ORDER BY id`)
-      .all(this.auditWatermark) as { id: number; action: string; subject: string; detail: string | null }[];
-    const max = (this.sql('SELECT COALESCE(MAX(id), 0) AS id FROM audit_log').get() as { id: number }).id;
+    // One statement, one snapshot: the rows and the new watermark (the newest id) are read together. Read
+    // apart, a revocation committed by another process between the two reads was skipped for good.
+    const rows = this.sql(
+      `SELECT id, action, subject, detail FROM audit_log WHERE id > ?
+         AND (action IN ('device.revoke', 'device.move') OR id = (SELECT MAX(id) FROM audit_log)) ORDER BY id`,
+    ).all(this.auditWatermark) as { id: number; action: string; subject: string; detail: string | null }[];
+    const max = rows.length > 0 ? rows[rows.length - 1]!.id : this.auditWatermark;
     for (const row of rows) {
+      if (row.action !== 'device.revoke' && row.action !== 'device.move') continue;
       if (this.announced.delete(row.id)) continue;
       if (row.action === 'device.revoke') this.events.emit('revoked', row.subject);
       else {

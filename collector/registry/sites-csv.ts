@@ -117,6 +117,15 @@ function cellValue(field: SiteField, cell: string): unknown {
 }
 
 /** Reads a CSV of sites: each data row as present values, and each row that cannot even be read. */
+/**
+ * CSV exports neutralise formulas (csv-stringify's `escape_formulas`: a cell starting with = + - @ a tab or
+ * a carriage return, or their full-width forms, gets a leading apostrophe, so a spreadsheet shows text
+ * instead of running `=HYPERLINK(...)`). Importing strips that guard again, so an export imports unchanged.
+ */
+export function unguardFormula(cell: string): string {
+  return /^'[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(cell) ? cell.slice(1) : cell;
+}
+
 export function parseSitesCsv(input: string | Uint8Array): { columns: CsvColumn[]; rows: ParsedRow[]; errors: RowError[] } {
   const text = decodeUtf8(input);
   if (text.trim() === '') throw new CsvFormatError('the file is empty; the first line must name the columns, e.g. code,name,commune');
@@ -156,7 +165,8 @@ export function parseSitesCsv(input: string | Uint8Array): { columns: CsvColumn[
   const columns = names as CsvColumn[];
 
   const rows: ParsedRow[] = [];
-  for (const { record, info } of body) {
+  for (const { record: raw, info } of body) {
+    const record = raw.map(unguardFormula);
     const line = info.lines;
     if (record.every((cell) => cell.trim() === '')) continue;
     const code = record[names.indexOf('code')]?.trim() ?? '';
@@ -285,7 +295,7 @@ export function exportSitesCsv(sites: Site[], opts: { bom?: boolean } = {}): str
     s.code, s.name, s.commune ?? '', s.province ?? '', s.operator ?? '', s.linkType ?? '',
     s.latitude ?? '', s.longitude ?? '', s.students ?? '', s.groups.join(';'), s.profile ?? '', s.notes ?? '',
   ]);
-  const body = stringify([[...CSV_COLUMNS], ...records], { record_delimiter: 'windows', cast: { number: (n) => String(n) } });
+  const body = stringify([[...CSV_COLUMNS], ...records], { record_delimiter: 'windows', cast: { number: (n) => String(n) }, escape_formulas: true });
   return (opts.bom === false ? '' : '\uFEFF') + body;
 }
 

@@ -105,6 +105,35 @@ const panels: PanelSpec[] = [
     ],
   },
   {
+    type: 'timeseries',
+    title: 'Đường tới router (mạng nội bộ của trường)',
+    description: "The path to the router (gateway probe, docs/throughput.md): round trip and loss of TCP handshakes to the school's router, and the local link's rate and Wi-Fi signal. A slow or lossy router path is the school's network, not the operator",
+    targets: [
+      { refId: 'A', query: `SELECT mean("rtt_median_ms") AS "gateway_rtt_ms", mean("loss_pct") AS "gateway_loss_pct" FROM "lan" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+      { refId: 'B', query: `SELECT mean("link_mbps") AS "link_mbps", mean("wifi_signal_dbm") AS "wifi_signal_dbm" FROM "lan" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` },
+    ],
+    displayNames: { gateway_rtt_ms: 'RTT tới router (ms)', gateway_loss_pct: 'Mất gói tới router (%)', link_mbps: 'Tốc độ liên kết (Mbit/s)', wifi_signal_dbm: 'Tín hiệu Wi-Fi (dBm)' },
+  },
+  {
+    type: 'table',
+    title: 'Lần đo không tính cho nhà mạng',
+    description: "Tests the verdicts leave out, and why: the school's own network was the bottleneck (A: the reason, e.g. 'Wi-Fi link rate 6 Mbit/s at the time'), or the line was in use by the school (B: cross traffic beside the test, RTT inflation before it, times postponed)",
+    targets: [
+      { refId: 'A', format: 'table', query: `SELECT "mbps", "lan_reason", "lan_medium", "lan_link_mbps", "gateway_loaded_rtt_ms" FROM "throughput" WHERE "lan_bottleneck" = true AND ${SITES} AND $timeFilter GROUP BY "direction"` },
+      { refId: 'B', format: 'table', query: `SELECT "mbps", "cross_traffic_mbps", "busy_rtt_inflation_ms", "postponed" FROM "throughput" WHERE "cross_traffic" = true AND ${SITES} AND $timeFilter GROUP BY "direction"` },
+    ],
+    displayNames: { direction: 'Chiều', mbps: 'Tốc độ (Mbit/s)', lan_reason: 'Mạng nội bộ là điểm nghẽn', lan_medium: 'Kết nối', lan_link_mbps: 'Tốc độ liên kết', gateway_loaded_rtt_ms: 'RTT router khi có tải', cross_traffic_mbps: 'Lưu lượng khác (Mbit/s)', busy_rtt_inflation_ms: 'RTT tăng trước khi đo (ms)', postponed: 'Số lần hoãn' },
+  },
+  {
+    type: 'timeseries',
+    title: 'Sẵn sàng học trực tuyến',
+    description: 'Online-class readiness per test (docs/compliance.md): simultaneous video classes the line carries, and the AIM-style grades for video calls and streaming (0 bad, 1 poor, 2 average, 3 good, 4 great)',
+    min: 0,
+    custom: { drawStyle: 'points', pointSize: 6 },
+    targets: [{ refId: 'A', query: `SELECT mean("video_classes") AS "video_classes", mean("video_call_grade") AS "video_call_grade", mean("streaming_grade") AS "streaming_grade" FROM "readiness" WHERE ${SITES} AND $timeFilter GROUP BY time($__interval) fill(none)` }],
+    displayNames: { video_classes: 'Số lớp học video', video_call_grade: 'Gọi video (0-4)', streaming_grade: 'Xem video (0-4)' },
+  },
+  {
     type: 'state-timeline',
     title: 'Trạng thái kết nối (mỗi 15 phút)',
     description: 'Uptime per 15-minute slot: share of the observed time the school had Internet (green ≥ 99 %, orange, red < 50 %). A slot with no point means the device was off or unknown, never an outage (docs/uptime.md).',

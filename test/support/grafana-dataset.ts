@@ -4,6 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { createInfluxWriter } from '../../collector/influx/writer.ts';
 import { backfillRollups } from '../../collector/grafana/rollups.ts';
+import type { ComplianceRun } from '../../collector/compliance/verdicts.ts';
+import { readinessToPoints } from '../../collector/compliance/points.ts';
+import { readinessOf } from '../../collector/compliance/readiness.ts';
+import { getDefaultProfiles } from '../../collector/school/profiles.ts';
 import type { Result } from '../../protocol/results.ts';
 import { type ComplianceFixture, type PresenceFixture, writeCollectorDerivedFixture } from './collector-derived-fixture.ts';
 import { influxQuery } from './influx-query.ts';
@@ -130,6 +134,11 @@ export async function loadGrafanaDataset(stack: Stack, influxUrl: string, db: st
     throughput(at(145), 'download', 3, 0, { boost: true, boost_peak_mbps: 12, boost_bytes: 8e6, boost_ms: 5500, boost_learning: true, curve_kbps: '12000,12000,3000,3000', curve_bin_ms: 250 }),
     ...[125, 105, 85, 65].map((m) => throughput(at(m), 'download', 3, 0, { boost: false, boost_learning: false })),
     throughput(at(144), 'upload', 1, 0),
+    // A test the school's Wi-Fi limited, and one that ran beside the school's own traffic (docs/throughput.md).
+    throughput(at(75), 'download', 3, 0, { lan_bottleneck: true, lan_reason: 'Wi-Fi link rate 6 Mbit/s at the time, signal -78 dBm', lan_medium: 'wifi', lan_link_mbps: 6, lan_wifi_signal_dbm: -78, gateway_rtt_ms: 3, gateway_loaded_rtt_ms: 90 }),
+    throughput(at(95), 'download', 3, 0, { busy: true, cross_traffic: true, cross_traffic_mbps: 4, busy_rtt_inflation_ms: 160, postponed: 3 }),
+    // The path to the router: a PC on weak Wi-Fi.
+    ...[80, 20].map((m) => ({ ...base('gateway', 'gateway', at(m)), fields: { sent: 5, received: 5, loss_pct: 0, rtt_median_ms: 3, jitter_ms: 1, lan_medium: 'wifi', port: 80, link_mbps: 6, wifi_signal_dbm: -78 } }) as Result),
     ...[8, 7, 6, 5].map((n) => uptime(slot(now, n), 450)),
     { ...base('outage', 'link', at(40)), kind: 'link_down', fields: { end_at: at(30), duration_s: 600, checks_failed: 10, ended_by: 'recovered' } } as Result,
     { ...base('agent_event', 'self', at(100)), event: 'unclean_stop', fields: { from_at: at(160), to_at: at(100), gap_s: 3600, booted: true, system_uptime_s: 60 } } as Result,
@@ -164,6 +173,13 @@ export async function loadGrafanaDataset(stack: Stack, influxUrl: string, db: st
     c('LC-0003', 'default', 'overall', 'INSUFFICIENT', { samples: 1, reason: 'only 1 of 20 download tests' }),
   ];
   await writeCollectorDerivedFixture(writer, presence, compliance);
+  // Online-class readiness of LC-0002's tests, from the compliance engine's own point builder.
+  const readinessRun = {
+    sites: [{ site: 'LC-0002', ...(({ site: _s, link_type, ...t }) => ({ ...t, linkType: link_type }))(tags('LC-0002')), readiness: { perTest: [
+      { at: at(125), device: dev['LC-0002'].deviceId, figures: { downMbps: 3, upMbps: 1, idleRttMs: 40, loadedRttMs: 120, jitterMs: 40, lossPct: 20 }, readiness: readinessOf(getDefaultProfiles().readiness!, { downMbps: 3, upMbps: 1, idleRttMs: 40, loadedRttMs: 120, jitterMs: 40, lossPct: 20 }) },
+    ] } }],
+  } as unknown as ComplianceRun;
+  await writer.write(readinessToPoints(readinessRun));
   // The continuous queries only run on the hour; compute the same rollups for the dataset's hours now.
   await backfillRollups(writer, now - 4 * 3_600_000, now + 3_600_000);
   return { now, devices: { 'LC-0001': dev['LC-0001'].deviceId, 'LC-0002': dev['LC-0002'].deviceId, 'LC-0003': dev['LC-0003'].deviceId }, revokedDevice: revoked.deviceId };

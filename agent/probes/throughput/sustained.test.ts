@@ -79,7 +79,14 @@ describe('SustainedTracker', () => {
     const bytes = feed(learning, e, 10, 0, 10, 5000);
     expect(learning.mayStop(bytes, 10)).toBe(false);
     expect(learning.summary(bytes).boost).toBeUndefined();
-    expect(new SustainedTracker({ ...opts, enabled: false }, { long: true, expectedBoostBytes: 0 }).mayStop(0, 10)).toBe(true);
+    const off = new SustainedTracker({ ...opts, enabled: false }, { long: true, expectedBoostBytes: 0 });
+    expect(off.mayStop(0, 10)).toBe(true);
+    // Off: no step, the figure averages the boost in (what a test without boost handling reports).
+    const e2 = est();
+    const offBytes = feed(off, e2, 40, 10e6, 10, 6000);
+    expect(off.summary(offBytes).boost).toBeUndefined();
+    expect(off.summary(offBytes).curve).toBeDefined();
+    expect(e2.estimate().mbps!).toBeGreaterThan(12);
   });
 });
 

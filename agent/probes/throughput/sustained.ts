@@ -149,6 +149,8 @@ export class SustainedTracker {
   add(t: number, bytes: number, estimator: RateEstimator): void {
     this.curve.add(t, bytes);
     this.lastMbps = estimator.estimate().mbps;
+    // Boost handling off: the curve is kept, the figure is the estimator's from the warm-up (as before boosts).
+    if (!this.options.enabled) return;
     const n = this.curve.edges.length - 1;
     if (n === this.bins) return;
     this.bins = n;
