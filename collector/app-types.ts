@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import type { Alerts } from './alerts/service.ts';
 import type { GuardOptions, IngestGuards } from './guards/guards.ts';
 import type { InfluxWriter } from './influx/writer.ts';
-import type { Limits } from './rate-limit.ts';
-import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
+import type { Limits } from './http/rate-limit.ts';
+import type { Registry } from './registry/registry.ts';
+import type { AdminGate } from './auth/admin-gate.ts';
+
+export type { AppEnv } from './http/env.ts';
 import type { ThroughputService } from './throughput/service.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
 import type { Profiles } from './school/profiles.ts';
@@ -51,15 +54,8 @@ export interface ResolvedDeps extends AppDeps {
   maxBodyBytes: number;
   limits: Limits;
   trustProxy: boolean;
+  /** The one admin gate (collector/auth/admin-gate.ts), already mounted on /api/v1/admin/*; other routes use its reader. */
+  gate: AdminGate;
   /** Dead-letter store, series budget, site tag versions, clock corrections (one per app). */
   guards: IngestGuards;
 }
-
-export type AppEnv = {
-  Variables: {
-    requestId: string;
-    device: AuthenticatedDevice;
-    /** Set on admin routes: the API is used with the admin token. */
-    admin: true;
-  };
-};

@@ -4,19 +4,19 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
-import { alertRoutes } from './admin/alerts.ts';
-import { guardAdminRoutes } from './admin/guards.ts';
-import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './admin/routes.ts';
+import { alertRoutes } from './alerts/admin-routes.ts';
+import { guardAdminRoutes } from './guards/admin-routes.ts';
+import { adminRoutes, IMPORT_PATH, MAX_IMPORT_BYTES } from './registry/admin-routes.ts';
 import { controlAdminRoutes } from './control/admin-routes.ts';
 import type { AppDeps, AppEnv, ResolvedDeps } from './app-types.ts';
 import { IngestGuards } from './guards/guards.ts';
-import { ApiError, errorResponse } from './http-errors.ts';
-import { accessLog } from './middleware/access-log.ts';
-import { bodyLimit } from './middleware/body-limit.ts';
-import { enrollRoutes } from './routes/enroll.ts';
-import { healthRoutes } from './routes/health.ts';
-import { measurementRoutes } from './routes/measurements.ts';
-import { DEFAULT_LIMITS } from './rate-limit.ts';
+import { ApiError, errorResponse } from './http/errors.ts';
+import { accessLog } from './http/access-log.ts';
+import { bodyLimit } from './http/body-limit.ts';
+import { enrollRoutes } from './registry/routes.ts';
+import { healthRoutes } from './health/routes.ts';
+import { measurementRoutes } from './ingest/routes.ts';
+import { DEFAULT_LIMITS } from './http/rate-limit.ts';
 import { throughputRoutes } from './throughput/routes.ts';
 import { complianceRoutes } from './compliance/routes.ts';
 import { evidenceRoutes } from './evidence/routes.ts';
@@ -25,7 +25,7 @@ import type { EvidenceService } from './evidence/service.ts';
 import type { SchoolCalendar } from './school/calendar.ts';
 import type { Period } from './compliance/periods.ts';
 import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
-import { RateLimiter } from './rate-limit.ts';
+import { createAdminGate } from './auth/admin-gate.ts';
 
 export type { AppDeps, AppEnv } from './app-types.ts';
 
@@ -33,13 +33,16 @@ export type { AppDeps, AppEnv } from './app-types.ts';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createApp(deps: AppDeps) {
+  const clock = deps.clock ?? Date.now;
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const trustProxy = deps.trustProxy ?? false;
+  // One gate, one failure budget per client address, for the admin API, verdicts, evidence and the console.
+  const gate = createAdminGate({
+    adminToken: deps.adminToken, reportToken: deps.compliance?.reportToken, registry: deps.registry, limits: limits.authFailures, clock, trustProxy,
+  });
   const full: ResolvedDeps = {
-    ...deps,
-    clock: deps.clock ?? Date.now,
-    maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES,
-    limits: { ...DEFAULT_LIMITS, ...deps.limits },
-    trustProxy: deps.trustProxy ?? false,
-    guards: new IngestGuards(deps.registry.store, deps.writer, deps.clock ?? Date.now, deps.logger, deps.guardOptions),
+    ...deps, clock, maxBodyBytes: deps.maxBodyBytes ?? MAX_BODY_BYTES, limits, trustProxy, gate,
+    guards: new IngestGuards(deps.registry.store, deps.writer, clock, deps.logger, deps.guardOptions),
   };
   const importPath = `${API_PREFIX}${IMPORT_PATH}`;
   const app = new Hono<AppEnv>();
@@ -55,6 +58,8 @@ export function createApp(deps: AppDeps) {
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
   if (deps.evidence) app.route(API_PREFIX, evidenceRoutes(full, deps.evidence));
+  // Everything under /admin takes the admin token, checked once here for every feature's admin routes.
+  app.use(`${API_PREFIX}/admin/*`, gate.admin);
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, guardAdminRoutes(full));
@@ -62,15 +67,15 @@ export function createApp(deps: AppDeps) {
   if (deps.alerts) app.route(`${API_PREFIX}/admin/alerts`, alertRoutes(full, deps.alerts));
   if (deps.throughput) app.route(API_PREFIX, throughputRoutes(deps.throughput, deps.registry));
   if (deps.compliance) {
-    const { engine, profiles, reportToken } = deps.compliance;
-    app.route(API_PREFIX, complianceRoutes({ engine, profiles, reportToken, registry: deps.registry, adminToken: deps.adminToken, clock: full.clock, limits: full.limits.authFailures, trustProxy: full.trustProxy }));
+    const { engine, profiles } = deps.compliance;
+    app.route(API_PREFIX, complianceRoutes({ engine, profiles, registry: deps.registry, clock, gate }));
   }
 
   // The ICT department's web console (collector/console/, docs/console.md).
   if (deps.console) {
     app.route('/console', consoleRoutes({
       registry: deps.registry, writer: deps.writer, logger: deps.logger, clock: full.clock, adminToken: deps.adminToken,
-      reportToken: deps.compliance?.reportToken, failures: new RateLimiter(full.limits.authFailures, full.clock), trustProxy: full.trustProxy,
+      reportToken: deps.compliance?.reportToken, failures: gate.failures, trustProxy: full.trustProxy,
       publicUrl: deps.publicUrl, alerts: deps.alerts, settings: deps.console.settings,
       ...(deps.compliance ? { compliance: { engine: deps.compliance.engine, profiles: deps.compliance.profiles } } : {}),
       audit: (actor, action, subject, detail) => deps.registry.recordAudit(actor, action, subject, detail),

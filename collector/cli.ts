@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { type CliHelpers, CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { GUARDS_HELP, guardCommands } from './guards/cli-commands.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
-import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './admin/sheets.ts';
+import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './registry/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
 import { EVIDENCE_HELP } from './evidence/cli-help.ts';
 import { ConfigError } from './config-error.ts';

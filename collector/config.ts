@@ -6,7 +6,7 @@ import { type ComplianceConfig, loadComplianceConfig } from './compliance/config
 import { ConfigError } from './config-error.ts';
 import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
 import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
-import { DEFAULT_LIMITS, type Limits } from './rate-limit.ts';
+import { DEFAULT_LIMITS, type Limits } from './http/rate-limit.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

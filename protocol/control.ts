@@ -10,7 +10,7 @@ export const CONTROL_PROTOCOL_VERSION = 1;
 export const CONTROL_PATH = `${API_PREFIX}/control`;
 /** Largest message either side accepts: a configuration document is the biggest (a few KiB). */
 export const CONTROL_MAX_MESSAGE_BYTES = 256 * 1024;
-/** Close codes besides the standard ones (4401 revoked comes from collector/ws-auth.ts). */
+/** Close codes besides the standard ones (4401 revoked comes from collector/auth/ws-upgrade.ts). */
 export const CLOSE_REPLACED = 4409; // a newer connection of the same device took over
 export const CLOSE_PROTOCOL = 4400; // the peer spoke an unsupported version
 

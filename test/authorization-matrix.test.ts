@@ -53,7 +53,7 @@ function routes(): Record<string, { access: Access; path: string; body?: string;
     'POST /api/v1/admin/commands': { access: 'admin', path: '/api/v1/admin/commands', body: JSON.stringify({ target: { site }, command: { kind: 'run_probe', probe: 'tcp' } }) },
     'GET /api/v1/admin/commands': { access: 'admin', path: '/api/v1/admin/commands' },
     'GET /api/v1/admin/commands/:id': { access: 'admin', path: '/api/v1/admin/commands/cmd_0123456789abcdef' },
-    // Ingest guards (collector/admin/guards.ts).
+    // Ingest guards (collector/guards/admin-routes.ts).
     'GET /api/v1/admin/dead-letters': { access: 'admin', path: '/api/v1/admin/dead-letters' },
     'POST /api/v1/admin/dead-letters/retry': { access: 'admin', path: '/api/v1/admin/dead-letters/retry', body: '{}' },
     'POST /api/v1/admin/dead-letters/purge': { access: 'admin', path: '/api/v1/admin/dead-letters/purge', body: JSON.stringify({ all: true }) },

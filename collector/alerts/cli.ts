@@ -3,7 +3,7 @@
 // 2 bad usage.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { SilenceBody } from '../admin/alerts.ts';
+import { SilenceBody } from './admin-routes.ts';
 import { loadRegistryConfig } from '../config.ts';
 import { openCollectorStore } from '../database.ts';
 import { SiteCode } from '../registry/site.ts';

@@ -6,13 +6,12 @@
 // GETs take the reporting token or the admin token; verdicts are computed on demand from InfluxDB.
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv } from '../app-types.ts';
-import { ApiError } from '../http-errors.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import type { AppEnv } from '../http/env.ts';
+import { ApiError } from '../http/errors.ts';
+import type { AdminGate } from '../auth/admin-gate.ts';
 import type { Registry } from '../registry/registry.ts';
 import { SiteCode } from '../registry/site.ts';
 import { formatIssuesLine } from '../validation.ts';
-import { reportAuth } from './auth.ts';
 import { complianceCsv } from './csv.ts';
 import type { ComplianceEngine } from './engine.ts';
 import type { ComplianceRun } from './verdicts.ts';
@@ -26,11 +25,9 @@ export interface ComplianceRouteDeps {
   engine: ComplianceEngine;
   profiles: Profiles;
   registry: Pick<Registry, 'getSite'>;
-  adminToken: string;
-  reportToken?: string;
   clock: () => number;
-  limits: ConstructorParameters<typeof RateLimiter>[0];
-  trustProxy: boolean;
+  /** Verdicts and reports take the reader's tokens; recomputing takes the admin token. */
+  gate: Pick<AdminGate, 'admin' | 'reader'>;
 }
 
 function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -41,9 +38,7 @@ function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 export function complianceRoutes(deps: ComplianceRouteDeps) {
   const app = new Hono<AppEnv>();
-  const failures = new RateLimiter(deps.limits, deps.clock);
-  const read = reportAuth({ adminToken: deps.adminToken, reportToken: deps.reportToken, failures, trustProxy: deps.trustProxy });
-  const admin = reportAuth({ adminToken: deps.adminToken, reportToken: deps.reportToken, failures, trustProxy: deps.trustProxy, adminOnly: true });
+  const { reader: read, admin } = deps.gate;
   const period = periodParam(deps.engine.timeZone, deps.clock);
   const bom = z.enum(['1', 'true', '0', 'false']).transform((v) => v === '1' || v === 'true');
   const ListQuery = z.object({ period, format: z.enum(['json', 'csv']).default('json'), bom: bom.optional() }).strict();

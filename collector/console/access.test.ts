@@ -8,7 +8,7 @@ import { createDb, uniqueTestDb } from '../../test/support/influx-query.ts';
 import { createTestCollector, type TestCollector } from '../test-support.ts';
 import { consoleRoutes } from './routes.tsx';
 import { createLogger } from '../logger.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 import { SessionKeys } from './session.ts';
 
 const influxUrl = inject('influxUrl');

@@ -1,7 +1,7 @@
 // The console's view of the province: each site with its stored verdict, when it was last heard and
 // whether it is silent. Built once per request from the registry, the alert state and the stored verdicts.
 import type { Alerts } from '../alerts/service.ts';
-import { filterSites } from '../admin/sheets.ts';
+import { filterSites } from '../registry/sheets.ts';
 import type { Verdict } from '../compliance/judge.ts';
 import type { DeviceInfo, Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';

@@ -5,10 +5,9 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { CommandId, ControlCommand } from '../../protocol/control.ts';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import { ApiError, readJson } from '../http-errors.ts';
-import { adminAuth } from '../middleware/admin-auth.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
+import { ApiError, readJson } from '../http/errors.ts';
 import { SiteCode } from '../registry/site.ts';
 import { formatIssuesLine } from '../validation.ts';
 import { CommandTarget, ConfigTarget, configStatus, ControlOpError, DeviceId, getCommand, pushConfig, queueCommand } from './operations.ts';
@@ -45,12 +44,8 @@ export function controlAdminRoutes(deps: ResolvedDeps) {
   const { registry, logger, clock } = deps;
   const store = new ControlStore(registry.store, clock);
   const app = new Hono<AppEnv>();
-  const failures = new RateLimiter(deps.limits.authFailures, clock);
   const actor = (c: Context<AppEnv>) => `admin-api ${c.get('requestId')}`;
-  app.use('/agent-configs/*', adminAuth({ adminToken: deps.adminToken, registry, failures, trustProxy: deps.trustProxy }));
-  app.use('/agent-configs', adminAuth({ adminToken: deps.adminToken, registry, failures, trustProxy: deps.trustProxy }));
-  app.use('/commands/*', adminAuth({ adminToken: deps.adminToken, registry, failures, trustProxy: deps.trustProxy }));
-  app.use('/commands', adminAuth({ adminToken: deps.adminToken, registry, failures, trustProxy: deps.trustProxy }));
+  // The admin gate is mounted once on the prefix (app.ts).
 
   app.post('/agent-configs', async (c) => {
     const b = check(PushBody, await readJson(c), 'body');

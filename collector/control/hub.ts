@@ -13,10 +13,10 @@ import {
   AgentMessage, CLOSE_PROTOCOL, CLOSE_REPLACED, type CollectorMessage, CONTROL_MAX_MESSAGE_BYTES, CONTROL_PATH, CONTROL_PROTOCOL_VERSION, parseControlMessage,
 } from '../../protocol/control.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
-import { acceptDeviceUpgrade, refuseUpgrade, RevocationGuard } from '../ws-auth.ts';
+import { acceptDeviceUpgrade, refuseUpgrade, RevocationGuard } from '../auth/ws-upgrade.ts';
 import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
 import { ControlStore } from './store.ts';
 

@@ -4,12 +4,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { KeyRegistrationRequest } from '../../protocol/evidence.ts';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import { reportAuth } from '../compliance/auth.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
 import { periodParam } from '../compliance/periods.ts';
-import { ApiError, readJson } from '../http-errors.ts';
-import { deviceAuth } from '../middleware/device-auth.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import { ApiError, readJson } from '../http/errors.ts';
+import { deviceAuth } from '../auth/device-auth.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 import { SiteCode } from '../registry/site.ts';
 import { formatIssuesLine } from '../validation.ts';
 import { buildPack, PackError } from './pack.ts';
@@ -39,8 +39,7 @@ export function evidenceRoutes(deps: ResolvedDeps, evidence: EvidenceService) {
   const compliance = deps.compliance;
   if (!compliance?.calendar) return app;
   const { engine, profiles, calendar } = compliance;
-  const failures = new RateLimiter(deps.limits.authFailures, clock);
-  const read = reportAuth({ adminToken: deps.adminToken, reportToken: compliance.reportToken, failures, trustProxy: deps.trustProxy });
+  const read = deps.gate.reader;
   const Query = z.object({ period: periodParam(calendar.timeZone, clock) }).strict();
   app.get('/sites/:code/evidence', read, async (c) => {
     const code = SiteCode.safeParse(c.req.param('code'));

@@ -1,5 +1,5 @@
 // CLI of the ingest guards: the dead-letter store (list, retry, purge) and flagged devices. Same
-// operations as the admin routes (collector/admin/guards.ts), on the registry database.
+// operations as the admin routes (collector/guards/admin-routes.ts), on the registry database.
 import { z } from 'zod';
 import { REFUSAL_KINDS } from '../influx/errors.ts';
 import type { CliHelpers } from '../control/cli-commands.ts';

@@ -3,7 +3,7 @@
 // headers (browsers), as the `access_token` query parameter, like M-Lab's ndt7 servers.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { bearerToken, MAX_TOKEN_LENGTH } from '../middleware/device-auth.ts';
+import { bearerToken, MAX_TOKEN_LENGTH } from '../auth/bearer.ts';
 import type { Registry } from '../registry/registry.ts';
 
 export interface TestCaller {

@@ -4,8 +4,7 @@
 // buffers the answer still delivers the lines at the end, with the server's own timestamps.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Admission } from './service.ts';
-import type { ThroughputLimits } from './service.ts';
+import type { Admission, ThroughputLimits } from './admission.ts';
 import type { ThroughputStats } from './stats.ts';
 import type { TestKind, ThroughputStore } from './store.ts';
 import { payload } from '../../protocol/random-payload.ts';

@@ -3,9 +3,9 @@
 import { Hono } from 'hono';
 import { API_PREFIX } from '../../protocol/api.ts';
 import { LeaseRequest, type LeaseResponse, type Ndt7TokenResponse } from '../../protocol/throughput.ts';
-import type { AppEnv } from '../app-types.ts';
-import { ApiError } from '../http-errors.ts';
-import { deviceAuth } from '../middleware/device-auth.ts';
+import type { AppEnv } from '../http/env.ts';
+import { ApiError } from '../http/errors.ts';
+import { deviceAuth } from '../auth/device-auth.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ThroughputService } from './service.ts';
 

@@ -2,7 +2,7 @@
 // `server_*` fields of `throughput`). Only tests against this collector: M-Lab's servers are not ours.
 import type { Point } from '@influxdata/influxdb-client';
 import type { Result } from '../../protocol/results.ts';
-import type { Annotate } from '../ingest.ts';
+import type { Annotate } from '../ingest/ingest.ts';
 import type { ServerStateStore } from './server-state-store.ts';
 
 export function annotateServerState(store: Pick<ServerStateStore, 'lookup'>, deviceId: string): Annotate {

@@ -7,35 +7,15 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { API_PREFIX } from '../../protocol/api.ts';
 import type { Registry } from '../registry/registry.ts';
-import { RevocationGuard } from '../ws-auth.ts';
-import { createNdt7Server, NDT7_PATHS } from '../ndt7/server.ts';
+import { RevocationGuard } from '../auth/ws-upgrade.ts';
+import { type Admission, DEFAULT_THROUGHPUT_LIMITS, type ThroughputLimits } from './admission.ts';
+import { createNdt7Server, NDT7_PATHS } from './ndt7-server.ts';
 import { authenticator, credentialOf, TestTokens, type Authenticate, type TestCaller } from './auth.ts';
 import { handleHttpDownload, handleHttpUpload } from './http-streams.ts';
 import { ServerStateSampler } from './server-state.ts';
 import { ServerStateStore } from './server-state-store.ts';
 import { ThroughputStats } from './stats.ts';
 import { ThroughputStore, type TestKind } from './store.ts';
-
-export interface ThroughputLimits {
-  /** ndt7 tests running at once, across collector processes. */
-  ndt7MaxConcurrent: number;
-  /** Multi-stream HTTP streams running at once, across collector processes. */
-  httpMaxStreams: number;
-  /** How long a test waits for a free slot before it is refused. */
-  queueWaitMs: number;
-  /** Largest download one HTTP stream may ask for, and largest upload it may send. */
-  httpMaxBytes: number;
-  /** Hard time limit of one HTTP stream. */
-  httpMaxMs: number;
-}
-
-export const DEFAULT_THROUGHPUT_LIMITS: ThroughputLimits = {
-  ndt7MaxConcurrent: 8,
-  httpMaxStreams: 32,
-  queueWaitMs: 5_000,
-  httpMaxBytes: 200 * 1024 * 1024,
-  httpMaxMs: 30_000,
-};
 
 export interface ThroughputDeps {
   /** With `events`, an open ndt7 test is closed (4401) as soon as its device is revoked. */
@@ -48,7 +28,6 @@ export interface ThroughputDeps {
   now?: () => number;
 }
 
-export type Admission = { slot: string } | { status: 401 | 503; code: string; message: string; retryAfterS?: number };
 
 export type ThroughputService = ReturnType<typeof createThroughputService>;
 
@@ -148,13 +127,4 @@ export function createThroughputService(deps: ThroughputDeps) {
       store.close();
     },
   };
-}
-
-/** An HTTP answer written straight to a socket (for refused WebSocket upgrades). */
-export function rejectUpgrade(socket: Duplex, status: number, reason: string, body: object, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\nCache-Control: no-store\r\n${extra}\r\n${text}`,
-  );
 }

@@ -34,10 +34,12 @@ export const LAB_PROBE_DEFAULTS = 'budget: { monthlyMegabytes: 100000, pauseBelo
 export interface LabStackOptions {
   /** Makes an InfluxDB reachable from the server namespace (see influx-bridge.ts); default: none. */
   influx?: (lab: Lab, root: string) => Promise<{ url: string; db: string }>;
+  /** Another lab shape (router-lab.ts: a router namespace between server and client); default: createLab(). */
+  lab?: () => Promise<Lab>;
 }
 
 export async function createLabStack(opts: LabStackOptions = {}): Promise<LabStack> {
-  const lab = await createLab();
+  const lab = await (opts.lab ?? createLab)();
   const root = mkdtempSync(join(tmpdir(), 'songcheck-lab-'));
   const collectorUrl = `http://${lab.serverIp}:${LAB_PORT}`;
   let influx: { url: string; db: string } | undefined;

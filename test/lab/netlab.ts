@@ -66,6 +66,12 @@ function cleanupSync(): void {
 }
 process.on('exit', cleanupSync);
 
+/** Other lab shapes (router-lab.ts) list their namespaces here too, so the exit hook deletes them. */
+export function trackNamespace(ns: string, alive: boolean): void {
+  if (alive) live.add(ns);
+  else live.delete(ns);
+}
+
 /** ip, tc, iptables and iperf3, installed with apt when missing (as the rest of the suite installs influxd). */
 export async function labTools() {
   if (!tools) {

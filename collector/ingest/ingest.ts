@@ -3,20 +3,20 @@
 // own state costs an honest result nothing. A result is `rejected` (and deleted by its agent) only when the
 // result itself is at fault: its schema, the tag grammar, or its device's series budget.
 import type { Point } from '@influxdata/influxdb-client';
-import type { MeasurementBatchResponse, ResultAck } from '../protocol/api.ts';
-import { Result, ResultId } from '../protocol/results.ts';
-import type { HeldResult } from './guards/dead-letters.ts';
-import type { IngestGuards } from './guards/guards.ts';
-import { versionAt } from './guards/site-versions.ts';
-import { RetryableWriteError } from './influx/errors.ts';
-import { resultToPoint, toLine } from './influx/points.ts';
-import { storageOf } from './influx/storage.ts';
-import { writeIsolated } from './influx/write-isolated.ts';
-import type { InfluxWriter } from './influx/writer.ts';
-import type { Site } from './registry/site.ts';
-import { formatIssuesLine } from './validation.ts';
+import type { MeasurementBatchResponse, ResultAck } from '../../protocol/api.ts';
+import { Result, ResultId } from '../../protocol/results.ts';
+import type { HeldResult } from '../guards/dead-letters.ts';
+import type { IngestGuards } from '../guards/guards.ts';
+import { versionAt } from '../guards/site-versions.ts';
+import { RetryableWriteError } from '../influx/errors.ts';
+import { resultToPoint, toLine } from '../influx/points.ts';
+import { storageOf } from '../influx/storage.ts';
+import { writeIsolated } from '../influx/write-isolated.ts';
+import type { InfluxWriter } from '../influx/writer.ts';
+import type { Site } from '../registry/site.ts';
+import { formatIssuesLine } from '../validation.ts';
 
-export { MAX_FUTURE_MS } from './guards/clock.ts';
+export { MAX_FUTURE_MS } from '../guards/clock.ts';
 
 /** Adds collector-side facts to a result's point before it is written (the test server's state). */
 export type Annotate = (result: Result, point: Point) => void;

@@ -1,7 +1,8 @@
 // GET /healthz for load balancers and operators; GET /api/v1/ping as the agents' HTTP timing target.
 import { Hono } from 'hono';
 import type { HealthResponse } from '../../protocol/api.ts';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
 
 export function healthRoutes(deps: ResolvedDeps) {
   const { registry, writer, clock, version } = deps;

@@ -4,13 +4,12 @@
 // validated with zod and every error has the usual { error: { code, message, requestId } } shape.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import { ApiError, readJson } from '../http-errors.ts';
-import { adminAuth } from '../middleware/admin-auth.ts';
-import { RateLimiter } from '../rate-limit.ts';
-import { RegistryError } from '../registry/registry.ts';
-import { CsvFormatError, errorDetails, exportSitesCsv, importSitesCsv } from '../registry/sites-csv.ts';
-import { SiteCode, SiteInput, SitePatch } from '../registry/site.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
+import { ApiError, readJson } from '../http/errors.ts';
+import { RegistryError } from './registry.ts';
+import { CsvFormatError, errorDetails, exportSitesCsv, importSitesCsv } from './sites-csv.ts';
+import { SiteCode, SiteInput, SitePatch } from './site.ts';
 import { formatIssuesLine } from '../validation.ts';
 import { createSheetEntries, enrollCommand, filterSites, renderSheets, selectSites, sheetsCsv } from './sheets.ts';
 
@@ -93,14 +92,13 @@ function registryCall<T>(fn: () => T): T {
 }
 
 export function adminRoutes(deps: ResolvedDeps) {
-  const { registry, logger, clock } = deps;
+  const { registry, logger } = deps;
   const app = new Hono<AppEnv>();
-  const failures = new RateLimiter(deps.limits.authFailures, clock);
   const collectorUrl = deps.publicUrl ?? 'https://songcheck.example.vn';
   const actor = (c: Context<AppEnv>) => `admin-api ${c.get('requestId')}`;
   const audit = (c: Context<AppEnv>, msg: string, extra: Record<string, unknown>) => logger.info({ requestId: c.get('requestId'), ...extra }, msg);
 
-  app.use('*', adminAuth({ adminToken: deps.adminToken, registry, failures, trustProxy: deps.trustProxy }));
+  // The admin gate is mounted once on the prefix (app.ts).
   // Admin answers carry registry data and fresh enrollment codes: never cached.
   app.use('*', async (c, next) => {
     await next();

@@ -9,8 +9,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Registry } from '../registry/registry.ts';
-import { createThroughputService, type ThroughputService } from '../throughput/service.ts';
-import { downloadLimit, NDT7_SUBPROTOCOL, parseMetadata } from './server.ts';
+import { createThroughputService, type ThroughputService } from './service.ts';
+import { downloadLimit, NDT7_SUBPROTOCOL, parseMetadata } from './ndt7-server.ts';
 
 let dir: string;
 let registry: Registry;

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ErrorBody } from '../protocol/api.ts';
-import { Registry } from './registry/registry.ts';
-import { acceptDeviceUpgrade, RevocationGuard, WS_CLOSE_REVOKED } from './ws-auth.ts';
+import { ErrorBody } from '../../protocol/api.ts';
+import { Registry } from '../registry/registry.ts';
+import { acceptDeviceUpgrade, RevocationGuard, WS_CLOSE_REVOKED } from './ws-upgrade.ts';
 
 let dir: string;
 let registry: Registry;

@@ -2,21 +2,11 @@
 // its site on the context. The site is what later sets the measurement tags, so the payload never can.
 // Nothing is cached: a revoked device is refused from its next request, whichever process revoked it.
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../app-types.ts';
-import { errorResponse } from '../http-errors.ts';
-import type { RateLimiter } from '../rate-limit.ts';
+import type { AppEnv } from '../http/env.ts';
+import { errorResponse } from '../http/errors.ts';
+import type { RateLimiter } from '../http/rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
-
-// Tokens are 43 base64url characters; anything much longer is not one of ours and is not worth hashing.
-export const MAX_TOKEN_LENGTH = 512;
-
-/** The token of an `Authorization: Bearer <token>` header, or undefined when there is no usable one. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
-  return match && match[1]!.length <= MAX_TOKEN_LENGTH ? match[1] : undefined;
-}
-
-export const DEVICE_CHALLENGE = { 'www-authenticate': 'Bearer realm="songcheck"' };
+import { bearerToken, DEVICE_CHALLENGE } from './bearer.ts';
 
 export function deviceAuth(registry: Pick<Registry, 'authenticateDevice'>, limiter?: RateLimiter): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

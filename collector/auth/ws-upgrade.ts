@@ -16,9 +16,9 @@ import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { ErrorBody, ErrorCode } from '../protocol/api.ts';
-import { bearerToken, DEVICE_CHALLENGE } from './middleware/device-auth.ts';
-import type { AuthenticatedDevice, Registry } from './registry/registry.ts';
+import type { ErrorBody, ErrorCode } from '../../protocol/api.ts';
+import { bearerToken, DEVICE_CHALLENGE } from './bearer.ts';
+import type { AuthenticatedDevice, Registry } from '../registry/registry.ts';
 
 /** Close code sent to a socket whose device was revoked (4000-4999: application codes; 4401 reads as "401"). */
 export const WS_CLOSE_REVOKED = 4401;

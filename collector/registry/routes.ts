@@ -1,11 +1,12 @@
 // POST /api/v1/enroll: a site's enrollment code in, a device identity out.
 import { Hono } from 'hono';
 import { EnrollRequest, type EnrollResponse } from '../../protocol/api.ts';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import { clientAddress } from '../client-address.ts';
-import { ApiError, type ErrorCode, readJson } from '../http-errors.ts';
-import { RateLimiter } from '../rate-limit.ts';
-import { EnrollmentError, type EnrollmentFailure } from '../registry/registry.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
+import { clientAddress } from '../http/client-address.ts';
+import { ApiError, type ErrorCode, readJson } from '../http/errors.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
+import { EnrollmentError, type EnrollmentFailure } from './registry.ts';
 import { formatIssuesLine } from '../validation.ts';
 
 const REFUSAL: Record<EnrollmentFailure, { code: ErrorCode; message: string }> = {

@@ -6,8 +6,8 @@
 // school PC (e-mail, Zalo) instead of typing it; there is no URL handler to install anywhere.
 import QRCode from 'qrcode';
 import { stringify } from 'csv-stringify/sync';
-import type { Registry } from '../registry/registry.ts';
-import type { Site } from '../registry/site.ts';
+import type { Registry } from './registry.ts';
+import type { Site } from './site.ts';
 import { DEFAULT_TIME_ZONE, formatDayMonthYear } from '../school/zone.ts';
 
 export interface SheetEntry {

@@ -2,7 +2,7 @@
 // status and timing are logged: never headers (tokens) or bodies (measurements).
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv } from '../app-types.ts';
+import type { AppEnv } from './env.ts';
 
 export function accessLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

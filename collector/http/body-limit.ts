@@ -13,8 +13,8 @@
 import { once } from 'node:events';
 import zlib from 'node:zlib';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../app-types.ts';
-import { errorResponse } from '../http-errors.ts';
+import type { AppEnv } from './env.ts';
+import { errorResponse } from './errors.ts';
 
 export interface BodyLimitOptions {
   /** The cap for this request, in bytes (routes that take files may allow more). */

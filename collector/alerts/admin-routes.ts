@@ -3,11 +3,10 @@
 // error shape and zod validation as the rest of the admin API.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import type { Alerts } from '../alerts/service.ts';
-import { ApiError, readJson } from '../http-errors.ts';
-import { adminAuth } from '../middleware/admin-auth.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
+import type { Alerts } from './service.ts';
+import { ApiError, readJson } from '../http/errors.ts';
 import { SiteCode } from '../registry/site.ts';
 import { formatIssuesLine } from '../validation.ts';
 
@@ -40,8 +39,7 @@ function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 
 export function alertRoutes(deps: ResolvedDeps, alerts: Alerts) {
   const app = new Hono<AppEnv>();
-  const failures = new RateLimiter(deps.limits.authFailures, deps.clock);
-  app.use('*', adminAuth({ adminToken: deps.adminToken, registry: deps.registry, failures, trustProxy: deps.trustProxy }));
+  // The admin gate is mounted once on the prefix (app.ts).
   app.use('*', async (c, next) => {
     await next();
     c.header('cache-control', 'no-store');

@@ -2,12 +2,11 @@
 // (docs/collector.md#admin-api). Same operations as `songcheck-collector dead-letters ...`.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import { DeadLetterFilter } from '../guards/dead-letters.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import { checkInput, readJson } from '../http/errors.ts';
+import type { AppEnv } from '../http/env.ts';
 import { REFUSAL_KINDS } from '../influx/errors.ts';
-import { checkInput, readJson } from '../http-errors.ts';
-import { adminAuth } from '../middleware/admin-auth.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import { DeadLetterFilter } from './dead-letters.ts';
 
 const ListQuery = z
   .object({
@@ -24,12 +23,7 @@ const PurgeBody = DeadLetterFilter.extend({ all: z.literal(true).optional() }).r
 
 export function guardAdminRoutes(deps: ResolvedDeps) {
   const app = new Hono<AppEnv>();
-  const failures = new RateLimiter(deps.limits.authFailures, deps.clock);
-  const gate = adminAuth({ adminToken: deps.adminToken, registry: deps.registry, failures, trustProxy: deps.trustProxy });
-  app.use('/dead-letters', gate);
-  app.use('/dead-letters/*', gate);
-  app.use('/device-flags', gate);
-  app.use('/device-flags/*', gate);
+  // The admin gate is mounted once on the prefix (app.ts).
   const { deadLetters, flags } = deps.guards;
 
   app.get('/dead-letters', (c) => {

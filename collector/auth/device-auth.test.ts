@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppEnv } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
 import { Registry } from '../registry/registry.ts';
 import { deviceAuth } from './device-auth.ts';
 

@@ -3,10 +3,10 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import type { ErrorBody, ErrorCode, ErrorDetail } from '../protocol/api.ts';
-import { formatIssuesLine } from './validation.ts';
+import type { ErrorBody, ErrorCode, ErrorDetail } from '../../protocol/api.ts';
+import { formatIssuesLine } from '../validation.ts';
 
-export type { ErrorCode } from '../protocol/api.ts';
+export type { ErrorCode } from '../../protocol/api.ts';
 
 export class ApiError extends Error {
   constructor(

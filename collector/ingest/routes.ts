@@ -1,13 +1,14 @@
 // POST /api/v1/measurements: acknowledges results only after InfluxDB answered 2xx (the delivery contract).
 import { Hono } from 'hono';
 import { MeasurementBatch } from '../../protocol/api.ts';
-import type { AppEnv, ResolvedDeps } from '../app-types.ts';
-import { ApiError, readJson } from '../http-errors.ts';
+import type { ResolvedDeps } from '../app-types.ts';
+import type { AppEnv } from '../http/env.ts';
+import { ApiError, readJson } from '../http/errors.ts';
 import { RetryableWriteError } from '../influx/errors.ts';
 import { evidenceIngest } from '../evidence/ingest.ts';
-import { ingest } from '../ingest.ts';
-import { deviceAuth } from '../middleware/device-auth.ts';
-import { RateLimiter } from '../rate-limit.ts';
+import { ingest } from './ingest.ts';
+import { deviceAuth } from '../auth/device-auth.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 import { annotateServerState } from '../throughput/server-state-fields.ts';
 import { formatIssuesLine } from '../validation.ts';
 

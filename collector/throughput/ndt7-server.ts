@@ -7,11 +7,10 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { DEVICE_CHALLENGE } from '../middleware/device-auth.ts';
-import { rejectUpgrade, type Admission } from '../throughput/service.ts';
-import type { RevocationGuard } from '../ws-auth.ts';
-import type { ThroughputStats } from '../throughput/stats.ts';
-import type { TestKind, ThroughputStore } from '../throughput/store.ts';
+import { refuseUpgrade, type RevocationGuard } from '../auth/ws-upgrade.ts';
+import type { Admission } from './admission.ts';
+import type { ThroughputStats } from './stats.ts';
+import type { TestKind, ThroughputStore } from './store.ts';
 import { payload } from '../../protocol/random-payload.ts';
 
 export const NDT7_SUBPROTOCOL = 'net.measurementlab.ndt.v7';
@@ -103,17 +102,17 @@ export function createNdt7Server(deps: Ndt7Deps) {
     const test = url.pathname === '/ndt/v7/download' ? 'download' : 'upload';
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(NDT7_SUBPROTOCOL)) {
-      return rejectUpgrade(socket, 400, 'Bad Request', { error: { code: 'bad_request', message: `missing WebSocket subprotocol ${NDT7_SUBPROTOCOL}` } });
+      return refuseUpgrade(socket, 400, 'bad_request', `missing WebSocket subprotocol ${NDT7_SUBPROTOCOL}`);
     }
     const metadata = parseMetadata(url, rawUrl.slice(rawUrl.indexOf('?') + 1));
-    if (!metadata) return rejectUpgrade(socket, 400, 'Bad Request', { error: { code: 'bad_request', message: 'query string longer than 4096 bytes' } });
+    if (!metadata) return refuseUpgrade(socket, 400, 'bad_request', 'query string longer than 4096 bytes');
     const gone = new AbortController();
     socket.once('close', () => gone.abort());
     const admission = await deps.admit(req, url, test === 'download' ? 'ndt7_download' : 'ndt7_upload', gone.signal);
     if (!('slot' in admission)) {
-      const reason = admission.status === 401 ? 'Unauthorized' : 'Service Unavailable';
-      const headers: Record<string, string> = admission.status === 401 ? { ...DEVICE_CHALLENGE } : { 'Retry-After': String(admission.retryAfterS ?? 30) };
-      return rejectUpgrade(socket, admission.status, reason, { error: { code: admission.code, message: admission.message } }, headers);
+      // refuseUpgrade adds the device challenge to a 401 itself.
+      const headers: Record<string, string> = admission.status === 401 ? {} : { 'retry-after': String(admission.retryAfterS ?? 30) };
+      return refuseUpgrade(socket, admission.status, admission.code, admission.message, { headers });
     }
     if (gone.signal.aborted) return deps.store.endTest(admission.slot);
     wss.handleUpgrade(req, socket, head, (ws) => {
