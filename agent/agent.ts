@@ -10,8 +10,8 @@ import type { Identity } from './identity/identity.ts';
 import { LastResultsWriter } from './status/last-results.ts';
 import { startServices, type Running, type Service } from './platform/lifecycle.ts';
 import { dataFiles } from './platform/paths.ts';
-import { getProbe } from './probes/registry.ts';
-import { noteTcpRun } from './probes/throughput/busy-line.ts';
+import { getProbe, PROBES } from './probes/registry.ts';
+import type { Probe } from './probes/types.ts';
 import type { RunSlot } from './probes/types.ts';
 import { Scheduler } from './schedule/scheduler.ts';
 import { isBehind } from './status/update-check.ts';
@@ -109,7 +109,8 @@ export function createAgent(deps: AgentDeps) {
     },
   });
 
-  const tcpCollectorTarget = getProbe('tcp').defaultTargets({ collectorUrl })[0];
+  // Probes that learn from every queued result (throughput's idle-RTT baseline from the tcp runs).
+  const observers = Object.values(PROBES).filter((p) => p.observe !== undefined) as Probe<unknown>[];
 
   function record(result: Result): void {
     try {
@@ -121,8 +122,13 @@ export function createAgent(deps: AgentDeps) {
     }
     logger.debug({ id: result.id, probe: result.probe, target: result.target, code: result.code, measuredAt: result.measuredAt }, 'result queued');
     lastResults.result(result);
-    // The collector's TCP-connect runs are the idle baseline a busy line is judged against (docs/throughput.md).
-    if (result.probe === 'tcp') noteTcpRun(deps.dataDir, result, tcpCollectorTarget);
+    for (const probe of observers) {
+      try {
+        probe.observe!(result, { dataDir: deps.dataDir, collectorUrl });
+      } catch (err) {
+        logger.warn({ err, probe: probe.name }, 'a probe could not learn from a result');
+      }
+    }
     events.emit('queued', result);
     uploader.kick();
   }

@@ -6,7 +6,7 @@
 // signed-in admin session, median of 5 runs. Reference in the same run: the admin API's JSON list of the
 // same sites (GET /api/v1/admin/sites), the cheapest request that reads the whole registry.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_ALERTS_FILE } from '../collector/alerts/start.ts';
@@ -44,8 +44,10 @@ export interface ConsoleBench {
   writeSeconds: number;
   verdictSeconds: number;
   counts: Record<string, number>;
-  reference: { ms: number; bytes: number };
-  pages: { page: string; ms: number; bytes: number }[];
+  reference: { firstMs: number; ms: number; bytes: number };
+  /** firstMs: the first request (the console reads a period's stored verdicts then, and reuses them for a minute); ms: median of the next 5. */
+  pages: { page: string; firstMs: number; ms: number; bytes: number }[];
+  loadAverage: number;
   assets: { name: string; bytes: number }[];
 }
 
@@ -128,15 +130,17 @@ export async function benchConsole(): Promise<ConsoleBench> {
     const measure = async (path: string, headers: Record<string, string>) => {
       const times: number[] = [];
       let bytes = 0;
-      for (let i = 0; i < RUNS; i++) {
+      let firstMs = 0;
+      for (let i = 0; i <= RUNS; i++) {
         const t = performance.now();
         const res = await app.request(path, { headers });
         const body = new Uint8Array(await res.arrayBuffer());
-        times.push(performance.now() - t);
+        if (i === 0) firstMs = performance.now() - t;
+        else times.push(performance.now() - t);
         if (res.status !== 200) throw new Error(`${path}: ${res.status} ${new TextDecoder().decode(body).slice(0, 300)}`);
         bytes = body.byteLength;
       }
-      return { ms: Math.round(median(times) * 10) / 10, bytes };
+      return { firstMs: Math.round(firstMs * 10) / 10, ms: Math.round(median(times) * 10) / 10, bytes };
     };
     const reference = await measure('/api/v1/admin/sites', { authorization: `Bearer ${ADMIN}` });
     const pages: ConsoleBench['pages'] = [];
@@ -148,7 +152,7 @@ export async function benchConsole(): Promise<ConsoleBench> {
       assets.push({ name, bytes: (await (await app.request(`/console/assets/${name}`)).arrayBuffer()).byteLength });
     }
     await alerts.close();
-    return { sites, days, points, writeSeconds, verdictSeconds, counts: run.counts, reference, pages, assets };
+    return { sites, days, points, writeSeconds, verdictSeconds, counts: run.counts, reference, pages, assets, loadAverage: Math.round(loadavg()[0]! * 10) / 10 };
   } finally {
     await registry.close();
     await influx.stop();
@@ -161,15 +165,15 @@ export function consoleReport(r: ConsoleBench): string {
   return [
     '## Console: server time and transfer size per page',
     '',
-    `${r.sites} sites with one device each, ${r.days} days of results (${r.points} points, written in ${r.writeSeconds} s), rolling30 verdicts stored by the compliance engine in ${r.verdictSeconds} s (${Object.entries(r.counts).map(([k, v]) => `${v} ${k}`).join(', ')}), 100 firing alerts. Each page requested through the collector's app with a signed-in admin session; median of 5. Transfer size is the uncompressed HTML.`,
+    `${r.sites} sites with one device each, ${r.days} days of results (${r.points} points, written in ${r.writeSeconds} s), rolling30 verdicts stored by the compliance engine in ${r.verdictSeconds} s (${Object.entries(r.counts).map(([k, v]) => `${v} ${k}`).join(', ')}), 100 firing alerts. Each page requested through the collector's app with a signed-in admin session, in the order listed: the first request, then the median of 5 more. Transfer size is the uncompressed HTML. Load average at the end: ${r.loadAverage}.`,
     '',
-    '| page | server time (ms) | ratio to reference | size |',
-    '| --- | ---: | ---: | ---: |',
-    `| reference: \`GET /api/v1/admin/sites\` (JSON, same ${r.sites} sites) | ${r.reference.ms} | 1 | ${kib(r.reference.bytes)} |`,
-    ...r.pages.map((p) => `| \`${p.page}\` | ${p.ms} | ${(p.ms / r.reference.ms).toFixed(1)} | ${kib(p.bytes)} |`),
+    '| page | first request (ms) | server time, median (ms) | ratio to reference | size |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| reference: \`GET /api/v1/admin/sites\` (JSON, same ${r.sites} sites) | ${r.reference.firstMs} | ${r.reference.ms} | 1 | ${kib(r.reference.bytes)} |`,
+    ...r.pages.map((p) => `| \`${p.page}\` | ${p.firstMs} | ${p.ms} | ${(p.ms / r.reference.ms).toFixed(1)} | ${kib(p.bytes)} |`),
     '',
     `Browser files, fetched once and then revalidated by ETag: ${r.assets.map((a) => `${a.name} ${kib(a.bytes)}`).join(', ')}.`,
     '',
-    `Goal: every page < 1 s and < 1 MiB for ${r.sites} sites: ${r.pages.every((p) => p.ms < 1000 && p.bytes < 2 ** 20) ? 'met' : 'NOT met'}.`,
+    `Goal: every page < 1 s (first request included) and < 1 MiB for ${r.sites} sites: ${r.pages.every((p) => p.firstMs < 1000 && p.ms < 1000 && p.bytes < 2 ** 20) ? 'met' : 'NOT met'}.`,
   ].join('\n');
 }

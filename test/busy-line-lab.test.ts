@@ -25,7 +25,8 @@ describe('busy line (network lab)', () => {
   });
 
   it('a quiet line is not busy, and teaches the idle baseline', async () => {
-    for (let i = 0; i < 2; i++) {
+    // One quiet test: its 5 idle connects are the baseline's minimum (BASELINE_MIN_SAMPLES).
+    for (let i = 0; i < 1; i++) {
       const { results } = await stack.measure('ndt7', DOWNLOAD_ONLY);
       const r = results[0] as Throughput;
       expect(r.code, JSON.stringify(r)).toBe('ok');

@@ -55,8 +55,21 @@ let webhook: http.Server;
 const devices = new Map<string, { deviceId: string; token: string; key?: DeviceSigningKey }>();
 const packs = new Map<string, string>();
 
+/**
+ * fetch, sent once more when the first attempt finds its kept-alive socket just closed by the server's idle
+ * timeout (ECONNRESET before any byte of the answer: the request was not handled).
+ */
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw error;
+    return fetch(url, init);
+  }
+}
+
 async function post(pathname: string, body: unknown, token?: string) {
-  const res = await fetch(`${collector.url}/api/v1${pathname}`, {
+  const res = await send(`${collector.url}/api/v1${pathname}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
@@ -65,7 +78,7 @@ async function post(pathname: string, body: unknown, token?: string) {
 }
 
 async function exportPack(site: string, period: string): Promise<string> {
-  const res = await fetch(`${collector.url}/api/v1/sites/${site}/evidence?period=${period}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  const res = await send(`${collector.url}/api/v1/sites/${site}/evidence?period=${period}`, { headers: { authorization: `Bearer ${ADMIN}` } });
   const text = await res.text();
   expect(res.status, text).toBe(200);
   return text;

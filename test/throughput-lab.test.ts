@@ -80,7 +80,8 @@ describe('throughput on a shaped link (network lab)', () => {
     });
 
     it('a connection cut mid-test ends in timeout or reset with the bytes so far', async () => {
-      const measuring = stack.measure('ndt7', 'directions: [download], adaptive: false, stallSeconds: 2');
+      // No busy-line watch (2 s before the test): the cut must land inside the transfer.
+      const measuring = stack.measure('ndt7', 'directions: [download], adaptive: false, stallSeconds: 2, busyLine: { enabled: false }');
       // Past the process start, the lease and the idle RTT: the transfer is under way.
       await new Promise((r) => setTimeout(r, 4_000));
       await stack.lab.setLink(false);
@@ -97,7 +98,7 @@ describe('throughput on a shaped link (network lab)', () => {
     });
 
     it('a server that stalls mid-test ends in timeout with the bytes so far', async () => {
-      const measuring = stack.measure('http', 'directions: [download], adaptive: false, stallSeconds: 2');
+      const measuring = stack.measure('http', 'directions: [download], adaptive: false, stallSeconds: 2, busyLine: { enabled: false }');
       // Past the process start, the lease and the idle RTT: the transfer is under way.
       await new Promise((r) => setTimeout(r, 4_000));
       stack.collector!.kill('SIGSTOP');

@@ -33,6 +33,11 @@ export interface DefaultTargetContext {
   collectorUrl?: string;
 }
 
+export interface ObserveContext {
+  dataDir: string;
+  collectorUrl?: string;
+}
+
 export interface GateContext {
   now(): number;
 }
@@ -66,6 +71,11 @@ export interface Probe<Options = unknown> {
   run(target: string, options: Options, ctx: ProbeRunContext): Promise<Result>;
   /** For probes that make several results per run (throughput: one per direction); run() is then the first. */
   runMany?(target: string, options: Options, ctx: ProbeRunContext): Promise<Result[]>;
+  /**
+   * Sees every result the agent queues, from any probe: for a probe that learns from others' results
+   * (throughput keeps its idle-RTT baseline from the tcp runs to the collector). Must not throw or block.
+   */
+  observe?(result: Result, ctx: ObserveContext): void;
   /** For probes that run on their own plan within their cron (see ProbeGate); absent: every tick runs. */
   gate?(options: Options, ctx: GateContext): ProbeGate;
 }

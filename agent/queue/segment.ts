@@ -183,20 +183,66 @@ export function readCursor(fs: QueueFs, dir: string): CursorRead {
  * Replaces cursor.json atomically: write a temp file, fsync it, rename over, fsync the directory. A crash
  * leaves either the old cursor or the new one, never a mix; the checksum catches anything else.
  */
+/**
+ * The cursor is padded to whole 4 KiB blocks, so that on a full disk it can be rewritten in place: an
+ * overwrite of blocks the file already has needs no new block, where the usual tmp-file-and-rename needs
+ * one. Without that, a full disk kept delivered results on disk for ever (every ack failed to create
+ * cursor.json.tmp, so no consumed segment was deleted and nothing freed space).
+ */
+const CURSOR_BLOCK = 4096;
+
 export function writeCursor(fs: QueueFs, dir: string, state: CursorState): void {
   const stateJson = JSON.stringify(state);
-  const text = `${JSON.stringify({ version: 1, check: checksum(Buffer.from(stateJson, 'utf8')), state })}\n`;
+  const json = Buffer.from(JSON.stringify({ version: 1, check: checksum(Buffer.from(stateJson, 'utf8')), state }), 'utf8');
+  // Trailing spaces before the newline: JSON.parse ignores them.
+  const size = Math.ceil((json.length + 1) / CURSOR_BLOCK) * CURSOR_BLOCK;
+  const bytes = Buffer.alloc(size, 0x20);
+  json.copy(bytes);
+  bytes[size - 1] = 0x0a;
   const tmp = path.join(dir, CURSOR_TMP);
-  const fd = fs.openSync(tmp, 'w', 0o600);
+  let fd: number;
   try {
-    writeAll(fs, fd, Buffer.from(text, 'utf8'), 0);
+    fd = fs.openSync(tmp, 'w', 0o600);
+  } catch (err) {
+    if (isDiskFull(err) && rewriteInPlace(fs, dir, bytes)) return;
+    throw err;
+  }
+  try {
+    writeAll(fs, fd, bytes, 0);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     tryUnlink(fs, tmp);
+    if (isDiskFull(err) && rewriteInPlace(fs, dir, bytes)) return;
     throw err;
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, path.join(dir, CURSOR_FILE));
   fsyncDir(fs, dir);
+}
+
+const isDiskFull = (err: unknown) => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException)?.code ?? '');
+
+/**
+ * Overwrites cursor.json in place when the new text fits in the blocks it already has. Not atomic: a torn
+ * write leaves a cursor whose checksum fails, and recovery then resumes at the oldest segment left, which
+ * only resends delivered results (the collector stores each once). Returns false when it does not fit.
+ */
+function rewriteInPlace(fs: QueueFs, dir: string, bytes: Buffer): boolean {
+  const file = path.join(dir, CURSOR_FILE);
+  let existing: number;
+  try {
+    existing = fs.statSync(file).size;
+  } catch {
+    return false;
+  }
+  if (existing < bytes.length) return false;
+  const fd = fs.openSync(file, 'r+');
+  try {
+    writeAll(fs, fd, bytes, 0);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
 }

@@ -12,8 +12,6 @@ export interface StoredVerdict {
   site: string;
   verdict: Verdict;
   reason: string;
-  uptimePct?: number;
-  outageMinutes?: number;
 }
 
 export interface StoredCriterion {
@@ -72,7 +70,7 @@ const since = (p: Period) => ms(p.start - 86_400_000);
 /** Every site's overall verdict for the period, as last stored (site code → verdict). */
 export async function storedVerdicts(q: Query, period: Period): Promise<Map<string, StoredVerdict>> {
   const r = await q.query(
-    `SELECT last(verdict) AS verdict, last(reason) AS reason, last(uptime_pct) AS uptime_pct, last(outage_minutes) AS outage_minutes FROM compliance WHERE period = ${quote(period.label)} AND criterion = 'overall' AND time >= ${since(period)} GROUP BY site`,
+    `SELECT last(verdict) AS verdict, last(reason) AS reason FROM compliance WHERE period = ${quote(period.label)} AND criterion = 'overall' AND time >= ${since(period)} GROUP BY site`,
   );
   const out = new Map<string, StoredVerdict>();
   for (const s of series(r)) {
@@ -80,7 +78,7 @@ export async function storedVerdicts(q: Query, period: Period): Promise<Map<stri
     const row = rows(s)[0];
     const verdict = verdictOf(row?.verdict);
     if (!site || !row || !verdict) continue;
-    out.set(site, { site, verdict, reason: typeof row.reason === 'string' ? row.reason : '', uptimePct: num(row.uptime_pct), outageMinutes: num(row.outage_minutes) });
+    out.set(site, { site, verdict, reason: typeof row.reason === 'string' ? row.reason : '' });
   }
   return out;
 }

@@ -28,7 +28,7 @@ import { SiteCode } from '../registry/site.ts';
 import { CsvFormatError, exportSitesCsv, importSitesCsv } from '../registry/sites-csv.ts';
 import { loadAssets, serveAsset } from './assets.ts';
 import type { ConsoleSettings } from './config.ts';
-import { deviceHealth, siteOutages, siteSeries, storedCriteria, storedVerdicts } from './data.ts';
+import { deviceHealth, siteOutages, siteSeries, storedCriteria, storedVerdicts, type StoredVerdict } from './data.ts';
 import { isLang, type Lang, TEXTS } from './i18n.ts';
 import { BASE, type View } from './layout.tsx';
 import { choices, filterRows, type SiteFilter, siteRows, silentByAlert } from './model.ts';
@@ -64,6 +64,8 @@ export interface ConsoleDeps {
 type Env = { Variables: { requestId: string; session: Session; lang: Lang; demo: boolean } };
 
 const DEFAULT_TZ = 'Asia/Ho_Chi_Minh';
+/** How long a period's stored verdicts are reused between page views. */
+const VERDICT_CACHE_MS = 60_000;
 const FLASH = ['revoked', 'moved', 'acked', 'silenced', 'withdrawn', 'imported', 'computing'] as const;
 
 const Flag = z.enum(['1', 'on', 'true']).optional().transform((v) => v !== undefined);
@@ -194,9 +196,20 @@ export function consoleRoutes(deps: ConsoleDeps) {
   const grafana = deps.settings.grafanaUrl
     ? (site?: string) => (site ? `${deps.settings.grafanaUrl}/d/songcheck-site?var-site=${encodeURIComponent(site)}` : `${deps.settings.grafanaUrl}/d/songcheck-province`)
     : undefined;
+  // Stored verdicts change when the engine runs (nightly, or "compute now"), not between page views: one
+  // read per period and minute serves the overview, the sites list and every filter of it (bench/console.ts).
+  const verdictCache = new Map<string, { at: number; verdicts: Promise<Map<string, StoredVerdict>> }>();
   const verdictsFor = async (period: Period) => {
+    const now = deps.clock();
+    let hit = verdictCache.get(period.label);
+    if (!hit || now - hit.at > VERDICT_CACHE_MS) {
+      if (verdictCache.size > 50) verdictCache.clear();
+      hit = { at: now, verdicts: storedVerdicts(deps.writer, period) };
+      verdictCache.set(period.label, hit);
+      hit.verdicts.catch(() => verdictCache.delete(period.label));
+    }
     try {
-      return await storedVerdicts(deps.writer, period);
+      return await hit.verdicts;
     } catch (error) {
       throw new PageError(503, `InfluxDB did not answer: ${(error as Error).message.slice(0, 200)}`);
     }
@@ -328,7 +341,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (!computing.has(period.label)) {
       audit(c, 'compliance.run', period.label);
       // A province takes up to a minute: run it in the background and let the page say so.
-      const job = engine.run(period).catch((err: unknown) => deps.logger.error({ err, period: period.label }, 'console: computing verdicts failed')).finally(() => computing.delete(period.label));
+      const job = engine.run(period).catch((err: unknown) => deps.logger.error({ err, period: period.label }, 'console: computing verdicts failed')).finally(() => {
+        computing.delete(period.label);
+        verdictCache.delete(period.label);
+      });
       computing.set(period.label, job);
     }
     return c.redirect(`${BASE}?period=${encodeURIComponent(period.label)}&flash=computing`, 303);
@@ -358,7 +374,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     let data;
     try {
       data = await Promise.all([
-        storedVerdicts(deps.writer, period).then((m) => m.get(code)),
+        verdictsFor(period).then((m) => m.get(code)),
         storedCriteria(deps.writer, period, code),
         siteSeries(deps.writer, code, period.start, to),
         siteOutages(deps.writer, code, period.start, to),

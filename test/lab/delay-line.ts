@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { ensureCommand } from '../../scripts/system-deps.ts';
@@ -56,7 +57,7 @@ export function delayLineBinary(): Promise<string> {
     const gcc = await ensureCommand('gcc', 'gcc');
     const tmp = `${out}.${process.pid}.tmp`;
     try {
-      await run(gcc, ['-O2', '-Wall', '-o', tmp, SOURCE.pathname], { timeout: 60_000 });
+      await run(gcc, ['-O2', '-Wall', '-o', tmp, fileURLToPath(SOURCE)], { timeout: 60_000 });
     } catch (err) {
       throw new Error(`the lab's delay line did not compile (${(err as { stderr?: string }).stderr?.trim().split('\n')[0] ?? (err as Error).message})`);
     }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Result } from '../../../protocol/results.ts';
 import { writeFileAtomic } from '../../platform/atomic-file.ts';
 import { parseProcNetRoute } from '../gateway/local-link.ts';
+import { collectorEndpoint, formatHostPort } from '../target.ts';
 
 export interface BusyThresholds {
   rttInflationMs: number;
@@ -162,9 +163,15 @@ export class RttBaseline {
   }
 }
 
-/** A TCP-connect run to the test server's own host and port teaches the baseline (not a run the LAN spoiled). */
-export function noteTcpRun(dataDir: string, result: Result, serverHostPort: string | undefined): void {
-  if (result.probe !== 'tcp' || result.target !== serverHostPort || result.fields.lan_bottleneck) return;
+/**
+ * A TCP-connect run to the test server's own host and port teaches the baseline (not a run the LAN spoiled):
+ * the probe's `observe`, which the agent calls for every queued result. The collector's host:port is the tcp
+ * probe's default target.
+ */
+export function noteTcpRun(dataDir: string, result: Result, collectorUrl: string | undefined): void {
+  if (result.probe !== 'tcp' || result.fields.lan_bottleneck) return;
+  const c = collectorEndpoint(collectorUrl);
+  if (!c || result.target !== formatHostPort(c.host, c.port)) return;
   const rtt = result.fields.rtt_median_ms;
   if (rtt !== undefined) new RttBaseline(dataDir).add(result.measuredAt, [rtt]);
 }

@@ -9,6 +9,7 @@ import { collectorEndpoint } from '../target.ts';
 import { ThroughputOptions } from '../../../protocol/probe-options/throughput.ts';
 import type { Probe, ProbeRunContext } from '../types.ts';
 import { acquireSiteLease, releaseSiteLease } from './lease.ts';
+import { noteTcpRun } from './busy-line.ts';
 import { beforeTest, postponeDetail, watchDirection } from './conditions.ts';
 import { loadedRttSampler, type LatencyTarget } from './loaded-latency.ts';
 import type { Direction, TransferOutcome, TransferPlan } from './transfer.ts';
@@ -224,6 +225,11 @@ export const throughputProbe: Probe<ThroughputOptions> = {
 
   async run(target, rawOptions, ctx) {
     return (await this.runMany!(target, rawOptions, ctx))[0]!;
+  },
+
+  // The collector's TCP-connect runs are the idle baseline a busy line is judged against (docs/throughput.md).
+  observe(result, { dataDir, collectorUrl }) {
+    noteTcpRun(dataDir, result, collectorUrl);
   },
 
   // The cron (every minute by default) only asks; tests run at the plan's random moments of school hours.
