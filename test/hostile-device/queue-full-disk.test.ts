@@ -29,10 +29,10 @@ beforeAll(async () => {
   mkdirSync(mnt);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'songcheck-fulldisk', mnt]);
 });
-afterAll(() => {
+afterAll(async () => {
   if (mnt) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
   rmSync(root, { recursive: true, force: true });
-  s?.tc.cleanup();
+  await s?.tc.cleanup();
 });
 
 const result = (i: number): Result => ({
