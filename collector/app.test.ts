@@ -5,7 +5,7 @@ import { EnrollResponse, ErrorBody, HealthResponse } from '../protocol/api.ts';
 import { freePort } from '../scripts/influxd-server.ts';
 import { createDb, uniqueTestDb } from '../test/support/influx-query.ts';
 import { MAX_BODY_BYTES } from './app.ts';
-import { TEST_SITE, createTestCollector, type TestCollector } from './test-support.ts';
+import { TEST_SITE, createTestCollector, type TestCollector } from '../test/support/collector-app.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('collector_app');

@@ -144,5 +144,7 @@ export const HealthResponse = z.object({
       clock: z.object({ correctedSinceStart: z.number().int(), maxFutureMs: z.number().int() }),
     })
     .optional(),
+  /** The collector's periodic jobs by name: runs and failed runs since start, the last error. */
+  timers: z.record(z.string(), z.object({ runs: z.number().int(), failures: z.number().int(), lastError: z.string().optional() })).optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;

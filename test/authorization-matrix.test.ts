@@ -5,7 +5,7 @@
 // write if it were let through. A route missing from this table fails the test, so new routes get checked.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ErrorBody } from '../protocol/api.ts';
-import { createTestCollector, TEST_SITE, type TestCollector } from '../collector/test-support.ts';
+import { createTestCollector, TEST_SITE, type TestCollector } from './support/collector-app.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 
 const influxUrl = inject('influxUrl');

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Result } from '../protocol/results.ts';
 import { DurableQueue } from '../agent/queue/durable-queue.ts';
 import { loadIdentity } from '../agent/identity/identity.ts';
+import { loadOrCreateSigningKey, signResults } from '../agent/identity/signing-key.ts';
 import { Uploader } from '../agent/upload/uploader.ts';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
@@ -68,7 +69,10 @@ function minAttemptsIn(windowMs: number): number {
 
 describe('collector unreachable for 24 hours (fake clock)', () => {
   it('after it returns 100 % delivered, queue within its cap, connection attempts bounded by the backoff', async () => {
-    const identity = loadIdentity(await stack.enrollAgent('agent'));
+    const agentDir = await stack.enrollAgent('agent');
+    const identity = loadIdentity(agentDir);
+    // The agent registered its key at enrollment, so the collector refuses unsigned batches from it (409).
+    const signingKey = loadOrCreateSigningKey(agentDir);
     // Fake time starts 25 h ago so nothing is ahead of the collector's real clock.
     const t0 = Date.now() - OUTAGE_MS - HOUR;
     let clock = t0;
@@ -103,6 +107,7 @@ describe('collector unreachable for 24 hours (fake clock)', () => {
       collectorUrl: proxy.url,
       token: identity.token,
       agentVersion: '0.0.0-test',
+      prepare: (records) => signResults(identity.deviceId, signingKey, records),
       batchSize: 200,
       intervalMs: 60_000,
       timeoutMs: 10_000,

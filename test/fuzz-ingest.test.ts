@@ -9,7 +9,7 @@ import { EnrollResponse, ErrorBody, MeasurementBatchResponse } from '../protocol
 import { STORAGE } from '../collector/influx/storage.ts';
 import { RESULT_CODES } from '../protocol/results.ts';
 import { normalizeTagValue } from '../collector/influx/points.ts';
-import { createTestCollector, TEST_SITE, type TestCollector } from '../collector/test-support.ts';
+import { createTestCollector, TEST_SITE, type TestCollector } from './support/collector-app.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 
 const influxUrl = inject('influxUrl');

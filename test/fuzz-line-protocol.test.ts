@@ -8,7 +8,7 @@ import { AGENT_EVENTS, OUTAGE_KINDS, RESULT_CODES, Result, STOP_REASONS, TARGET_
 import { storageOf } from '../collector/influx/storage.ts';
 import { type DeviceIdentity, normalizeTagValue, resultToPoint, safeStringField, toLine } from '../collector/influx/points.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
-import { createTestCollector, type TestCollector } from '../collector/test-support.ts';
+import { createTestCollector, type TestCollector } from './support/collector-app.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 
 const influxUrl = inject('influxUrl');

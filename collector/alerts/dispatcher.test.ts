@@ -9,7 +9,7 @@ import { createChannel } from './channels/index.ts';
 import { parseAlertsConfig } from './config.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { AlertStore } from './store.ts';
-import { type Receiver, startReceiver } from './test-receiver.ts';
+import { type Receiver, startReceiver } from './test-receiver.test-support.ts';
 import type { AlertMessage } from './types.ts';
 
 const MSG: AlertMessage = { kind: 'firing', at: 0, ruleKind: 'site_silent', sites: [{ code: 'LC-001', name: 'Bản Xèo' }] };

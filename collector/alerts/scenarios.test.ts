@@ -4,7 +4,7 @@ import { Point } from '@influxdata/influxdb-client';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createDb, uniqueTestDb } from '../../test/support/influx-query.ts';
 import type { SiteInput } from '../registry/site.ts';
-import { createRig, local, type Rig } from './scenario-support.ts';
+import { createRig, local, type Rig } from './scenarios.test-support.ts';
 
 const influxUrl = inject('influxUrl');
 const MIN = 60_000;

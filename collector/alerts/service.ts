@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { QueryResponse } from '../influx/writer.ts';
 import type { Registry } from '../registry/registry.ts';
+import { type Periodic, periodic } from '../periodic.ts';
 import type { Store } from '../store/store.ts';
 import type { Channel } from './channels/channel.ts';
 import { createChannel } from './channels/index.ts';
@@ -44,12 +45,13 @@ export class AlertService implements Alerts {
   readonly clock: () => number;
   private readonly channels: Map<string, Channel>;
   private readonly holder: string;
-  private timers: NodeJS.Timeout[] = [];
-  private running: Promise<unknown> = Promise.resolve();
+  private timers: Periodic[] = [];
+  private readonly logger?: Logger;
 
   constructor(deps: AlertServiceDeps) {
     this.config = deps.config;
     this.clock = deps.clock ?? Date.now;
+    this.logger = deps.logger;
     this.holder = deps.holder ?? `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.store = new AlertStore(deps.store);
     const timeoutMs = deps.config.delivery.timeoutSeconds * 1000;
@@ -82,19 +84,14 @@ export class AlertService implements Alerts {
   }
 
   start(drainEveryMs = 5000): void {
-    // Each run waits for the previous one, so a slow InfluxDB never stacks evaluations.
-    const chain = (fn: () => Promise<unknown>) => () => {
-      this.running = this.running.then(fn).catch(() => undefined);
-    };
-    this.timers.push(setInterval(chain(() => this.engine.tick()), this.config.evaluateEverySeconds * 1000));
-    this.timers.push(setInterval(chain(() => this.drain()), drainEveryMs));
-    for (const t of this.timers) t.unref();
+    // A failing tick or drain is logged and counted in /healthz (collector/periodic.ts), never swallowed.
+    const logger = this.logger ? { logger: this.logger } : {};
+    this.timers.push(periodic('alerts.tick', this.config.evaluateEverySeconds * 1000, () => this.engine.tick(), logger));
+    this.timers.push(periodic('alerts.drain', drainEveryMs, () => this.drain(), logger));
   }
 
   async close(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    await this.running;
+    await Promise.all(this.timers.splice(0).map((t) => t.stop()));
     this.store.releaseLease(LEASE, this.holder);
     for (const c of this.channels.values()) c.close?.();
     this.store.db.close();

@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
 import { createApp } from '../app.ts';
 import { createLogger } from '../logger.ts';
-import { createTestCollector, type TestCollector } from '../test-support.ts';
+import { createTestCollector, type TestCollector } from '../../test/support/collector-app.ts';
 import { parseCalendar } from '../school/calendar.ts';
 import { ComplianceEngine } from './engine.ts';
 import type { ComplianceRun } from './verdicts.ts';
 import { parseProfiles } from '../school/profiles.ts';
 import { runScheduledPeriods } from './scheduler.ts';
-import { outage, series, slot, tcp, throughput, vn } from './test-results.ts';
+import { outage, series, slot, tcp, throughput, vn } from './results.test-support.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('compliance');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Hono } from 'hono';
 import { createApp } from '../app.ts';
 import { createDb, uniqueTestDb } from '../../test/support/influx-query.ts';
-import { createTestCollector, type TestCollector } from '../test-support.ts';
+import { createTestCollector, type TestCollector } from '../../test/support/collector-app.ts';
 import { consoleRoutes } from './routes.tsx';
 import { createLogger } from '../logger.ts';
 import { RateLimiter } from '../http/rate-limit.ts';

@@ -2,7 +2,7 @@
 // what they store.
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createDb, uniqueTestDb } from '../../test/support/influx-query.ts';
-import { createTestCollector, type TestCollector } from '../test-support.ts';
+import { createTestCollector, type TestCollector } from '../../test/support/collector-app.ts';
 
 const influxUrl = inject('influxUrl');
 let tc: TestCollector;

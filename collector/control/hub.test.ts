@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { CollectorMessage, CONTROL_MAX_MESSAGE_BYTES, CONTROL_PATH } from '../../protocol/control.ts';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
 import { eventually } from '../../test/support/processes.ts';
-import { createTestCollector, type TestCollector } from '../test-support.ts';
+import { createTestCollector, type TestCollector } from '../../test/support/collector-app.ts';
 import { createControlHub, type ControlHub, type ControlOptions } from './hub.ts';
 import { configStatus, pushConfig, queueCommand } from './operations.ts';
 

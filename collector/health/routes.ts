@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { HealthResponse } from '../../protocol/api.ts';
 import type { ResolvedDeps } from '../app-types.ts';
 import type { AppEnv } from '../http/env.ts';
+import { timersHealth } from '../periodic.ts';
 
 export function healthRoutes(deps: ResolvedDeps) {
   const { registry, writer, clock, version } = deps;
@@ -27,6 +28,7 @@ export function healthRoutes(deps: ResolvedDeps) {
       ...(deps.throughput ? { throughput: deps.throughput.stats.health() } : {}),
       ...(deps.alerts ? { alerts: { channels: deps.alerts.channelHealth() } } : {}),
       guards: deps.guards.health(),
+      timers: timersHealth(),
     };
     c.header('cache-control', 'no-store');
     return c.json(body, ok ? 200 : 503);

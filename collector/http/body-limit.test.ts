@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ErrorBody } from '../../protocol/api.ts';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
 import { MAX_BODY_BYTES } from '../app.ts';
-import { createTestCollector, type TestCollector } from '../test-support.ts';
+import { createTestCollector, type TestCollector } from '../../test/support/collector-app.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('body_limit');

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MeasurementBatchResponse } from '../../protocol/api.ts';
 import { freePort } from '../../scripts/influxd-server.ts';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
-import { createTestCollector, type TestCollector } from '../test-support.ts';
+import { createTestCollector, type TestCollector } from '../../test/support/collector-app.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('collector_measurements');

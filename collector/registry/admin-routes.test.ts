@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EnrollResponse, ErrorBody } from '../../protocol/api.ts';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
 import { createApp } from '../app.ts';
-import { createTestCollector, TEST_SITE, type TestCollector } from '../test-support.ts';
+import { createTestCollector, TEST_SITE, type TestCollector } from '../../test/support/collector-app.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('admin_api');

@@ -1,7 +1,7 @@
 // Shared by the hostile-device suite (issue 14): the real collector app over a registry on disk and the real
 // InfluxDB, one enrolled device, and the helpers each case needs to post what an attacker would post.
 import { randomUUID } from 'node:crypto';
-import { createTestCollector, type TestCollector } from '../../collector/test-support.ts';
+import { createTestCollector, type TestCollector } from '../support/collector-app.ts';
 import { createDb, influxQuery, uniqueTestDb } from '../support/influx-query.ts';
 
 export const NOW = Date.UTC(2025, 8, 1, 9);

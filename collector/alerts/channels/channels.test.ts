@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ensureCommand } from '../../../scripts/system-deps.ts';
 import { render } from '../templates.ts';
-import { type Receiver, startReceiver } from '../test-receiver.ts';
+import { type Receiver, startReceiver } from '../test-receiver.test-support.ts';
 import type { AlertMessage } from '../types.ts';
 import { DeliveryError } from './channel.ts';
 import { slackChannel } from './slack.ts';

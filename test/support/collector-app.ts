@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type AppDeps, createApp } from './app.ts';
-import { createInfluxWriter, type InfluxWriter } from './influx/writer.ts';
-import { createLogger } from './logger.ts';
-import { Registry } from './registry/registry.ts';
-import type { SiteInput } from './registry/site.ts';
+import { type AppDeps, createApp } from '../../collector/app.ts';
+import { createInfluxWriter, type InfluxWriter } from '../../collector/influx/writer.ts';
+import { createLogger } from '../../collector/logger.ts';
+import { Registry } from '../../collector/registry/registry.ts';
+import type { SiteInput } from '../../collector/registry/site.ts';
 
 export const TEST_SITE: SiteInput = { code: 'LC-001', name: 'Điểm trường Bản Xèo', commune: 'Bản Xèo', operator: 'viettel', linkType: '4g' };
 

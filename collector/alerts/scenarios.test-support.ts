@@ -11,7 +11,7 @@ import { openCollectorStore } from '../database.ts';
 import type { SiteInput } from '../registry/site.ts';
 import { parseAlertsConfig } from './config.ts';
 import { AlertService } from './service.ts';
-import { type Receiver, startReceiver } from './test-receiver.ts';
+import { type Receiver, startReceiver } from './test-receiver.test-support.ts';
 
 export const WEBHOOK_SECRET = 'scenario-secret-0123456789';
 
