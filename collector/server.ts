@@ -73,7 +73,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
     console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
-  const control = createControlHub({ registry, writer, logger, options: config.control });
+  const control = createControlHub({ registry, writer, logger, options: config.control, trustProxy: config.trustProxy });
   // Revocations made by the CLI or another worker reach this process's open WebSockets within a second.
   const stopWatching = registry.watchChanges(1000);
 

@@ -16,7 +16,7 @@ import type { InfluxWriter } from '../influx/writer.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
-import { acceptDeviceUpgrade, refuseUpgrade, RevocationGuard } from '../auth/ws-upgrade.ts';
+import { acceptDeviceUpgrade, authenticateUpgrade, refuseUpgrade, RevocationGuard, upgradeAddress } from '../auth/ws-upgrade.ts';
 import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
 import { ControlStore } from './store.ts';
 
@@ -25,6 +25,9 @@ export interface ControlOptions {
   /** Handshakes answered per second (token bucket); the excess gets 503 + Retry-After. */
   handshakesPerSecond: number;
   handshakeBurst: number;
+  /** Failed (unauthenticated) upgrades allowed per client address; beyond it 429 + Retry-After. */
+  failedUpgradeBurst: number;
+  failedUpgradesPerSecond: number;
   /** Connections this process holds at most. */
   maxConnections: number;
   /** How often presence and last-seen times are written to SQLite (one transaction each time). */
@@ -39,6 +42,9 @@ export const DEFAULT_CONTROL_OPTIONS: ControlOptions = {
   heartbeatSeconds: 30,
   handshakesPerSecond: 200,
   handshakeBurst: 400,
+  // A school's devices share one NAT address: a few revoked or mis-enrolled agents must not trip it.
+  failedUpgradeBurst: 30,
+  failedUpgradesPerSecond: 0.5,
   maxConnections: 20_000,
   flushMs: 20_000,
   pollMs: 1_000,
@@ -51,6 +57,8 @@ export interface ControlDeps {
   logger: Logger;
   now?: () => number;
   options?: Partial<ControlOptions>;
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For (SONGCHECK_TRUST_PROXY). */
+  trustProxy?: boolean;
 }
 
 interface Conn {
@@ -83,6 +91,7 @@ export function createControlHub(deps: ControlDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: CONTROL_MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const guard = new RevocationGuard(deps.registry);
   const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
+  const failedUpgrades = new RateLimiter({ burst: opts.failedUpgradeBurst, perSecond: opts.failedUpgradesPerSecond }, now);
   const conns = new Map<string, Conn>();
   /** Presence rows to write at the next flush: connects and disconnects. */
   let changes: { deviceId: string; holder: string; connected: boolean; changedAt: number; agentVersion?: string }[] = [];
@@ -293,6 +302,19 @@ export function createControlHub(deps: ControlDeps) {
         refuseUpgrade(socket, 503, 'busy', 'the collector is restarting; reconnect later', { headers: retry(5) });
         return true;
       }
+      // Authentication first (issue 14, case 6): the shared admission budget is charged only for devices, so
+      // a flood of upgrades without a valid token cannot spend it; failures are limited per client address.
+      const auth = authenticateUpgrade(deps.registry, req);
+      if (!auth) {
+        const address = upgradeAddress(req, deps.trustProxy ?? false);
+        const failed = failedUpgrades.take(address);
+        if (!failed.ok) {
+          refuseUpgrade(socket, 429, 'rate_limited', `too many failed control-channel handshakes from this address; retry in ${failed.retryAfterS} s`, { headers: { 'retry-after': String(failed.retryAfterS) } });
+          return true;
+        }
+        refuseUpgrade(socket, 401, 'unauthorized', 'device token missing, not recognised or revoked; send "Authorization: Bearer <device token>"');
+        return true;
+      }
       const token = handshakes.take('handshake');
       if (!token.ok || conns.size >= opts.maxConnections) {
         shed++;
@@ -300,7 +322,7 @@ export function createControlHub(deps: ControlDeps) {
         refuseUpgrade(socket, 503, 'busy', 'too many control-channel handshakes right now; reconnect after Retry-After', { headers: retry(Math.max(1, token.retryAfterS)) });
         return true;
       }
-      acceptDeviceUpgrade({ wss, registry: deps.registry, guard, req, socket, head }, (ws, auth) => onConnection(ws, auth.device.id, auth.site));
+      acceptDeviceUpgrade({ wss, registry: deps.registry, guard, req, socket, head, authenticated: auth }, (ws, a) => onConnection(ws, a.device.id, a.site));
       return true;
     },
     stats: () => ({ connections: conns.size, shed }),
