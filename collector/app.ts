@@ -26,6 +26,10 @@ import type { SchoolCalendar } from './school/calendar.ts';
 import type { Period } from './compliance/periods.ts';
 import { CONSOLE_IMPORT_PATHS, consoleRoutes } from './console/routes.tsx';
 import { createAdminGate } from './auth/admin-gate.ts';
+import { deviceAuth } from './auth/device-auth.ts';
+
+/** The routes an agent calls with its device token (each also checks it itself, and rate-limits). */
+const DEVICE_PATHS = ['/measurements', '/ndt7/token', '/throughput/lease', '/throughput/lease/*', '/devices/key'];
 
 export type { AppDeps, AppEnv } from './app-types.ts';
 
@@ -52,14 +56,19 @@ export function createApp(deps: AppDeps) {
   app.use(accessLog(deps.logger));
   // A site list of a whole country is larger than a batch of results; only the import takes it.
   const largeBodies = new Set([importPath, ...CONSOLE_IMPORT_PATHS]);
+  // Authentication before the body limit, which reads chunked and gzip bodies: a request without a valid
+  // token is refused (and its connection closed) before a byte of its body is read (issue 14, case 5).
+  // Everything under /admin takes the admin token, checked once here for every feature's admin routes.
+  app.use(`${API_PREFIX}/admin/*`, gate.admin);
+  const device = deviceAuth(deps.registry);
+  for (const path of DEVICE_PATHS) app.use(`${API_PREFIX}${path}`, device);
+  if (deps.compliance) app.post(`${API_PREFIX}/compliance/run`, gate.admin);
   app.use(bodyLimit({ maxBytes: (c) => (largeBodies.has(c.req.path) ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) }));
 
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
   app.route(API_PREFIX, measurementRoutes(full));
   if (deps.evidence) app.route(API_PREFIX, evidenceRoutes(full, deps.evidence));
-  // Everything under /admin takes the admin token, checked once here for every feature's admin routes.
-  app.use(`${API_PREFIX}/admin/*`, gate.admin);
   // Remote configuration and commands (collector/control/), before the registry's admin routes.
   app.route(`${API_PREFIX}/admin`, controlAdminRoutes(full));
   app.route(`${API_PREFIX}/admin`, guardAdminRoutes(full));

@@ -80,7 +80,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
     console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
-  const control = createControlHub({ registry, writer, logger, options: config.control });
+  const control = createControlHub({ registry, writer, logger, options: config.control, trustProxy: config.trustProxy });
   // Revocations and moves made by the CLI, another worker or (PostgreSQL) another collector reach this
   // process's open WebSockets at once when notified, within a second by polling otherwise.
   const stopWatching = registry.watchChanges(1000, (err) => logger.warn({ err }, 'could not read registry changes'));

@@ -37,6 +37,16 @@ export async function authenticateUpgrade(registry: Pick<Registry, 'authenticate
   return token === undefined ? null : registry.authenticateDevice(token);
 }
 
+/** The address an upgrade came from: with `trustProxy`, the last X-Forwarded-For entry (as client-address.ts). */
+export function upgradeAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').at(-1)?.trim();
+    if (last) return last.slice(0, 64);
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
 /**
  * Answers an upgrade request with an HTTP error (the collector's usual JSON body, with a request id) and
  * closes the socket. For 401 it adds the same `WWW-Authenticate` challenge as the HTTP API.
@@ -126,12 +136,13 @@ export function closeRevoked(ws: WebSocket): void {
  * Otherwise answers 401 and closes the socket.
  */
 export async function acceptDeviceUpgrade(
-  opts: { wss: WebSocketServer; registry: Pick<Registry, 'authenticateDevice' | 'isDeviceActive'>; guard: RevocationGuard; req: IncomingMessage; socket: Duplex; head: Buffer },
+  opts: { wss: WebSocketServer; registry: Pick<Registry, 'authenticateDevice' | 'isDeviceActive'>; guard: RevocationGuard; req: IncomingMessage; socket: Duplex; head: Buffer; authenticated?: AuthenticatedDevice },
   onConnection: (ws: WebSocket, auth: AuthenticatedDevice) => void,
 ): Promise<void> {
-  let auth: AuthenticatedDevice | null;
+  // A caller that authenticated first (to charge its admission budget to devices only) passes the device.
+  let auth: AuthenticatedDevice | null = opts.authenticated ?? null;
   try {
-    auth = await authenticateUpgrade(opts.registry, opts.req);
+    auth ??= await authenticateUpgrade(opts.registry, opts.req);
   } catch {
     // The store is unreachable (PostgreSQL restarting): the agent retries after Retry-After.
     refuseUpgrade(opts.socket, 503, 'busy', 'the collector cannot reach its database right now; reconnect later', { headers: { 'retry-after': '10' } });

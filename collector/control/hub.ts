@@ -17,7 +17,7 @@ import type { InfluxWriter } from '../influx/writer.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
-import { acceptDeviceUpgrade, refuseUpgrade, RevocationGuard } from '../auth/ws-upgrade.ts';
+import { acceptDeviceUpgrade, authenticateUpgrade, refuseUpgrade, RevocationGuard, upgradeAddress } from '../auth/ws-upgrade.ts';
 import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
 import { CONTROL_CHANNEL, ControlStore, type PresenceWrite, upsertPresence } from './store.ts';
 
@@ -26,6 +26,9 @@ export interface ControlOptions {
   /** Handshakes answered per second (token bucket); the excess gets 503 + Retry-After. */
   handshakesPerSecond: number;
   handshakeBurst: number;
+  /** Failed (unauthenticated) upgrades allowed per client address; beyond it 429 + Retry-After. */
+  failedUpgradeBurst: number;
+  failedUpgradesPerSecond: number;
   /** Connections this process holds at most. */
   maxConnections: number;
   /** How often presence and last-seen times are written to SQLite (one transaction each time). */
@@ -40,6 +43,9 @@ export const DEFAULT_CONTROL_OPTIONS: ControlOptions = {
   heartbeatSeconds: 30,
   handshakesPerSecond: 200,
   handshakeBurst: 400,
+  // A school's devices share one NAT address: a few revoked or mis-enrolled agents must not trip it.
+  failedUpgradeBurst: 30,
+  failedUpgradesPerSecond: 0.5,
   maxConnections: 20_000,
   flushMs: 20_000,
   pollMs: 1_000,
@@ -52,6 +58,8 @@ export interface ControlDeps {
   logger: Logger;
   now?: () => number;
   options?: Partial<ControlOptions>;
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For (SONGCHECK_TRUST_PROXY). */
+  trustProxy?: boolean;
 }
 
 interface Conn {
@@ -86,6 +94,7 @@ export function createControlHub(deps: ControlDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: CONTROL_MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const guard = new RevocationGuard(deps.registry);
   const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
+  const failedUpgrades = new RateLimiter({ burst: opts.failedUpgradeBurst, perSecond: opts.failedUpgradesPerSecond }, now);
   const conns = new Map<string, Conn>();
   /** Presence rows to write at the next flush: connects and disconnects. */
   let changes: { deviceId: string; holder: string; connected: boolean; changedAt: number; agentVersion?: string }[] = [];
@@ -329,14 +338,38 @@ export function createControlHub(deps: ControlDeps) {
         refuseUpgrade(socket, 503, 'busy', 'the collector is restarting; reconnect later', { headers: retry(5) });
         return true;
       }
-      const token = handshakes.take('handshake');
-      if (!token.ok || conns.size >= opts.maxConnections) {
-        shed++;
-        // Retry-After is spread so the shed agents do not come back together.
-        refuseUpgrade(socket, 503, 'busy', 'too many control-channel handshakes right now; reconnect after Retry-After', { headers: retry(Math.max(1, token.retryAfterS)) });
-        return true;
-      }
-      void acceptDeviceUpgrade({ wss, registry: deps.registry, guard, req, socket, head }, (ws, auth) => onConnection(ws, auth.device.id, auth.site));
+      // Authentication first (issue 14, case 6): the shared admission budget is charged only for devices, so
+      // a flood of upgrades without a valid token cannot spend it; failures are limited per client address.
+      void (async () => {
+        let auth;
+        try {
+          auth = await authenticateUpgrade(deps.registry, req);
+        } catch {
+          refuseUpgrade(socket, 503, 'busy', 'the collector cannot reach its database right now; reconnect later', { headers: retry(10) });
+          return;
+        }
+        if (!auth) {
+          const address = upgradeAddress(req, deps.trustProxy ?? false);
+          const failed = failedUpgrades.take(address);
+          if (!failed.ok) {
+            refuseUpgrade(socket, 429, 'rate_limited', `too many failed control-channel handshakes from this address; retry in ${failed.retryAfterS} s`, { headers: { 'retry-after': String(failed.retryAfterS) } });
+            return;
+          }
+          refuseUpgrade(socket, 401, 'unauthorized', 'device token missing, not recognised or revoked; send "Authorization: Bearer <device token>"');
+          return;
+        }
+        const token = handshakes.take('handshake');
+        if (!token.ok || conns.size >= opts.maxConnections) {
+          shed++;
+          // Retry-After is spread so the shed agents do not come back together.
+          refuseUpgrade(socket, 503, 'busy', 'too many control-channel handshakes right now; reconnect after Retry-After', { headers: retry(Math.max(1, token.retryAfterS)) });
+          return;
+        }
+        await acceptDeviceUpgrade({ wss, registry: deps.registry, guard, req, socket, head, authenticated: auth }, (ws, a) => onConnection(ws, a.device.id, a.site));
+      })().catch((err: unknown) => {
+        logger.error({ err }, 'control: upgrade failed');
+        socket.destroy();
+      });
       return true;
     },
     stats: () => ({ connections: conns.size, shed }),
