@@ -170,7 +170,7 @@ describe('songcheck-collector enrollment sheets, codes and devices', () => {
     const audit = cli(['audit', '--subject', b]);
     expect(audit.stdout).toMatch(/cli \S+\s+device\.move\s+dev_/);
     expect(JSON.parse(cli(['audit', '--json', '--limit', '5']).stdout)).toHaveLength(5);
-  });
+  }, 180_000); // a dozen CLI processes, each loading TypeScript through tsx: minutes on a loaded two-core machine
 });
 
 describe('songcheck-collector serve', () => {
