@@ -276,6 +276,9 @@ describe('signing at the collector', () => {
       { index: 1, status: 'rejected', reason: `signature does not verify with this device's key ${d.key!.keyId}: the result was altered after signing` },
     ]);
     expect((await collector.evidence.store.counters(d.deviceId)).invalid_signature).toMatchObject({ count: 1 });
+    // The webhook is posted after the answer (it never delays ingest): wait for it, bounded.
+    const isAlert = (h: unknown) => typeof h === 'object' && h !== null && (h as { kind?: string; device?: string }).kind === 'evidence.invalid_signature' && (h as { device?: string }).device === d.deviceId;
+    for (let i = 0; i < 100 && !heads.some(isAlert); i++) await new Promise((r) => setTimeout(r, 50));
     expect(heads).toContainEqual(expect.objectContaining({ kind: 'evidence.invalid_signature', device: d.deviceId, refused: 1 }));
   });
 
