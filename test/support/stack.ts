@@ -26,7 +26,7 @@ log: { level: debug }
 export const DRAIN_CONFIG = `
 upload: { intervalSeconds: 1, backoffInitialSeconds: 0.5, backoffMaxSeconds: 2 }
 health: { schedule: "0 0 3 1 1 *" }
-probes: { tcp: { enabled: false }, http: { enabled: false }, dns: { enabled: false }, icmp: { enabled: false } }
+probes: { tcp: { enabled: false }, http: { enabled: false }, dns: { enabled: false }, icmp: { enabled: false }, gateway: { enabled: false } }
 # No uptime monitor either: its stop event would be queued after the drain's last delivery.
 connectivity: { enabled: false }
 log: { level: debug }
