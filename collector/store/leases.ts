@@ -2,7 +2,7 @@
 // that must run in one of them only (the presence sweep, the alert evaluator, the nightly verdicts) takes
 // a lease that lapses if its holder dies. One table, `leases`, serves every job (the control channel's
 // migration creates it). The SQL is the same for both backends.
-import type { SqlRunner } from './store.ts';
+import type { SqlRunner } from './sql-runner.ts';
 
 export const LEASES_TABLE_SQLITE = `CREATE TABLE leases (
      name TEXT PRIMARY KEY,

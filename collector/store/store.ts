@@ -8,7 +8,7 @@
 // with SQLite's placeholders (`?`, or `@name` with one object); the interface is asynchronous because
 // PostgreSQL is across a network.
 import { releaseLease, tryLease } from './leases.ts';
-import type { SqlArgs } from './placeholders.ts';
+import type { SqlRunner } from './sql-runner.ts';
 
 export type { SqlArgs, SqlValue } from './placeholders.ts';
 
@@ -31,17 +31,8 @@ export interface Migration {
 }
 
 /** Statements, run directly or inside a transaction. */
-export interface SqlRunner {
-  all<T = Record<string, unknown>>(source: string, ...args: SqlArgs): Promise<T[]>;
-  get<T = Record<string, unknown>>(source: string, ...args: SqlArgs): Promise<T | undefined>;
-  /** INSERT/UPDATE/DELETE; `changes` is the number of rows written. Use `RETURNING` with get() for new ids. */
-  run(source: string, ...args: SqlArgs): Promise<{ changes: number }>;
-  /**
-   * Tells the other collector processes sharing the database that something on `channel` changed (in a
-   * transaction: when it commits). PostgreSQL: NOTIFY. SQLite: nothing; every process polls.
-   */
-  notify(channel: string): Promise<void>;
-}
+// SqlRunner lives in its own module so that leases.ts (imported here) can use it without an import circle.
+export type { SqlRunner } from './sql-runner.ts';
 
 export interface Store extends SqlRunner {
   readonly backend: Backend;
