@@ -44,8 +44,10 @@ describe('the school’s LAN as the bottleneck (network lab with a router)', () 
     expect(tp.map((r) => r.code), context).toEqual(['ok', 'ok']);
     for (const r of tp) {
       expect(r.fields.lan_bottleneck, context).toBeUndefined();
-      // The server's queue rose; the router's did not.
-      expect(r.fields.loaded_rtt_median_ms! - r.fields.idle_rtt_ms!, context).toBeGreaterThan(20);
+      // The server's queue rose; the router's did not. The ndt7 server and the agent send with this machine's
+      // congestion control; under BBR the standing queue is a few packets (3 ms each at 4 Mbit/s), so "rose" is
+      // more than one packet's worth, not tens of ms.
+      expect(r.fields.loaded_rtt_median_ms! - r.fields.idle_rtt_ms!, context).toBeGreaterThan(5);
       expect(r.fields.gateway_loaded_rtt_ms! - r.fields.gateway_rtt_ms!, context).toBeLessThan(10);
     }
   });

@@ -22,9 +22,10 @@ export interface LabStack {
   measure(method: 'ndt7' | 'http', probeYaml?: string, timeoutMs?: number): Promise<{ code: number; results: Result[]; output: string }>;
   /**
    * iperf3 from client to server (reverse: download), Mbit/s received after the first omitSeconds (slow start:
-   * long paths need several seconds of it).
+   * long paths need several seconds of it). `congestion` picks the sender's TCP congestion control (iperf3 -C,
+   * applied by both ends); by default the namespaces inherit this machine's, which may be BBR.
    */
-  iperf3(direction: 'download' | 'upload', seconds: number, omitSeconds?: number): Promise<number>;
+  iperf3(direction: 'download' | 'upload', seconds: number, omitSeconds?: number, congestion?: 'cubic' | 'reno' | 'bbr'): Promise<number>;
   destroy(): Promise<void>;
 }
 
@@ -112,11 +113,13 @@ export async function createLabStack(opts: LabStackOptions = {}): Promise<LabSta
       }
       return { code: r.code, results, output: r.stdout + r.stderr };
     },
-    async iperf3(direction, seconds, omitSeconds = 1) {
+    async iperf3(direction, seconds, omitSeconds = 1, congestion) {
       // Two tries: on a long path iperf3's control connection now and then gives up before the test starts.
       let failure = '';
       for (let attempt = 0; attempt < 2; attempt++) {
-        const server = lab.spawnIn('server', 'iperf3', ['-s', '-1', '-B', lab.serverIp, '-p', '5201']);
+        // --forceflush: with its stdout a pipe, iperf3 buffers "Server listening" and the wait below would run
+        // its whole 5 s, starting the client 5 s late.
+        const server = lab.spawnIn('server', 'iperf3', ['-s', '-1', '--forceflush', '-B', lab.serverIp, '-p', '5201']);
         const exited = new Promise((r) => server.once('exit', r));
         try {
           // Wait for the server's "Server listening" line (bounded), then run the client once.
@@ -128,7 +131,7 @@ export async function createLabStack(opts: LabStackOptions = {}): Promise<LabSta
               if (/listening/i.test(out)) (clearTimeout(timer), resolve());
             });
           });
-          const r = await lab.execIn('client', 'iperf3', ['-c', lab.serverIp, '-p', '5201', '-t', String(seconds), '-O', String(omitSeconds), '-J', ...(direction === 'download' ? ['-R'] : [])], (seconds + omitSeconds + 15) * 1000);
+          const r = await lab.execIn('client', 'iperf3', ['-c', lab.serverIp, '-p', '5201', '-t', String(seconds), '-O', String(omitSeconds), '-J', ...(direction === 'download' ? ['-R'] : []), ...(congestion ? ['-C', congestion] : [])], (seconds + omitSeconds + 15) * 1000);
           let bps: number | undefined;
           try {
             bps = (JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } }).end?.sum_received?.bits_per_second;
