@@ -27,8 +27,8 @@ export const DEFAULT_THROUGHPUT_LIMITS: ThroughputLimits = {
   httpMaxMs: 30_000,
   // As many streams as an agent may be configured to open: more would cut an honest test short.
   httpStreamsPerDevice: MAX_HTTP_STREAMS,
-  // 16 kbit/s: a 256 kbit/s school link split over 16 streams still passes; one byte a second does not.
-  minBytesPerSecond: 2048,
+  // 8 kbit/s: a 256 kbit/s school link split over 16 streams (2000 bytes/s each) still passes; a trickle does not.
+  minBytesPerSecond: 1024,
   rateWindowMs: 5_000,
   // The agent gives a test up after 4 s without progress (stallSeconds); the server waits a little longer.
   idleTimeoutMs: 5_000,
