@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { openCollectorStore } from '../database.ts';
-import { type SqlRunner, type Store, storeInTransaction } from '../store/store.ts';
+import { insertionOrder, type SqlRunner, type Store, storeInTransaction } from '../store/store.ts';
 import { formatIssuesLine } from '../validation.ts';
 import { hashEnrollmentCode, newCodeId, newDeviceId, newDeviceToken, newEnrollmentCode, sha256, sha256Hex } from './secrets.ts';
 import { type Site, SiteInput, SitePatch, type SiteRow, siteFromRow } from './site.ts';
@@ -166,11 +166,6 @@ function siteParams(v: Record<string, unknown>): Record<string, unknown> {
   const p: Record<string, unknown> = { groups: JSON.stringify(v.groups ?? []) };
   for (const key of ['name', 'commune', 'province', 'operator', 'linkType', 'latitude', 'longitude', 'students', 'profile', 'notes']) p[key] = v[key] ?? null;
   return p;
-}
-
-/** Ties within one millisecond in the order rows were written: SQLite's rowid, PostgreSQL's physical position. */
-function insertionOrder(db: Store, alias: string): string {
-  return db.backend === 'sqlite' ? `${alias}.rowid` : `${alias}.ctid`;
 }
 
 function codeStatus(r: CodeRow, now: number): EnrollmentCodeStatus {
@@ -350,7 +345,7 @@ export class Registry {
   async listEnrollmentCodes(filter: { siteCode?: string; activeOnly?: boolean } = {}): Promise<EnrollmentCodeInfo[]> {
     const rows = await this.db.all<CodeRow>(
       `SELECT id, site_code, created_at, expires_at, uses_total, uses_left, revoked_at FROM enrollment_codes
-       WHERE (CAST(@site AS TEXT) IS NULL OR site_code = @site) ORDER BY site_code, created_at`,
+       WHERE (CAST(@site AS TEXT) IS NULL OR site_code = @site) ORDER BY site_code, created_at, ${insertionOrder(this.db, 'enrollment_codes')}`,
       { site: filter.siteCode ?? null },
     );
     const now = this.now();
