@@ -14,7 +14,8 @@ export default defineConfig({
     setupFiles: ['test/support/database-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    reporters: ['default', ['json', { outputFile: '.ci-report/vitest.json' }]],
+    // The PostgreSQL pass (`npm run test:postgres`, after `npm test` in .ci/run) keeps its own report.
+    reporters: ['default', ['json', { outputFile: process.env.SONGCHECK_TEST_DATABASE === 'postgres' ? '.ci-report/vitest-postgres.json' : '.ci-report/vitest.json' }]],
     projects: [
       {
         extends: true,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../scripts/influxd-server.ts';
 import { uniqueTestDb } from '../test/support/influx-query.ts';
-import { COLLECTOR_BIN, REPO_ROOT, spawnNode } from '../test/support/processes.ts';
+import { cleanEnv, COLLECTOR_BIN, REPO_ROOT, spawnNode } from '../test/support/processes.ts';
 import { Registry } from './registry/registry.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-cli-'));
@@ -15,7 +15,7 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 /** Runs the bin with a clean SONGCHECK_* environment: stdout and stderr kept apart. */
 function cli(args: string[], env: Record<string, string> = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONGCHECK_')));
+  const clean = cleanEnv();
   const r = spawnSync(process.execPath, [COLLECTOR_BIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...clean, SONGCHECK_DATA_DIR: dataDir, ...env },

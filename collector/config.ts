@@ -7,6 +7,7 @@ import { ConfigError } from './config-error.ts';
 import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
 import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
 import { DEFAULT_LIMITS, type Limits } from './http/rate-limit.ts';
+import type { ThroughputLimits } from './throughput/admission.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -51,6 +52,8 @@ export interface CollectorConfig extends RegistryConfig {
   trustProxy?: boolean;
   /** Control channel (docs/control-channel.md); each field defaults to DEFAULT_CONTROL_OPTIONS. */
   control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number };
+  /** Throughput test server limits (docs/throughput.md "Budgets"); each field defaults to DEFAULT_THROUGHPUT_LIMITS. */
+  throughput?: Partial<ThroughputLimits>;
   /** Verdicts: calendar and profiles files, reporting token, schedule (collector/compliance/config.ts). */
   compliance?: ComplianceConfig;
   /** Alert rules and channels (YAML, docs/alerts.md); default collector/alerts/alerts.default.yaml. */
@@ -117,6 +120,12 @@ const serveShape = {
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
+  SONGCHECK_NDT7_MAX_CONCURRENT: opt(intIn(1, 10_000)),
+  SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS: opt(intIn(1, 100_000)),
+  SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE: opt(intIn(1, 1_000)),
+  SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S: opt(intIn(1, 1_000_000_000)),
+  SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: opt(intIn(500, 60_000)),
+  SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS: opt(intIn(500, 60_000)),
   ...CONSOLE_ENV,
 };
 
@@ -184,6 +193,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_HANDSHAKES_PER_S !== undefined ? { handshakesPerSecond: v.SONGCHECK_CONTROL_HANDSHAKES_PER_S } : {}),
       ...(v.SONGCHECK_CONTROL_HANDSHAKE_BURST !== undefined ? { handshakeBurst: v.SONGCHECK_CONTROL_HANDSHAKE_BURST } : {}),
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
+    },
+    throughput: {
+      ...(v.SONGCHECK_NDT7_MAX_CONCURRENT !== undefined ? { ndt7MaxConcurrent: v.SONGCHECK_NDT7_MAX_CONCURRENT } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS !== undefined ? { httpMaxStreams: v.SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE !== undefined ? { httpStreamsPerDevice: v.SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S !== undefined ? { minBytesPerSecond: v.SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_RATE_WINDOW_MS !== undefined ? { rateWindowMs: v.SONGCHECK_THROUGHPUT_RATE_WINDOW_MS } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS !== undefined ? { idleTimeoutMs: v.SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS } : {}),
     },
     compliance: loadComplianceConfig(env),
     evidence: loadEvidenceConfig(resolveDataDir(v.SONGCHECK_DATA_DIR), env),

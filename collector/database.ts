@@ -3,16 +3,16 @@
 // of SONGCHECK_DATABASE_URL shared by several collectors). A new table goes in its feature's
 // `migrations.ts` with the next version, listed here.
 import { ALERT_MIGRATIONS } from './alerts/migrations.ts';
-import { CONTROL_MIGRATIONS } from './control/migrations.ts';
+import { CONTROL_MIGRATIONS, CONTROL_ORDER_MIGRATIONS } from './control/migrations.ts';
 import { EVIDENCE_MIGRATIONS } from './evidence/migrations.ts';
 import { GUARD_MIGRATIONS } from './guards/migrations.ts';
-import { REGISTRY_MIGRATIONS } from './registry/migrations.ts';
+import { REGISTRY_MIGRATIONS, REGISTRY_ORDER_MIGRATIONS } from './registry/migrations.ts';
 import type { ImportTable } from './store/import-sqlite.ts';
 import { openStore, storeLocation } from './store/open.ts';
 import type { Migration, Store } from './store/store.ts';
 import { THROUGHPUT_MIGRATIONS } from './throughput/migrations.ts';
 
-export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS, ...EVIDENCE_MIGRATIONS, ...GUARD_MIGRATIONS];
+export const COLLECTOR_MIGRATIONS: readonly Migration[] = [...REGISTRY_MIGRATIONS, ...CONTROL_MIGRATIONS, ...ALERT_MIGRATIONS, ...EVIDENCE_MIGRATIONS, ...GUARD_MIGRATIONS, ...REGISTRY_ORDER_MIGRATIONS, ...CONTROL_ORDER_MIGRATIONS];
 export const SCHEMA_VERSION = COLLECTOR_MIGRATIONS.length;
 export const REGISTRY_FILE = 'registry.sqlite';
 export const THROUGHPUT_FILE = 'throughput.sqlite';
@@ -33,12 +33,12 @@ export function openThroughputStore(dataDir: string): Promise<Store> {
  */
 export const IMPORT_TABLES: readonly ImportTable[] = [
   { name: 'sites' },
-  { name: 'enrollment_codes' },
-  { name: 'devices' },
+  { name: 'enrollment_codes', order: 'rowid' },
+  { name: 'devices', order: 'rowid' },
   { name: 'audit_log', identity: 'id' },
   { name: 'agent_configs', identity: 'version' },
   { name: 'device_config_state' },
-  { name: 'control_commands' },
+  { name: 'control_commands', order: 'rowid' },
   { name: 'control_presence' },
   { name: 'alert_state' },
   { name: 'alert_outbox', identity: 'id' },

@@ -51,7 +51,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   let throughput: Awaited<ReturnType<typeof createThroughputService>>;
   try {
-    throughput = await createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger });
+    throughput = await createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger, limits: config.throughput });
   } catch (error) {
     stopGrafanaSupport();
     await registry.close();

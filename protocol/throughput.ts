@@ -27,5 +27,16 @@ const Family = z.object({
   failed: z.number().int(),
   maxConcurrent: z.number().int(),
 });
+/** The per-device slot budget and the transfer floor (issue 14, case 7): limits, and this process's refusals and drops. */
+const Budget = z.object({
+  httpStreamsPerDevice: z.number().int(),
+  minBytesPerSecond: z.number().int(),
+  rateWindowMs: z.number().int(),
+  idleTimeoutMs: z.number().int(),
+  refusedDeviceBusy: z.number().int(),
+  refusedSiteBusy: z.number().int(),
+  droppedIdle: z.number().int(),
+  droppedTooSlow: z.number().int(),
+});
 /** The throughput service's figures in GET /healthz. */
-export const ThroughputHealth = z.object({ ndt7: Family, http: Family });
+export const ThroughputHealth = z.object({ ndt7: Family, http: Family, budget: Budget.optional() });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COLLECTOR_BIN, REPO_ROOT } from '../../test/support/processes.ts';
+import { cleanEnv, COLLECTOR_BIN, REPO_ROOT } from '../../test/support/processes.ts';
 import { openCollectorStore } from '../database.ts';
 import { AlertStore } from './store.ts';
 
@@ -12,7 +12,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-cli-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 function cli(args: string[]) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONGCHECK_')));
+  const clean = cleanEnv();
   const r = spawnSync(process.execPath, [COLLECTOR_BIN, 'alerts', ...args], { cwd: REPO_ROOT, env: { ...clean, SONGCHECK_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

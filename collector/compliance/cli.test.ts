@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
-import { COLLECTOR_BIN, REPO_ROOT } from '../../test/support/processes.ts';
+import { cleanEnv, COLLECTOR_BIN, REPO_ROOT } from '../../test/support/processes.ts';
 import { Registry } from '../registry/registry.ts';
 
 const influxUrl = inject('influxUrl');
@@ -14,7 +14,7 @@ const db = uniqueTestDb('compliance_cli');
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-compliance-cli-'));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONGCHECK_')));
+  const clean = cleanEnv();
   const r = spawnSync(process.execPath, [COLLECTOR_BIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...clean, SONGCHECK_DATA_DIR: dataDir, SONGCHECK_INFLUX_URL: influxUrl, SONGCHECK_INFLUX_DB: db, ...env },

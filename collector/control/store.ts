@@ -5,7 +5,7 @@
 // latestVersion() and pendingCommands() (see hub.ts), and on PostgreSQL is notified at once.
 import { randomBytes } from 'node:crypto';
 import type { ControlCommand } from '../../protocol/control.ts';
-import type { SqlRunner, Store } from '../store/store.ts';
+import { insertionOrder, type SqlRunner, type Store } from '../store/store.ts';
 
 /** Announced (PostgreSQL NOTIFY) when a configuration is pushed or a command queued, so every hub polls now. */
 export const CONTROL_CHANNEL = 'control';
@@ -173,8 +173,8 @@ export class ControlStore {
   }
 
   async listCommands(filter: { deviceId?: string; limit?: number } = {}): Promise<StoredCommand[]> {
-    // Within one millisecond, newest written first: SQLite's rowid, PostgreSQL's physical position.
-    const tie = this.db.backend === 'sqlite' ? 'rowid' : 'ctid';
+    // Within one millisecond, newest written first.
+    const tie = insertionOrder(this.db, 'control_commands');
     const rows = await this.db.all<CommandRowRaw>(
       `SELECT * FROM control_commands WHERE (CAST(@device AS TEXT) IS NULL OR device_id = @device) ORDER BY created_at DESC, ${tie} DESC LIMIT @limit`,
       { device: filter.deviceId ?? null, limit: filter.limit ?? 100 },

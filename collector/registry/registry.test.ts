@@ -4,9 +4,11 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EnrollmentError, Registry, RegistryError } from './registry.ts';
-import { REGISTRY_FILE, SCHEMA_VERSION } from '../database.ts';
+import { openCollectorStore, REGISTRY_FILE, SCHEMA_VERSION } from '../database.ts';
 import { hashEnrollmentCode, normalizeEnrollmentCode } from './secrets.ts';
 
+/** Under SONGCHECK_TEST_DATABASE=postgres the registry is a PostgreSQL schema, not a file: the file checks have PostgreSQL twins. */
+const onPostgres = Boolean(process.env.SONGCHECK_DATABASE_URL);
 let dir: string;
 let now: number;
 let registry: Registry;
@@ -100,13 +102,11 @@ describe('devices', () => {
     expect(await registry.authenticateDevice(token)).toBeNull();
   });
 
-  it('stores tokens and codes only as hashes: neither plaintext is anywhere in the database files', async () => {
+  it('stores tokens and codes only as hashes: neither plaintext is anywhere in the database', async () => {
     const { code } = await registry.createEnrollmentCode('LC-001');
     const { token } = await registry.enroll(code);
     await registry.close();
-    const bytes = Buffer.concat(
-      fs.readdirSync(dir).filter((f) => f.startsWith(REGISTRY_FILE)).map((f) => fs.readFileSync(path.join(dir, f))),
-    );
+    const bytes = await databaseContents(dir);
     expect(bytes.includes(Buffer.from(token))).toBe(false);
     expect(bytes.includes(Buffer.from(code))).toBe(false);
     expect(bytes.includes(Buffer.from(code.replace(/-/g, '')))).toBe(false);
@@ -116,8 +116,24 @@ describe('devices', () => {
   });
 });
 
+/** Everything the registry's database holds: the SQLite files' bytes, or every row of every table of the PostgreSQL schema. */
+async function databaseContents(dataDir: string): Promise<Buffer> {
+  if (!onPostgres) {
+    return Buffer.concat(fs.readdirSync(dataDir).filter((f) => f.startsWith(REGISTRY_FILE)).map((f) => fs.readFileSync(path.join(dataDir, f))));
+  }
+  const db = await openCollectorStore(dataDir);
+  try {
+    const tables = await db.all<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()");
+    expect(tables.map((t) => t.name)).toContain('devices');
+    const rows = await Promise.all(tables.map((t) => db.all(`SELECT * FROM "${t.name}"`)));
+    return Buffer.from(JSON.stringify(rows));
+  } finally {
+    await db.close();
+  }
+}
+
 describe('schema', () => {
-  it('is in WAL mode at the current user_version, and reopening does not migrate twice', async () => {
+  it.skipIf(onPostgres)('is in WAL mode at the current user_version, and reopening does not migrate twice', async () => {
     await registry.close();
     const db = new Database(path.join(dir, REGISTRY_FILE));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -127,11 +143,32 @@ describe('schema', () => {
     expect(await registry.listSites()).toHaveLength(1);
   });
 
-  it('refuses a database from a newer collector', async () => {
+  it.skipIf(onPostgres)('refuses a database from a newer collector', async () => {
     await registry.close();
     const db = new Database(path.join(dir, REGISTRY_FILE));
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
+    await expect(Registry.open(dir)).rejects.toThrow(/newer than this collector/);
+    registry = await Registry.open(fs.mkdtempSync(path.join(dir, 'other-')));
+  });
+
+  it.runIf(onPostgres)('records the current version in songcheck_schema, reopens without migrating twice and refuses a newer one (PostgreSQL)', async () => {
+    await registry.close();
+    const version = async (): Promise<number | undefined> => {
+      const db = await openCollectorStore(dir);
+      try {
+        return (await db.get<{ version: number }>("SELECT version FROM songcheck_schema WHERE name = 'registry'"))?.version;
+      } finally {
+        await db.close();
+      }
+    };
+    expect(await version()).toBe(SCHEMA_VERSION);
+    registry = await Registry.open(dir);
+    expect(await registry.listSites()).toHaveLength(1);
+    await registry.close();
+    const db = await openCollectorStore(dir);
+    await db.run("UPDATE songcheck_schema SET version = ? WHERE name = 'registry'", SCHEMA_VERSION + 1);
+    await db.close();
     await expect(Registry.open(dir)).rejects.toThrow(/newer than this collector/);
     registry = await Registry.open(fs.mkdtempSync(path.join(dir, 'other-')));
   });
@@ -238,7 +275,8 @@ describe('device identity', () => {
   });
 });
 
-describe('migration', () => {
+// PostgreSQL support came after version 2: a PostgreSQL database never held a version-1 schema.
+describe.skipIf(onPostgres)('migration', () => {
   it('brings a version-1 registry up to date, keeping its sites, codes and devices', async () => {
     await registry.close();
     const v1dir = fs.mkdtempSync(path.join(dir, 'v1-'));

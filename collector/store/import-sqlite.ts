@@ -8,6 +8,8 @@ export interface ImportTable {
   name: string;
   /** An identity column whose sequence must continue after the copied ids (audit_log.id, ...). */
   identity?: string;
+  /** The order to copy rows in, when the target numbers them as they come (the PostgreSQL `seq` columns). */
+  order?: string;
 }
 
 export interface ImportReport {
@@ -45,7 +47,7 @@ export async function importSqlite(file: string, target: Store, tables: readonly
       }
       const report: ImportReport = { tables: [] };
       for (const t of tables) {
-        const rows = source.prepare(`SELECT * FROM ${quote(t.name)}`).all() as Record<string, unknown>[];
+        const rows = source.prepare(`SELECT * FROM ${quote(t.name)}${t.order ? ` ORDER BY ${t.order}` : ''}`).all() as Record<string, unknown>[];
         const cols = rows[0] ? Object.keys(rows[0]) : [];
         // Many rows per INSERT (PostgreSQL takes at most 65 535 parameters per statement): a registry of
         // 50 000 devices copies in seconds, not one round trip per row.

@@ -55,6 +55,15 @@ export interface Store extends SqlRunner {
   close(): Promise<void>;
 }
 
+/**
+ * The column that orders a table's rows as they were written, the tie-break of lists within one
+ * millisecond: SQLite's rowid, or on PostgreSQL the table's `seq` identity column (which the table's
+ * migration must add: PostgreSQL's ctid is no order, an UPDATE moves the row).
+ */
+export function insertionOrder(store: Pick<Store, 'backend'>, alias: string): string {
+  return store.backend === 'sqlite' ? `${alias}.rowid` : `${alias}.seq`;
+}
+
 /** Checks that a list of migrations is numbered 1..n without gaps or repeats (a programming error otherwise). */
 export function checkMigrations(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {

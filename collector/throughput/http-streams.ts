@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Admission, ThroughputLimits } from './admission.ts';
 import type { ThroughputStats } from './stats.ts';
 import type { TestKind, ThroughputStore } from './store.ts';
+import { type FloorBreach, watchTransfer } from './transfer-floor.ts';
 import { payload } from '../../protocol/random-payload.ts';
 
 interface StreamDeps {
@@ -32,6 +33,13 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
   res.end(body);
 }
 
+/** Counts a connection dropped under the transfer floor and logs why. */
+function dropped(deps: StreamDeps, kind: TestKind, breach: FloorBreach): void {
+  if (breach.reason === 'idle') deps.stats.budget.droppedIdle++;
+  else deps.stats.budget.droppedTooSlow++;
+  deps.logger.warn({ kind, breach }, 'http stream dropped under the transfer floor');
+}
+
 function goneSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
   const ac = new AbortController();
   const abort = () => ac.abort();
@@ -52,6 +60,11 @@ export async function handleHttpDownload(req: IncomingMessage, res: ServerRespon
   if (!('slot' in admission)) return sendError(res, admission.status, admission.code, admission.message, admission.retryAfterS);
   let sent = 0;
   const timer = setTimeout(() => res.destroy(), deps.limits.httpMaxMs);
+  // What the kernel took: a client that stops reading stops it (transfer-floor.ts).
+  const stopFloor = watchTransfer(() => sent - res.writableLength, deps.limits, (breach) => {
+    dropped(deps, 'http_download', breach);
+    res.destroy();
+  }, deps.now);
   try {
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
@@ -71,13 +84,15 @@ export async function handleHttpDownload(req: IncomingMessage, res: ServerRespon
       }
     }
     if (!gone.aborted) res.end();
-    deps.stats.http.completed++;
+    if (gone.aborted) deps.stats.http.failed++;
+    else deps.stats.http.completed++;
   } catch (err) {
     deps.stats.http.failed++;
     deps.logger.warn({ err }, 'http download stream failed');
     res.destroy();
   } finally {
     clearTimeout(timer);
+    stopFloor();
     void deps.store.endTest(admission.slot);
   }
 }
@@ -101,21 +116,32 @@ export async function handleHttpUpload(req: IncomingMessage, res: ServerResponse
   line({ start: startedAt });
   const ticker = setInterval(() => line(), 100);
   const hardLimit = setTimeout(() => finish('time_limit'), deps.limits.httpMaxMs);
+  // Body bytes as they arrive: a trickled body is the trickle it is (transfer-floor.ts).
+  const stopFloor = watchTransfer(() => received, deps.limits, (breach) => {
+    dropped(deps, 'http_upload', breach);
+    finish(breach.reason);
+  }, deps.now);
   let finished = false;
-  function finish(reason: 'done' | 'time_limit' | 'byte_cap' | 'aborted'): void {
+  function finish(reason: 'done' | 'time_limit' | 'byte_cap' | 'aborted' | FloorBreach['reason']): void {
     if (finished) return;
     finished = true;
     clearInterval(ticker);
     clearTimeout(hardLimit);
+    stopFloor();
     void deps.store.endTest(slot);
     if (reason === 'aborted') {
       deps.stats.http.failed++;
       return;
     }
-    deps.stats.http.completed++;
+    if (reason === 'idle' || reason === 'too_slow') deps.stats.http.failed++;
+    else deps.stats.http.completed++;
     line({ done: true, reason });
     res.end();
-    if (reason !== 'done') res.once('finish', () => req.destroy());
+    if (reason !== 'done') {
+      res.once('finish', () => req.destroy());
+      // A client that does not read the answer either is cut all the same.
+      setTimeout(() => req.destroy(), 1_000).unref();
+    }
   }
   req.on('data', (chunk: Buffer) => {
     received += chunk.length;

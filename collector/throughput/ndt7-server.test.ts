@@ -18,12 +18,15 @@ let service: ThroughputService;
 let server: Server;
 let base: string;
 let token: string;
+let otherSiteToken: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'songcheck-ndt7-'));
   registry = await Registry.open(dir);
   await registry.addSite({ code: 'NDT-1', name: 'ndt7 site' });
   token = (await registry.enroll((await registry.createEnrollmentCode('NDT-1', { uses: 2 })).code)).token;
+  await registry.addSite({ code: 'NDT-2', name: 'another ndt7 site' });
+  otherSiteToken = (await registry.enroll((await registry.createEnrollmentCode('NDT-2')).code)).token;
   service = await createThroughputService({ registry, dataDir: dir, secret: 'secret-for-tests-0123456789', logger: pino({ level: 'silent' }), limits: { ndt7MaxConcurrent: 1, queueWaitMs: 300 } });
   server = createServer((req, res) => service.handleRequest(req, res) || res.writeHead(404).end());
   server.on('upgrade', (req, socket, head: Buffer) => service.handleUpgrade(req, socket, head) || socket.destroy());
@@ -79,7 +82,7 @@ describe('ndt7 server', () => {
   it('refuses a test beyond the concurrency cap after a short queue (503 with Retry-After)', async () => {
     const first = (await open('/ndt/v7/upload', { headers: { authorization: `Bearer ${token}` } })) as WebSocket;
     expect(first).toBeInstanceOf(WebSocket);
-    expect(await open('/ndt/v7/upload', { headers: { authorization: `Bearer ${token}` } })).toBe(503);
+    expect(await open('/ndt/v7/upload', { headers: { authorization: `Bearer ${otherSiteToken}` } })).toBe(503);
     expect((await service.stats.health()).ndt7).toMatchObject({ running: 1, refused: 1 });
     first.close();
     await once(first, 'close');

@@ -11,6 +11,7 @@ import { refuseUpgrade, type RevocationGuard } from '../auth/ws-upgrade.ts';
 import type { Admission } from './admission.ts';
 import type { ThroughputStats } from './stats.ts';
 import type { TestKind, ThroughputStore } from './store.ts';
+import { type FloorBreach, type TransferFloor, watchTransfer } from './transfer-floor.ts';
 import { payload } from '../../protocol/random-payload.ts';
 
 export const NDT7_SUBPROTOCOL = 'net.measurementlab.ndt.v7';
@@ -35,6 +36,8 @@ export interface Ndt7Deps {
   /** Where a test's slot is given back (the service also closes its server-state window there). */
   store: Pick<ThroughputStore, 'endTest'>;
   stats: ThroughputStats;
+  /** Minimum rate and idle timeout: a test under them is closed (1008) and its slot freed at once. */
+  floor: TransferFloor;
   logger: Logger;
   now?: () => number;
   /** Closes a test (4401) when its device is revoked, whichever process revoked it. */
@@ -126,11 +129,32 @@ export function createNdt7Server(deps: Ndt7Deps) {
       };
       const log = deps.logger.child({ ndt7: test, uuid: info.UUID, device: admission.caller?.deviceId, via: admission.caller?.via });
       const run = test === 'download' ? runDownload : runUpload;
+      const stopFloor = guardFloor(ws, test, log, () => void deps.store.endTest(admission.slot));
       void run(ws, info, metadata, log).finally(() => {
+        stopFloor();
         open.delete(ws);
         void deps.store.endTest(admission.slot);
       });
     });
+  }
+
+  /**
+   * The transfer floor (transfer-floor.ts) on the socket's own byte counts: what the kernel took for a
+   * download (a client that stops reading stalls it), every byte read for an upload (a frame trickled one
+   * byte at a time counts as the trickle it is). Under it the slot is freed at once and the socket closed
+   * with 1008 and the reason, then cut a second later if the peer does not answer.
+   */
+  function guardFloor(ws: WebSocket, test: 'download' | 'upload', log: Logger, freeSlot: () => void): () => void {
+    const socket = (ws as unknown as { _socket: Socket })._socket;
+    const progress = test === 'download' ? () => socket.bytesWritten - socket.writableLength : () => socket.bytesRead;
+    return watchTransfer(progress, deps.floor, (breach: FloorBreach) => {
+      if (breach.reason === 'idle') deps.stats.budget.droppedIdle++;
+      else deps.stats.budget.droppedTooSlow++;
+      log.warn({ breach }, 'ndt7 test dropped under the transfer floor');
+      freeSlot();
+      if (ws.readyState === ws.OPEN) ws.close(1008, breach.reason === 'idle' ? 'idle: no data moved' : 'too slow: under the minimum transfer rate');
+      setTimeout(() => ws.terminate(), 1_000).unref();
+    }, now);
   }
 
   /** Resolves when the socket closes, however it closes. */

@@ -15,7 +15,7 @@ import { handleHttpDownload, handleHttpUpload } from './http-streams.ts';
 import { ServerStateSampler } from './server-state.ts';
 import { ServerStateStore } from './server-state-store.ts';
 import { ThroughputStats } from './stats.ts';
-import { ThroughputStore, type TestKind } from './store.ts';
+import { type SlotAnswer, ThroughputStore, type TestKind } from './store.ts';
 
 export interface ThroughputDeps {
   /** With `events`, an open ndt7 test is closed (4401) as soon as its device is revoked. */
@@ -35,7 +35,7 @@ export async function createThroughputService(deps: ThroughputDeps) {
   const now = deps.now ?? Date.now;
   const limits: ThroughputLimits = { ...DEFAULT_THROUGHPUT_LIMITS, ...deps.limits };
   const store = await ThroughputStore.open(deps.dataDir, now);
-  const stats = new ThroughputStats(store, { ndt7: limits.ndt7MaxConcurrent, http: limits.httpMaxStreams });
+  const stats = new ThroughputStats(store, limits);
   const tokens = new TestTokens(deps.secret, now);
   const authenticate: Authenticate = authenticator(deps.registry, tokens);
   const logger = deps.logger.child({ component: 'throughput' });
@@ -53,12 +53,12 @@ export async function createThroughputService(deps: ThroughputDeps) {
   };
   const sampler = new ServerStateSampler(runningCount, now);
   const serverStates = await ServerStateStore.open(deps.dataDir);
-  const openTests = new Map<string, { device: string; kind: TestKind; startedAt: number; end: ReturnType<ServerStateSampler['begin']> }>();
+  const openTests = new Map<string, { device: string; site: string; kind: TestKind; startedAt: number; end: ReturnType<ServerStateSampler['begin']> }>();
   /** Gives the slot back and stores what the server looked like during the test. */
   const tracked = {
     async endTest(slot: string): Promise<void> {
-      await store.endTest(slot);
       const open = openTests.get(slot);
+      await store.endTest(slot, open);
       if (!open) return;
       openTests.delete(slot);
       const state = open.end();
@@ -69,6 +69,29 @@ export async function createThroughputService(deps: ThroughputDeps) {
       }
     },
   };
+
+  /** Connections of each device waiting for a slot in this process. */
+  const queuedByDevice = new Map<string, number>();
+
+  /** The answer to a refused admission: status, a reason a person can act on, when to come back. */
+  function refusal(answer: Exclude<SlotAnswer, { slot: string }>, max: number, caller: TestCaller): Admission {
+    switch (answer.refused) {
+      case 'device_busy':
+        stats.budget.refusedDeviceBusy++;
+        return {
+          status: 429, code: 'rate_limited', retryAfterS: 15,
+          message: `this device already holds ${answer.running} throughput connection(s): one test at a time per device (an ndt7 test, or at most ${limits.httpStreamsPerDevice} HTTP streams)`,
+        };
+      case 'site_busy':
+        stats.budget.refusedSiteBusy++;
+        return {
+          status: 503, code: 'busy', retryAfterS: Math.max(1, Math.ceil(answer.retryAfterMs / 1000)),
+          message: `another device of site ${caller.siteCode} is testing (it holds the site's lease); one test at a time per site`,
+        };
+      case 'server_full':
+        return { status: 503, code: 'too_many_tests', message: `${max} tests are already running on this server; try again later`, retryAfterS: 15 + Math.floor(Math.random() * 30) };
+    }
+  }
 
   /** Authenticates and takes a slot, waiting up to queueWaitMs for one (polling the shared store). */
   async function admit(req: IncomingMessage, url: URL, kind: TestKind, gone: AbortSignal): Promise<Admission & { caller?: TestCaller }> {
@@ -90,30 +113,39 @@ export async function createThroughputService(deps: ThroughputDeps) {
     const family = kind.startsWith('ndt7') ? stats.ndt7 : stats.http;
     const max = kind.startsWith('ndt7') ? limits.ndt7MaxConcurrent : limits.httpMaxStreams;
     // A slot outlives the test's hard limit a little, so a crashed process frees it on its own.
-    const ttl = kind.startsWith('ndt7') ? 20_000 : limits.httpMaxMs + 5_000;
-    let slot = await store.tryStartTest(kind, caller.deviceId, max, ttl);
-    if (!slot) {
+    const ttlMs = kind.startsWith('ndt7') ? 20_000 : limits.httpMaxMs + 5_000;
+    const want = { kind, device: caller.deviceId, site: caller.siteCode, max, httpPerDevice: limits.httpStreamsPerDevice, ttlMs };
+    let answer = await store.tryStartTest(want);
+    // Waiting covers an honest agent's next connection arriving just before its last one's slot is freed.
+    // A device never has more connections waiting than it may hold slots: the rest are refused at once.
+    const waiting = queuedByDevice.get(caller.deviceId) ?? 0;
+    if (!('slot' in answer) && waiting < limits.httpStreamsPerDevice) {
       family.queued++;
+      queuedByDevice.set(caller.deviceId, waiting + 1);
       const deadline = now() + limits.queueWaitMs;
       try {
-        for (let i = 0; i < 1000 && !slot && !gone.aborted && now() < deadline; i++) {
+        for (let i = 0; i < 1000 && !('slot' in answer) && !gone.aborted && now() < deadline; i++) {
           await new Promise((resolve) => setTimeout(resolve, 200));
-          slot = await store.tryStartTest(kind, caller.deviceId, max, ttl);
+          answer = await store.tryStartTest(want);
         }
       } finally {
         family.queued--;
+        const left = (queuedByDevice.get(caller.deviceId) ?? 1) - 1;
+        if (left > 0) queuedByDevice.set(caller.deviceId, left);
+        else queuedByDevice.delete(caller.deviceId);
       }
     }
-    if (!slot) {
+    if (!('slot' in answer)) {
       family.refused++;
-      return { status: 503, code: 'too_many_tests', message: `${max} tests are already running on this server; try again later`, retryAfterS: 15 + Math.floor(Math.random() * 30) };
+      return refusal(answer, max, caller);
     }
-    openTests.set(slot, { device: caller.deviceId, kind, startedAt: now(), end: sampler.begin(max) });
+    const { slot } = answer;
+    openTests.set(slot, { device: caller.deviceId, site: caller.siteCode, kind, startedAt: now(), end: sampler.begin(max) });
     return { slot, caller };
   }
 
   const guard = deps.registry.events ? new RevocationGuard(deps.registry as Pick<Registry, 'events'>) : undefined;
-  const ndt7 = createNdt7Server({ admit, store: tracked, stats, logger, now, ...(guard ? { guard } : {}) });
+  const ndt7 = createNdt7Server({ admit, store: tracked, stats, floor: limits, logger, now, ...(guard ? { guard } : {}) });
 
   return {
     store,

@@ -9,6 +9,28 @@ import type { Store } from '../store/store.ts';
 
 export type TestKind = 'ndt7_download' | 'ndt7_upload' | 'http_download' | 'http_upload';
 
+/** What admission asks for (see tryStartTest). */
+export interface SlotRequest {
+  kind: TestKind;
+  device: string;
+  site: string;
+  /** Tests of this family running at once across processes. */
+  max: number;
+  /** HTTP streams one device may hold at once (an ndt7 test is always one). */
+  httpPerDevice: number;
+  ttlMs: number;
+}
+
+/** A slot, or why not: the server is full, the device already tests, or another device of its site does. */
+export type SlotAnswer =
+  | { slot: string }
+  | { refused: 'server_full' }
+  | { refused: 'device_busy'; running: number }
+  | { refused: 'site_busy'; retryAfterMs: number; heldBy: string };
+
+/** Lease ids taken by admission itself start with this; the agent's own leases (random UUIDs) never do. */
+const ADMISSION_LEASE = 'admission:';
+
 export type LeaseAnswer =
   | { granted: true; leaseId: string; expiresAt: number }
   | { granted: false; retryAfterMs: number; heldBy: string };
@@ -24,27 +46,58 @@ export class ThroughputStore {
   }
 
   /**
-   * Takes a test slot when fewer than `max` tests of the same family (ndt7 or http) are running in any
-   * process; the slot expires by itself after `ttlMs`. Returns the slot id, or undefined when full.
+   * Admission in one transaction (docs/throughput.md "Budgets"): a slot is taken only when
+   * - fewer than `max` tests of the same family (ndt7 or http) run in any process;
+   * - the device runs nothing of the other family and, for ndt7, nothing at all; for http, fewer than
+   *   `httpPerDevice` streams (one test at a time per device: an ndt7 test is one socket, an HTTP test K);
+   * - no other device of the site holds the site's lease. When no one holds it, the device takes it here,
+   *   before any byte flows (an `admission:` lease, given back when its last slot ends); a lease the agent
+   *   took itself (POST /throughput/lease) is kept and lengthened to cover the slot.
+   * The slot expires by itself after `ttlMs`, so a process that dies mid-test frees it.
    */
-  async tryStartTest(kind: TestKind, device: string, max: number, ttlMs: number): Promise<string | undefined> {
-    if (!this.db.isOpen) return undefined;
-    const family = kind.startsWith('ndt7') ? 'ndt7%' : 'http%';
-    return this.db.transaction(async (tx) => {
+  async tryStartTest(want: SlotRequest): Promise<SlotAnswer> {
+    if (!this.db.isOpen) return { refused: 'server_full' };
+    const { kind, device, site, max, httpPerDevice, ttlMs } = want;
+    const ndt7 = kind.startsWith('ndt7');
+    return this.db.transaction(async (tx): Promise<SlotAnswer> => {
       const t = this.now();
       await tx.run('DELETE FROM running_tests WHERE expires_at <= ?', t);
-      const n = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM running_tests WHERE expires_at > ? AND kind LIKE ?', t, family))!.n;
-      if (n >= max) return undefined;
+      const mine = await tx.all<{ kind: string }>('SELECT kind FROM running_tests WHERE device = ?', device);
+      const mineNdt7 = mine.filter((r) => r.kind.startsWith('ndt7')).length;
+      if (ndt7 ? mine.length > 0 : mineNdt7 > 0 || mine.length >= httpPerDevice) return { refused: 'device_busy', running: mine.length };
+      const n = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM running_tests WHERE kind LIKE ?', ndt7 ? 'ndt7%' : 'http%'))!.n;
+      if (n >= max) return { refused: 'server_full' };
+      const held = await tx.get<{ lease_id: string; device: string; expires_at: number }>('SELECT lease_id, device, expires_at FROM site_leases WHERE site = ?', site);
+      const live = held !== undefined && held.expires_at > t;
+      if (live && held.device !== device) return { refused: 'site_busy', retryAfterMs: held.expires_at - t, heldBy: held.device };
+      if (!live) {
+        await tx.run(
+          `INSERT INTO site_leases (site, lease_id, device, granted_at, expires_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (site) DO UPDATE SET lease_id = excluded.lease_id, device = excluded.device, granted_at = excluded.granted_at, expires_at = excluded.expires_at`,
+          site, `${ADMISSION_LEASE}${randomUUID()}`, device, t, t + ttlMs,
+        );
+      } else if (held.expires_at < t + ttlMs) {
+        await tx.run('UPDATE site_leases SET expires_at = ? WHERE site = ? AND lease_id = ?', t + ttlMs, site, held.lease_id);
+      }
       const id = randomUUID();
       await tx.run('INSERT INTO running_tests (id, kind, device, started_at, expires_at) VALUES (?, ?, ?, ?, ?)', id, kind, device, t, t + ttlMs);
-      return id;
+      return { slot: id };
     });
   }
 
-  /** Frees a slot. Never rejects: if the store cannot be reached the slot expires by itself (ttlMs). */
-  async endTest(id: string): Promise<void> {
+  /**
+   * Frees a slot, and the site lease admission took for its device once the device runs nothing else.
+   * Never rejects: if the store cannot be reached the slot and the lease expire by themselves (ttlMs).
+   */
+  async endTest(id: string, owner?: { device: string; site: string }): Promise<void> {
     try {
-      if (this.db.isOpen) await this.db.run('DELETE FROM running_tests WHERE id = ?', id);
+      if (!this.db.isOpen) return;
+      await this.db.transaction(async (tx) => {
+        await tx.run('DELETE FROM running_tests WHERE id = ?', id);
+        if (!owner) return;
+        const left = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM running_tests WHERE device = ? AND expires_at > ?', owner.device, this.now()))!.n;
+        if (left === 0) await tx.run('DELETE FROM site_leases WHERE site = ? AND device = ? AND lease_id LIKE ?', owner.site, owner.device, `${ADMISSION_LEASE}%`);
+      });
     } catch {
       // the row's expiry frees it
     }

@@ -21,6 +21,9 @@ export const BoostOptions = z
   .prefault({});
 export type BoostOptions = z.infer<typeof BoostOptions>;
 
+/** Most parallel streams the http method opens; the collector lets one device hold this many at once. */
+export const MAX_HTTP_STREAMS = 16;
+
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'time as HH:MM (24 h)');
 
 export const ThroughputOptions = z
@@ -29,7 +32,7 @@ export const ThroughputOptions = z
     method: z.enum(['ndt7', 'http']).default('ndt7'),
     directions: z.array(z.enum(['download', 'upload'])).min(1).max(2).default(['download', 'upload']),
     /** Parallel streams of the http method. */
-    streams: z.number().int().min(1).max(16).default(4),
+    streams: z.number().int().min(1).max(MAX_HTTP_STREAMS).default(4),
     /** Longest transfer per direction; ndt7 servers stop at 10 s whatever is asked. */
     maxDurationSeconds: z.number().min(1).max(30).default(10),
     /** Discarded at the start of each transfer (slow start, token-bucket bursts). */

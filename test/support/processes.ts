@@ -7,6 +7,18 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const AGENT_BIN = `${REPO_ROOT}bin/songcheck-agent.js`;
 export const COLLECTOR_BIN = `${REPO_ROOT}bin/songcheck-collector.js`;
 
+/** Where the tests' stores are (SONGCHECK_TEST_DATABASE=postgres, test/support/database-setup.ts): kept in a clean environment. */
+const STORE_VARIABLES = new Set(['SONGCHECK_DATABASE_URL', 'SONGCHECK_TEST_DATABASE']);
+
+/**
+ * This process's environment without the SONGCHECK_* settings a developer's shell may carry, so a child
+ * collector or CLI sees only what the test gives it; the store variables stay, so under the PostgreSQL
+ * test mode the child finds the same tables as the test.
+ */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SONGCHECK_') || STORE_VARIABLES.has(k)));
+}
+
 export interface Tracked {
   proc: ChildProcess;
   lines: string[];
