@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CLI_HELPERS, type CliCommand, Refused, UsageError } from './command-line.ts';
 import { CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { GUARDS_HELP, guardCommands } from './guards/cli-commands.ts';
+import { DATABASE_HELP, databaseCommands } from './database-cli.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
 import { EVIDENCE_HELP } from './evidence/cli-help.ts';
@@ -33,9 +34,12 @@ ${EVIDENCE_HELP}
 
 
 ${ALERTS_HELP}
+
+${DATABASE_HELP}
   help                       show this text
 
-Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector) and work while serve runs.`;
+Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector), or SONGCHECK_DATABASE_URL when set, and
+work while serve runs.`;
 
 async function serveCommand(args: string[]): Promise<void> {
   CLI_HELPERS.parse(args, {}, z.object({}));
@@ -53,6 +57,8 @@ const COMMANDS: Record<string, CliCommand> = {
   ...controlCommands(CLI_HELPERS),
   // Dead-letter store and flagged devices (collector/guards/cli-commands.ts).
   ...guardCommands(CLI_HELPERS),
+  // Migrations and the SQLite-to-PostgreSQL copy (collector/database-cli.ts).
+  ...databaseCommands(CLI_HELPERS),
   // Loaded only when used: the other commands start faster without the engine, reports and schemas.
   'compliance run': async (args) => (await import('./compliance/cli.ts')).complianceRunCommand(args),
 };
