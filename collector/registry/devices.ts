@@ -1,7 +1,7 @@
 // Devices in the store: who a bearer token belongs to, when a device was last heard from, and the admin's
 // actions on devices (list, revoke, move). A revocation or move is announced on the change feed.
 import { timingSafeEqual } from 'node:crypto';
-import type { SqlRunner, Store } from '../store/store.ts';
+import { insertionOrder, type SqlRunner, type Store } from '../store/store.ts';
 import { DEVICE_CHANGES_CHANNEL, writeAudit } from './audit-log.ts';
 import type { RegistryContext } from './context.ts';
 import { RegistryError } from './errors.ts';
@@ -78,11 +78,6 @@ type DeviceInfoRow = DeviceRow & { site_name: string; duplicate: number | boolea
 
 function deviceInfoFromRow(r: DeviceInfoRow): DeviceInfo {
   return { ...deviceFromRow(r), siteName: r.site_name, duplicateFingerprint: r.duplicate === 1 || r.duplicate === true };
-}
-
-/** Ties within one millisecond in the order rows were written: SQLite's rowid, PostgreSQL's physical position. */
-function insertionOrder(db: Store, alias: string): string {
-  return db.backend === 'sqlite' ? `${alias}.rowid` : `${alias}.ctid`;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Enrollment codes: created for a site (only their hash is stored), listed, withdrawn, and exchanged by an
 // agent for a new device identity.
+import { insertionOrder } from '../store/store.ts';
 import { writeAudit } from './audit-log.ts';
 import type { RegistryContext } from './context.ts';
 import type { DeviceFacts } from './devices.ts';
@@ -74,7 +75,7 @@ export async function createEnrollmentCode(ctx: RegistryContext, siteCode: strin
 export async function listEnrollmentCodes(ctx: RegistryContext, filter: { siteCode?: string; activeOnly?: boolean }): Promise<EnrollmentCodeInfo[]> {
   const rows = await ctx.db.all<CodeRow>(
     `SELECT id, site_code, created_at, expires_at, uses_total, uses_left, revoked_at FROM enrollment_codes
-     WHERE (CAST(@site AS TEXT) IS NULL OR site_code = @site) ORDER BY site_code, created_at`,
+     WHERE (CAST(@site AS TEXT) IS NULL OR site_code = @site) ORDER BY site_code, created_at, ${insertionOrder(ctx.db, 'enrollment_codes')}`,
     { site: filter.siteCode ?? null },
   );
   const now = ctx.now();
