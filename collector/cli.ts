@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { type CliHelpers, CONTROL_HELP, controlCommands } from './control/cli-commands.ts';
 import { GUARDS_HELP, guardCommands } from './guards/cli-commands.ts';
+import { DATABASE_HELP, databaseCommands } from './database-cli.ts';
 import { ALERTS_HELP, alertsCommand } from './alerts/cli.ts';
 import { createSheetEntries, enrollCommand, filterSites, formatDate, renderSheets, selectSites, sheetsCsv } from './registry/sheets.ts';
 import { COMPLIANCE_HELP } from './compliance/cli-help.ts';
@@ -64,9 +65,12 @@ ${EVIDENCE_HELP}
 
 
 ${ALERTS_HELP}
+
+${DATABASE_HELP}
   help                       show this text
 
-Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector) and work while serve runs.`;
+Registry commands use SONGCHECK_DATA_DIR (default ./.data/collector), or SONGCHECK_DATABASE_URL when set, and
+work while serve runs.`;
 
 class UsageError extends Error {}
 /** The registry or the file refused: exit 1. */
@@ -373,6 +377,8 @@ const COMMANDS: Record<string, (args: string[]) => void | number | Promise<void 
   ...controlCommands(CLI_HELPERS),
   // Dead-letter store and flagged devices (collector/guards/cli-commands.ts).
   ...guardCommands(CLI_HELPERS),
+  // Migrations and the SQLite-to-PostgreSQL copy (collector/database-cli.ts).
+  ...databaseCommands(CLI_HELPERS),
   // Loaded only when used: the other commands start faster without the engine, reports and schemas.
   'compliance run': async (args) => (await import('./compliance/cli.ts')).complianceRunCommand(args),
 };

@@ -133,4 +133,9 @@ describe('loadRegistryConfig', () => {
   it('needs neither InfluxDB nor the admin token', () => {
     expect(loadRegistryConfig({ SONGCHECK_DATA_DIR: '/tmp/reg' })).toEqual({ dataDir: '/tmp/reg', publicUrl: undefined });
   });
+
+  it('checks SONGCHECK_DATABASE_URL before any connection', () => {
+    expect(() => loadRegistryConfig({ SONGCHECK_DATABASE_URL: 'postgres://songcheck:secret@db:5432/songcheck' })).not.toThrow();
+    expect(() => loadRegistryConfig({ SONGCHECK_DATABASE_URL: 'mysql://db/songcheck' })).toThrow(/SONGCHECK_DATABASE_URL: must be a postgres:\/\/ URL/);
+  });
 });

@@ -87,8 +87,15 @@ const intIn = (min: number, max: number) =>
 // Database and retention policy names end up inside InfluxQL and URLs; keep them to a plain charset.
 const name = z.string().trim().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'must be 1-200 characters of [A-Za-z0-9_.-]');
 
+// Read by collector/store/open.ts; checked here so a typo fails with the variable's name, before any connection.
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), 'must be a postgres:// URL, e.g. postgres://songcheck:secret@db.example:5432/songcheck');
+
 const registryShape = {
   SONGCHECK_DATA_DIR: opt(z.string()),
+  SONGCHECK_DATABASE_URL: opt(postgresUrl),
   SONGCHECK_PUBLIC_URL: opt(httpUrl),
 };
 

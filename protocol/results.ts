@@ -224,6 +224,8 @@ export const ThroughputFields = z
     lan_reason: z.string().max(300).optional(),
     /** This test confirms an earlier one that fell under the floor: that result's id. */
     confirmation_of: ResultId.optional(),
+    /** A confirmation: the rate the confirmed test read (Mbit/s), so the pair is judged from this one point. */
+    confirmation_of_mbps: mbps.optional(),
     idle_rtt_ms: ms.optional(),
     loaded_rtt_median_ms: ms.optional(),
     loaded_rtt_p95_ms: ms.optional(),

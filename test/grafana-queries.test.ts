@@ -2,9 +2,15 @@
 // variables substituted, against a real InfluxDB holding a known dataset written through the real collector.
 // A query that parses but returns nothing fails, and so does one whose series, fields or values differ.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ALERT_RULES } from '../dashboards/src/alerts.ts';
+import { degradedThroughput } from '../collector/alerts/rules/degraded-throughput.ts';
+import type { RuleContext } from '../collector/alerts/types.ts';
+import { resultToPoint, toLine } from '../collector/influx/points.ts';
+import { createInfluxWriter } from '../collector/influx/writer.ts';
+import { markLeftOut } from '../collector/throughput/left-out.ts';
+import { Result } from '../protocol/results.ts';
+import { ALERT_DEFAULTS, ALERT_RULES } from '../dashboards/src/alerts.ts';
 import { createDb, influxQuery, type InfluxRow, uniqueTestDb } from './support/influx-query.ts';
-import { type Dataset, loadGrafanaDataset } from './support/grafana-dataset.ts';
+import { type Dataset, loadGrafanaDataset, throughput } from './support/grafana-dataset.ts';
 import { type Dashboard, loadDashboards, resolveVariables, runTarget } from './support/grafana-panels.ts';
 import { createStack, type Stack } from './support/stack.ts';
 
@@ -203,5 +209,80 @@ describe('Grafana alert rule queries fire for exactly the expected sites', () =>
     expect([...new Set(fires.map((row) => row.tags.site))].sort()).toEqual(FIRING[r.rule]);
     // Labels for grouping (one message per commune) come from the series tags.
     for (const row of fires) expect(Object.keys(row.tags)).toEqual(expect.arrayContaining(['site', 'commune', 'operator']));
+  });
+});
+
+// One definition of "confirmed degraded" (collector/alerts/rules/confirmed-failure.ts): Grafana's rule and the
+// collector's own, over the same stored points, count the same confirmed failures for every site and so raise
+// and clear together. Each site is one case; points are built by the collector's own ingest code (resultToPoint,
+// then markLeftOut after the test server's state), so `left_out` is what ingest stores.
+describe('degraded throughput: the Grafana rule and the collector rule agree', () => {
+  const agreeDb = uniqueTestDb('degraded');
+  const MIN = 60_000;
+  const FLOOR = ALERT_DEFAULTS.throughputFloorMbps;
+  // Each case: [first test's rate, its confirmation's rate or null (none ran), flags of the first, flags of the confirmation].
+  type Flags = { cross_traffic?: true; lan_bottleneck?: true; server_limited?: true };
+  type Case = [number, number | null, Flags?, Flags?];
+  const CASES: Record<string, { tests: Case[]; failures: number }> = {
+    // Three tests under the floor, each confirmed as low, among good ones: degraded.
+    'AG-CONFIRMED': { tests: [[12, null], [3, 2], [9, null], [2, 3], [4, 1]], failures: 3 },
+    // Four tests under the floor, confirmations back above it but one: one bad test each time.
+    'AG-CONF-GOOD': { tests: [[3, 9], [2, 8], [4, 4.5], [1, 12]], failures: 1 },
+    // Five single tests under the floor, none confirmed (yet): no evidence.
+    'AG-SINGLE': { tests: [[12, null], [3, null], [2, null], [4, null], [1, null], [2, null]], failures: 0 },
+    // Confirmations flagged (the school's traffic, its Wi-Fi, a busy test server): not the operator's. A first
+    // test flagged but confirmed on a clean line does count: the confirmation is the evidence.
+    'AG-FLAGGED': { tests: [[3, 2, {}, { cross_traffic: true }], [2, 2, {}, { lan_bottleneck: true }], [3, 1, {}, { server_limited: true }], [2, 3, { cross_traffic: true }, {}]], failures: 1 },
+    // Degraded, then three good tests: one failure left in the window (the alert clears at ≤ 1).
+    'AG-RECOVERED': { tests: [[3, 2], [2, 3], [4, 1], [10, null], [11, null], [12, null], [13, null]], failures: 1 },
+    // A confirmation of a test at or above the profile's floor (an agent whose trigger is higher): not a failure.
+    'AG-ABOVE-FLOOR-FIRST': { tests: [[6, 3], [7, 2], [3, 2], [2, 1]], failures: 2 },
+    // Good tests under a rate a flag pushed down still show the line reaching the floor.
+    'AG-FLAGGED-GOOD': { tests: [[3, 2], [3, 2], [3, 2], [20, null, { cross_traffic: true }], [20, null, { lan_bottleneck: true }], [30, null]], failures: 2 },
+  };
+  const now = Date.now();
+
+  beforeAll(async () => {
+    await createDb(influxUrl, agreeDb);
+    const writer = createInfluxWriter({ url: influxUrl, database: agreeDb, timeoutMs: 10_000 });
+    const lines: string[] = [];
+    for (const [site, { tests }] of Object.entries(CASES)) {
+      const identity = { deviceId: `dev-${site}`, site: { code: site, commune: 'Bản Xèo', operator: 'vnpt', linkType: '4g' } };
+      const store = (at: number, mbps: number, flags: Flags = {}, extra: Record<string, unknown> = {}) => {
+        const { server_limited, ...agentFlags } = flags;
+        const result = Result.parse(throughput(at, 'download', mbps, 8e8, { ...agentFlags, ...extra }));
+        const point = resultToPoint(result, identity);
+        // What the test server's state adds at ingest (collector/throughput/server-state-fields.ts).
+        if (server_limited) point.booleanField('server_limited', true).stringField('server_limited_by', 'cpu');
+        markLeftOut(result, point);
+        lines.push(toLine(point));
+        return result;
+      };
+      // Oldest first, one test every 90 minutes, its confirmation 30 minutes later.
+      tests.forEach(([first, confirmation, firstFlags, confirmationFlags], i) => {
+        const at = now - (tests.length - i) * 90 * MIN;
+        const r = store(at, first, firstFlags);
+        if (confirmation !== null) store(at + 30 * MIN, confirmation, confirmationFlags, { confirmation_of: r.id, confirmation_of_mbps: first });
+      });
+    }
+    await writer.writeLines(lines);
+  });
+
+  it('counts the same confirmed failures per site, and so raises and clears the same', async () => {
+    const rule = ALERT_RULES.find((r) => r.rule === 'degraded_throughput')!;
+    const grafana = new Map((await influxQuery(influxUrl, agreeDb, rule.query)).map((row) => [row.tags.site!, Number(row.confirmed_failures)]));
+    const writer = createInfluxWriter({ url: influxUrl, database: agreeDb, timeoutMs: 10_000 });
+    const ctx = { now, sites: [], devices: [], query: (q: string) => writer.query(q), floorFor: () => FLOOR } as unknown as RuleContext;
+    const params = degradedThroughput.params.parse({ lastN: ALERT_DEFAULTS.degradedN, raiseCount: ALERT_DEFAULTS.degradedM });
+    const collector = new Map((await degradedThroughput.evaluate(params, ctx)).map((o) => [o.siteCode, o]));
+    for (const [site, { failures }] of Object.entries(CASES)) {
+      const g = grafana.get(site) ?? 0; // no row: no confirmed failure (Grafana's no-data state is OK)
+      const c = collector.get(site)!;
+      expect({ site, grafana: g, collector: c.value }).toEqual({ site, grafana: failures, collector: failures });
+      const grafanaFires = g > rule.evaluator.value;
+      const grafanaRecovers = g < rule.recover!.value;
+      expect({ site, raise: c.raise, clear: c.clear }).toEqual({ site, raise: grafanaFires, clear: grafanaRecovers });
+    }
+    expect([...grafana.keys()].filter((s) => grafana.get(s)! > rule.evaluator.value)).toEqual(['AG-CONFIRMED']);
   });
 });

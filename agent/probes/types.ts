@@ -26,6 +26,8 @@ export interface RunSlot {
   lastTry: boolean;
   /** A confirmation: the id of the result it confirms. */
   confirms?: string;
+  /** A confirmation: the rate (Mbit/s) the confirmed test read. */
+  confirmsMbps?: number;
 }
 
 export interface DefaultTargetContext {

@@ -24,6 +24,12 @@ async function setup(start: number, sites: SiteInput[], rules: unknown[], digest
 const site = (code: string, commune = 'Bản Xèo', operator = 'viettel'): SiteInput => ({ code, name: `Điểm trường ${code}`, commune, operator, linkType: '4g' });
 const silentRule = (extra: Record<string, unknown> = {}) => ({ id: 'site-silent', kind: 'site_silent', clearAfterChecks: 1, renotifyMinutes: 0, params: { silentMinutes: 30, clearMinutes: 10 }, ...extra });
 
+/** A download test as ingest stores it (`left_out` from its flags: none here), and its confirmation. */
+const download = (i: number, mbps: number, at: number) =>
+  new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).stringField('result_id', `t${i}-00000000`).booleanField('left_out', false).timestamp(at);
+const confirmation = (i: number, mbps: number, firstMbps: number, at: number) =>
+  new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).stringField('result_id', `c${i}-00000000`).stringField('confirmation_of', `t${i}-00000000`).floatField('confirmation_of_mbps', firstMbps).booleanField('left_out', false).timestamp(at);
+
 function outage(siteCode: string, start: number, end: number): Point {
   return new Point('outage').tag('site', siteCode).tag('kind', 'link_down').floatField('end_at', end).floatField('duration_s', (end - start) / 1000).stringField('ended_by', 'recovered').timestamp(start);
 }
@@ -174,9 +180,7 @@ describe('alert scenarios', () => {
     const after: string[][] = [];
     for (const [i, mbps] of speeds.entries()) {
       r.now = local(8) + (i + 1) * 10 * MIN;
-      const test = new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).stringField('result_id', `t${i}-00000000`).timestamp(r.now - 2000);
-      const confirmation = new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps).stringField('result_id', `c${i}-00000000`).stringField('confirmation_of', `t${i}-00000000`).timestamp(r.now - 1000);
-      await r.write(mbps < 5 ? [test, confirmation] : [test]);
+      await r.write(mbps < 5 ? [download(i, mbps, r.now - 2000), confirmation(i, mbps, mbps, r.now - 1000)] : [download(i, mbps, r.now - 2000)]);
       await svc.runOnce();
       after.push(r.kinds());
     }
@@ -191,10 +195,7 @@ describe('alert scenarios', () => {
     const svc = await r.service();
     for (const [i, [mbps, confirmed]] of [[3, 9], [2, 8], [4, 4.5], [1, 12]].entries()) {
       r.now = local(8) + (i + 1) * 10 * MIN;
-      await r.write([
-        new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', mbps!).stringField('result_id', `t${i}-00000000`).timestamp(r.now - 2000),
-        new Point('throughput').tag('site', 'LC-001').tag('direction', 'download').tag('code', 'ok').floatField('mbps', confirmed!).stringField('result_id', `c${i}-00000000`).stringField('confirmation_of', `t${i}-00000000`).timestamp(r.now - 1000),
-      ]);
+      await r.write([download(i, mbps!, r.now - 2000), confirmation(i, confirmed!, mbps!, r.now - 1000)]);
       await svc.runOnce();
     }
     // Four tests under the floor, one of them confirmed: one bad test each time, no alert.

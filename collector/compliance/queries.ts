@@ -18,6 +18,7 @@ import type { Interval } from '../school/calendar.ts';
 import type { QueryResponse, QuerySeries } from '../influx/writer.ts';
 import type { ReadinessConfig } from './readiness.ts';
 import { type LatencyRun, readinessTests, type ReadinessTest, type TestRow } from './readiness-evidence.ts';
+import { LEFT_OUT_FLAGS } from '../throughput/left-out.ts';
 
 const NS = 1_000_000;
 
@@ -45,7 +46,7 @@ export interface OutageRow {
 }
 
 /** Why a throughput test is left out of the operator's figures (docs/throughput.md "Flags"). */
-export const EXCLUSION_FLAGS = ['cross_traffic', 'lan_bottleneck', 'server_limited'] as const;
+export const EXCLUSION_FLAGS = LEFT_OUT_FLAGS;
 export type ExclusionFlag = (typeof EXCLUSION_FLAGS)[number];
 
 export interface Exclusions {

@@ -14,6 +14,7 @@ import { storageOf } from '../influx/storage.ts';
 import { writeIsolated } from '../influx/write-isolated.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
 import type { Site } from '../registry/site.ts';
+import { markLeftOut } from '../throughput/left-out.ts';
 import { formatIssuesLine } from '../validation.ts';
 
 export { MAX_FUTURE_MS } from '../guards/clock.ts';
@@ -77,6 +78,7 @@ export async function checkResults(ctx: IngestContext, raw: unknown[]): Promise<
       point.timestamp(time);
       if (shiftMs !== 0) point.floatField('clock_shift_ms', shiftMs);
       ctx.annotate?.(result, point);
+      markLeftOut(result, point);
       pending.push({ index, id: result.id, measurement: storageOf(result).measurement, line: toLine(point) });
     } catch (error) {
       acks.push({ index, id: result.id, status: 'rejected', reason: (error as Error).message });

@@ -2,13 +2,14 @@
 // for teams who prefer to alert from Grafana. Same rules, same defaults; Grafana adds the hysteresis with a
 // recovery threshold, the grouping with its notification policy (by rule and commune) and the school-hours
 // quiet time with a mute timing. The thresholds live in ALERT_DEFAULTS; keep them equal to the collector's.
+import { confirmedFailuresInfluxQL } from '../../collector/alerts/rules/confirmed-failure.ts';
 import { DATASOURCE } from './builder.ts';
 import { UID } from './common.ts';
 
 /** Defaults shared with the collector's alert engine (docs/grafana.md#alerts lists the mapping). */
 export const ALERT_DEFAULTS = {
   silentAfterMinutes: 30,
-  /** Degraded throughput: M of the last N successful download tests under the floor. */
+  /** Degraded throughput: M confirmed failures among the last N download outcomes (collector/alerts/rules/confirmed-failure.ts). */
   throughputFloorMbps: 5,
   degradedM: 3,
   degradedN: 5,
@@ -79,7 +80,8 @@ export const ALERT_RULES: AlertRuleSpec[] = [
     uid: 'songcheck-degraded-throughput',
     title: 'Tốc độ suy giảm (degraded throughput)',
     rule: 'degraded_throughput',
-    query: `SELECT count("mbps") AS "tests_under_floor" FROM (SELECT "mbps" FROM "throughput" WHERE "direction" = 'download' AND "code" = 'ok' AND time > now() - 7d GROUP BY ${SITE_TAGS} ORDER BY time DESC LIMIT ${D.degradedN}) WHERE "mbps" < ${D.throughputFloorMbps} GROUP BY ${SITE_TAGS} ORDER BY time DESC`,
+    // The collector's definition of a confirmed failure and of the window (collector/alerts/rules/confirmed-failure.ts).
+    query: confirmedFailuresInfluxQL({ floorMbps: D.throughputFloorMbps, lastN: D.degradedN, timeRange: 'time > now() - 7d', groupBy: SITE_TAGS }),
     lookbackS: 7 * 86_400,
     evaluator: { type: 'gt', value: D.degradedM - 1 },
     recover: { type: 'lt', value: D.degradedM - 1 },
@@ -87,7 +89,7 @@ export const ALERT_RULES: AlertRuleSpec[] = [
     severity: 'warning',
     schoolHoursOnly: true,
     summary: 'Tốc độ tại {{ $labels.site }} dưới mức tối thiểu',
-    description: `${D.degradedM} of the last ${D.degradedN} download tests at {{ $labels.site }} were under ${D.throughputFloorMbps} Mbit/s.`,
+    description: `${D.degradedM} of the last ${D.degradedN} download tests at {{ $labels.site }} were under ${D.throughputFloorMbps} Mbit/s, each confirmed by a second test within the hour.`,
   },
   {
     uid: 'songcheck-latency-over',

@@ -70,6 +70,7 @@ export async function beforeTest(d: ConditionDeps): Promise<TestConditions> {
     ...(busy?.busy ? { busy: true } : {}),
     ...(d.slot && d.slot.postponed > 0 ? { postponed: d.slot.postponed } : {}),
     ...(d.slot?.confirms ? { confirmation_of: d.slot.confirms } : {}),
+    ...(d.slot?.confirmsMbps !== undefined ? { confirmation_of_mbps: d.slot.confirmsMbps } : {}),
     ...(l ? { lan_medium: l.medium } : {}),
     ...(l?.linkMbps !== undefined ? { lan_link_mbps: l.linkMbps } : {}),
     ...(l?.wifiSignalDbm !== undefined ? { lan_wifi_signal_dbm: l.wifiSignalDbm } : {}),

@@ -65,11 +65,11 @@ describe('follow-ups', () => {
     const plan = planAt(clock);
     plan.after([tp('download', 'ok', { mbps: 3.2, bytes: 4e6 }, 'bad-test-0001'), tp('upload', 'ok', { mbps: 2, bytes: 2e6 })]);
     const [c] = plan.pendingSlots();
-    expect(c).toMatchObject({ kind: 'confirmation', confirms: 'bad-test-0001', postponed: 0 });
+    expect(c).toMatchObject({ kind: 'confirmation', confirms: 'bad-test-0001', confirmsMbps: 3.2, postponed: 0 });
     expect(c!.at - clock.t).toBe(14 * 60_000); // 10 + 0.1 × (50 - 10) minutes
     clock.t = c!.at;
     expect(plan.due()).toBe(true);
-    expect(plan.runContext()).toEqual({ kind: 'confirmation', postponed: 0, lastTry: false, confirms: 'bad-test-0001' });
+    expect(plan.runContext()).toEqual({ kind: 'confirmation', postponed: 0, lastTry: false, confirms: 'bad-test-0001', confirmsMbps: 3.2 });
     plan.after([tp('download', 'ok', { mbps: 2.9, bytes: 4e6, confirmation_of: 'bad-test-0001' })]);
     expect(plan.pendingSlots()).toEqual([]);
     // A good test asks nothing.

@@ -10,6 +10,7 @@ export interface PlannedSlot {
   kind: RunSlot['kind'];
   postponed: number;
   confirms?: string;
+  confirmsMbps?: number;
 }
 
 export interface FollowUpOptions {
@@ -20,7 +21,7 @@ export interface FollowUpOptions {
 /** What the probe is told about a slot: lastTry when no retry is left (the limit, or past the school day's end). */
 export function runSlot(slot: PlannedSlot, o: FollowUpOptions, dayEnd: number): RunSlot {
   const lastTry = slot.postponed >= o.busyLine.maxPostpones || slot.at + o.busyLine.postponeMinutes * 60_000 >= dayEnd;
-  return { kind: slot.kind, postponed: slot.postponed, lastTry, ...(slot.confirms ? { confirms: slot.confirms } : {}) };
+  return { kind: slot.kind, postponed: slot.postponed, lastTry, ...(slot.confirms ? { confirms: slot.confirms } : {}), ...(slot.confirmsMbps !== undefined ? { confirmsMbps: slot.confirmsMbps } : {}) };
 }
 
 export function followUps(results: Result[], slot: PlannedSlot, o: FollowUpOptions, now: number, dayEnd: number, random: () => number = Math.random): PlannedSlot[] {
@@ -36,7 +37,7 @@ export function followUps(results: Result[], slot: PlannedSlot, o: FollowUpOptio
   const bad = tp.find((r) => r.direction === 'download' && r.code === 'ok' && r.fields.mbps !== undefined && r.fields.mbps < c.belowMbps);
   if (c.enabled && bad && slot.kind !== 'confirmation') {
     const delay = (c.minDelayMinutes + random() * (c.maxDelayMinutes - c.minDelayMinutes)) * 60_000;
-    return [{ at: now + delay, kind: 'confirmation', postponed: 0, confirms: bad.id }];
+    return [{ at: now + delay, kind: 'confirmation', postponed: 0, confirms: bad.id, confirmsMbps: bad.fields.mbps! }];
   }
   return [];
 }

@@ -1,12 +1,20 @@
-// Degraded throughput: M of the last N download tests under the site's profile floor, each CONFIRMED: the agent
-// runs one more test within the hour after a test under the floor (its result names the first in
-// `confirmation_of`), and only a test whose confirmation was under the floor too counts (docs/alerts.md). It
-// clears when at most `clearCount` of the last N are under it (a test under the floor whose confirmation has not
-// arrived yet still counts for clearing), so one good test in a bad run does not end the incident. Tests flagged
-// for cross traffic, the school's own network or a limited test server are not the operator's and are skipped.
+// Degraded throughput: M of the site's last N download outcomes are CONFIRMED failures (a test under the
+// profile floor whose confirmation, the agent's second test within the hour, read under it too, and was not
+// left out for cross traffic, the school's own network or a limited test server). The definition, and the
+// window of outcomes, are in confirmed-failure.ts: Grafana's rule (dashboards/src/alerts.ts) follows the same one.
+// It clears when at most `clearCount` of the last N outcomes are confirmed failures (hysteresis).
 import { z } from 'zod';
 import type { Observation, RuleKind } from '../types.ts';
-import { bySite, ms, num } from './query-rows.ts';
+import { LEFT_OUT_FLAGS } from '../../throughput/left-out.ts';
+import { confirmedFailures, DOWNLOAD_FIELDS } from './confirmed-failure.ts';
+import { bySite, ms, num, type Row } from './query-rows.ts';
+
+/** Agents older than confirmation tests (`requireConfirmation: false`): every test under the floor not left out counts. */
+function unconfirmedFailures(rows: Row[], floor: number, lastN: number): { window: Row[]; failures: number } {
+  const flagged = (r: Row) => r.left_out === true || LEFT_OUT_FLAGS.some((f) => r[f] === true);
+  const window = rows.filter((r) => num(r.mbps) !== undefined && !(flagged(r) && num(r.mbps)! < floor)).slice(0, lastN);
+  return { window, failures: window.filter((r) => num(r.mbps)! < floor).length };
+}
 
 const params = z
   .object({
@@ -28,27 +36,21 @@ export const degradedThroughput: RuleKind<typeof params> = {
   title: { en: 'Degraded download speed', vi: 'Tốc độ tải xuống thấp' },
   params,
   async evaluate(p, ctx) {
-    // Confirmations ride along: up to one per test, so 3 × N rows hold the last N tests and theirs (and flagged ones).
-    const q = `SELECT "mbps", "result_id", "confirmation_of", "cross_traffic", "lan_bottleneck", "server_limited" FROM "throughput" WHERE "direction" = 'download' AND "code" = 'ok' AND time > ${ms(ctx.now - p.lookbackDays * 86_400_000)} AND time <= ${ms(ctx.now)} GROUP BY "site" ORDER BY time DESC LIMIT ${p.lastN * 3}`;
+    // Rows under the floor that are not outcomes (first tests, one per confirmation, and unconfirmed ones) ride
+    // along: 10 × N rows hold the last N outcomes unless a site's tests under the floor mostly go unconfirmed.
+    const fields = [...DOWNLOAD_FIELDS, ...LEFT_OUT_FLAGS].map((f) => `"${f}"`).join(', ');
+    const q = `SELECT ${fields} FROM "throughput" WHERE "direction" = 'download' AND "code" = 'ok' AND time > ${ms(ctx.now - p.lookbackDays * 86_400_000)} AND time <= ${ms(ctx.now)} GROUP BY "site" ORDER BY time DESC LIMIT ${p.lastN * 10}`;
     const out: Observation[] = [];
     for (const [siteCode, list] of bySite(await ctx.query(q))) {
       const floor = p.floorMbps ?? ctx.floorFor(siteCode);
-      const rows = list.filter((r) => r.cross_traffic !== true && r.lan_bottleneck !== true && r.server_limited !== true && num(r.mbps) !== undefined);
-      const confirmations = new Map<string, number>();
-      for (const r of rows) if (typeof r.confirmation_of === 'string') confirmations.set(r.confirmation_of, num(r.mbps)!);
-      const tests = rows.filter((r) => typeof r.confirmation_of !== 'string').slice(0, p.lastN);
-      const values = tests.map((r) => num(r.mbps)!);
-      const confirmedOf = (r: (typeof tests)[number]) => (typeof r.result_id === 'string' ? confirmations.get(r.result_id) : undefined);
-      const under = tests.filter((r) => num(r.mbps)! < floor && (!p.requireConfirmation || (confirmedOf(r) ?? Infinity) < floor)).length;
-      // For clearing, a test under the floor counts unless its confirmation came back at or above it.
-      const underForClear = tests.filter((r) => num(r.mbps)! < floor && !((confirmedOf(r) ?? -Infinity) >= floor)).length;
+      const { window, failures } = p.requireConfirmation ? confirmedFailures(list, floor, p.lastN) : unconfirmedFailures(list, floor, p.lastN);
       out.push({
         siteCode,
-        // Too few tests is no evidence either way: neither raise nor clear.
-        raise: values.length >= p.raiseCount && under >= p.raiseCount,
-        clear: values.length > 0 && underForClear <= p.clearCount,
-        value: under,
-        summary: `${under} of the last ${values.length} download tests under ${floor} Mbit/s${p.requireConfirmation ? ', each confirmed by a second test within the hour' : ''} (latest ${values[0]?.toFixed(1) ?? '?'} Mbit/s)`,
+        // Too few outcomes is no evidence either way: neither raise nor clear.
+        raise: window.length >= p.raiseCount && failures >= p.raiseCount,
+        clear: window.length > 0 && failures <= p.clearCount,
+        value: failures,
+        summary: `${failures} of the last ${window.length} download tests under ${floor} Mbit/s${p.requireConfirmation ? ', each confirmed by a second test within the hour' : ''} (latest ${num(window[0]?.mbps)?.toFixed(1) ?? '?'} Mbit/s)`,
       });
     }
     return out;
