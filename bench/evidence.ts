@@ -110,7 +110,7 @@ export async function benchEvidence(): Promise<EvidenceBench> {
     for (let d = 1; d <= 30; d++) {
       const date = `2026-11-${String(d).padStart(2, '0')}`;
       const results = defaultDay(date);
-      log.append('LC-0001', results.map((r) => ({ at: r.measuredAt, device: 'dev_0123456789abcdef0123456789abcdef', ...signResult('dev_0123456789abcdef0123456789abcdef', r, key, keyId) })), localTime(date, 20 * 60, 'Asia/Ho_Chi_Minh'));
+      await log.append('LC-0001', results.map((r) => ({ at: r.measuredAt, device: 'dev_0123456789abcdef0123456789abcdef', ...signResult('dev_0123456789abcdef0123456789abcdef', r, key, keyId) })), localTime(date, 20 * 60, 'Asia/Ho_Chi_Minh'));
       entries += results.length;
     }
     for (const date of log.days('LC-0001')) logBytes += fs.statSync(log.dayFile('LC-0001', date)).size;

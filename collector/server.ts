@@ -76,11 +76,11 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   // Signed results and the evidence log (collector/evidence/): days are the calendar's.
   const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.store, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger, ...(options.clock ? { clock: options.clock } : {}) });
   evidence.start();
-  const app = createApp({ alerts, throughput, compliance, evidence, registry, writer, logger, ...(options.clock ? { clock: options.clock } : {}), version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
-    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
-    console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
   const control = createControlHub({ registry, writer, logger, options: config.control, trustProxy: config.trustProxy });
+  const app = createApp({ alerts, throughput, control, compliance, evidence, registry, writer, logger, ...(options.clock ? { clock: options.clock } : {}), version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+    maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
+    console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // Revocations and moves made by the CLI, another worker or (PostgreSQL) another collector reach this
   // process's open WebSockets at once when notified, within a second by polling otherwise.
   const stopWatching = registry.watchChanges(1000, (err) => logger.warn({ err }, 'could not read registry changes'));

@@ -17,14 +17,14 @@ import type { Identity } from '../identity/identity.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { AgentClock, type ClockOptions } from './clock.ts';
 import { ControlClient } from './client.ts';
-import { checkRemoteConfig } from '../../protocol/remote-config.ts';
+import { checkRemoteConfig, withLocalOnlyOptions } from '../../protocol/remote-config.ts';
 
 export const REMOTE_CONFIG_FILE = 'remote-config.json';
 const Stored = z.object({ version: z.number().int().min(1), config: z.record(z.string(), z.unknown()) });
 
 export interface SupervisorDeps {
   dataDir: string;
-  /** The local configuration (config file or defaults); a stored remote one replaces it, keeping its collectorUrl. */
+  /** The local configuration (config file or defaults); a stored remote one replaces it, keeping its collectorUrl and local-only options. */
   localConfig: AgentConfig;
   identity: Identity;
   logger: Logger;
@@ -50,7 +50,7 @@ export function loadRemoteConfig(dataDir: string, logger: Logger): { version: nu
 export function startSupervisedAgent(deps: SupervisorDeps) {
   const { logger, identity, dataDir } = deps;
   const remoteFile = join(dataDir, REMOTE_CONFIG_FILE);
-  const withLocal = (config: AgentConfig): AgentConfig => ({ ...config, collectorUrl: deps.localConfig.collectorUrl });
+  const withLocal = (config: AgentConfig): AgentConfig => withLocalOnlyOptions(config, deps.localConfig);
   const stored = loadRemoteConfig(dataDir, logger);
   let version = stored?.version ?? 0;
   let config = stored ? withLocal(stored.config) : deps.localConfig;

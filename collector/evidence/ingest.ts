@@ -58,7 +58,7 @@ export async function evidenceIngest(
     }
   }
   try {
-    evidence.append(ctx.siteCode, entries, ctx.now);
+    await evidence.append(ctx.siteCode, entries, ctx.now);
   } catch (error) {
     log.error({ err: (error as Error).message, entries: entries.length }, 'evidence log append failed; batch not acknowledged (check the disk of SONGCHECK_EVIDENCE_DIR)');
     throw new ApiError(503, 'evidence_log_unavailable', 'the evidence log cannot be written; keep the results and retry later', { 'retry-after': '60' });

@@ -21,12 +21,12 @@ const tmp = () => {
 const entry = (n: number) => ({ at: n, device: 'dev_1', unsigned: `{"n":${n}}`, agentVersion: '0.1.0' });
 
 describe('evidence log', () => {
-  it('chains lines within a day and across days, closing each day once with its head', () => {
+  it('chains lines within a day and across days, closing each day once with its head', async () => {
     const closed: ClosedDay[] = [];
     const log = new EvidenceLog(tmp(), TZ, (d) => closed.push(d));
     const day1 = localTime('2026-11-02', 23 * 60 + 30, TZ);
-    expect(log.append('LC-1', [entry(1), entry(2)], day1)).toEqual({ date: '2026-11-02', seqs: [1, 2] });
-    log.append('LC-1', [entry(3)], localTime('2026-11-03', 8 * 60, TZ));
+    expect(await log.append('LC-1', [entry(1), entry(2)], day1)).toEqual({ date: '2026-11-02', seqs: [1, 2] });
+    await log.append('LC-1', [entry(3)], localTime('2026-11-03', 8 * 60, TZ));
     const d1 = log.readDay('LC-1', '2026-11-02');
     const d2 = log.readDay('LC-1', '2026-11-03');
     expect(JSON.parse(d1[0]!).prev).toBe(genesisHash('LC-1'));
@@ -35,25 +35,62 @@ describe('evidence log', () => {
     expect(closed).toEqual([{ site: 'LC-1', date: '2026-11-02', head: sha256Hex(d1[1]!), entries: 2, prev: genesisHash('LC-1') }]);
   });
 
-  it('a new process continues the chain from disk and cuts a torn, never acknowledged last line', () => {
+  it('a new process continues the chain from disk and cuts a torn, never acknowledged last line', async () => {
     const dir = tmp();
     const at = localTime('2026-11-02', 9 * 60, TZ);
-    new EvidenceLog(dir, TZ).append('LC-1', [entry(1)], at);
+    await new EvidenceLog(dir, TZ).append('LC-1', [entry(1)], at);
     fs.appendFileSync(path.join(dir, 'LC-1', '2026-11-02.log'), '{"prev":"torn');
-    new EvidenceLog(dir, TZ).append('LC-1', [entry(2)], at);
+    await new EvidenceLog(dir, TZ).append('LC-1', [entry(2)], at);
     const lines = new EvidenceLog(dir, TZ).readDay('LC-1', '2026-11-02');
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[1]!)).toMatchObject({ prev: sha256Hex(lines[0]!), seq: 2 });
   });
 
-  it('keeps appending to the newest day when the clock goes back across midnight, and prunes old days', () => {
+  it('keeps appending to the newest day when the clock goes back across midnight, and prunes old days', async () => {
     const log = new EvidenceLog(tmp(), TZ);
-    log.append('LC-1', [entry(1)], localTime('2026-11-03', 1, TZ));
-    expect(log.append('LC-1', [entry(2)], localTime('2026-11-02', 23 * 60, TZ)).date).toBe('2026-11-03');
-    log.append('LC-2', [entry(3)], localTime('2026-10-01', 600, TZ));
+    await log.append('LC-1', [entry(1)], localTime('2026-11-03', 1, TZ));
+    expect((await log.append('LC-1', [entry(2)], localTime('2026-11-02', 23 * 60, TZ))).date).toBe('2026-11-03');
+    await log.append('LC-2', [entry(3)], localTime('2026-10-01', 600, TZ));
     expect(log.prune(localTime('2026-11-03', 600, TZ), 30)).toBe(1);
     expect(log.days('LC-2')).toEqual([]);
     expect(log.days('LC-1')).toEqual(['2026-11-03']);
+  });
+
+  it('concurrent appends to one site share commits, keep one chain, and each learns its own line numbers', async () => {
+    const log = new EvidenceLog(tmp(), TZ);
+    const at = localTime('2026-11-02', 9 * 60, TZ);
+    const batches = Array.from({ length: 120 }, (_, b) => [entry(b * 10), entry(b * 10 + 1), entry(b * 10 + 2)]);
+    const acks = await Promise.all(batches.map((b) => log.append('LC-1', b, at)));
+    const lines = log.readDay('LC-1', '2026-11-02');
+    expect(lines).toHaveLength(360);
+    let prev = genesisHash('LC-1');
+    lines.forEach((line, i) => {
+      expect(JSON.parse(line)).toMatchObject({ prev, seq: i + 1 });
+      prev = sha256Hex(line);
+    });
+    // Each append's line numbers name its own entries, in its order.
+    acks.forEach((ack, b) => {
+      expect(ack.date).toBe('2026-11-02');
+      expect(ack.seqs.map((seq) => JSON.parse(lines[seq - 1]!).at)).toEqual([b * 10, b * 10 + 1, b * 10 + 2]);
+    });
+  });
+
+  it('a commit the disk refuses rejects every append waiting in it, and the next commit goes on from disk', async () => {
+    const dir = tmp();
+    const log = new EvidenceLog(dir, TZ);
+    const at = localTime('2026-11-02', 9 * 60, TZ);
+    await log.append('LC-1', [entry(1)], at);
+    // The day file replaced by a directory: open() fails as a full or read-only disk would.
+    const file = path.join(dir, 'LC-1', '2026-11-02.log');
+    const kept = fs.readFileSync(file);
+    fs.rmSync(file);
+    fs.mkdirSync(file);
+    const refused = await Promise.allSettled([log.append('LC-1', [entry(2)], at), log.append('LC-1', [entry(3)], at), log.append('LC-1', [entry(4)], at)]);
+    expect(refused.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    fs.rmSync(file, { recursive: true });
+    fs.writeFileSync(file, kept);
+    expect(await log.append('LC-1', [entry(5)], at)).toEqual({ date: '2026-11-02', seqs: [2] });
+    expect(fs.existsSync(path.join(dir, 'LC-1', '.lock'))).toBe(false);
   });
 
   it('keeps one chain when several processes append to the same site at once (SONGCHECK_WORKERS)', async () => {

@@ -5,14 +5,22 @@
 //
 //   <dir>/<site>/<YYYY-MM-DD>.log
 //
-// Appends are synchronous (write + fsync before the collector acknowledges) and hold the site's lock file,
-// so requests of one process, and processes sharing the directory (SONGCHECK_WORKERS), never interleave.
+// An append resolves after its write and fsync (before the collector acknowledges); appends of a site that
+// arrive together share one write and fsync (group commit), and each commit holds the site's lock file, so
+// requests of one process, and processes sharing the directory (SONGCHECK_WORKERS), never interleave.
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeEvidenceLine, type EvidenceLine, genesisHash, sha256Hex } from '../../protocol/evidence.ts';
 import { localParts } from '../school/zone.ts';
 
 export type EvidenceEntry = Omit<EvidenceLine, 'prev' | 'seq'>;
+
+interface PendingAppend {
+  entries: EvidenceEntry[];
+  now: number;
+  resolve: (r: { date: string; seqs: number[] }) => void;
+  reject: (error: unknown) => void;
+}
 
 export interface ClosedDay {
   site: string;
@@ -25,7 +33,7 @@ export interface ClosedDay {
 
 const DATE_FILE = /^(\d{4}-\d{2}-\d{2})\.log$/;
 
-/** About 5 s of 1 ms waits for another process's append (each holds the lock for one write and fsync). */
+/** About 5 s of 1 ms waits for another process's commit (each holds the lock for one write and fsync). */
 const LOCK_ATTEMPTS = 5000;
 
 function holderAlive(lock: string): boolean {
@@ -116,51 +124,102 @@ export class EvidenceLog {
   }
 
   /**
-   * Appends entries for one site, all on the day of `now`, and fsyncs. Returns the day and the line number
-   * of each entry (1-based). Throws when the disk refuses: then nothing may be acknowledged.
+   * Appends entries for one site, all on the day of `now`, and fsyncs. Resolves with the day and the line
+   * number of each entry (1-based) once they are on disk; rejects when the disk refuses: then nothing may be
+   * acknowledged.
    *
-   * Several collector processes may share the directory (SONGCHECK_WORKERS): each append holds the site's
+   * Group commit: appends to a site that arrive while its previous write is being synced wait for it, then go
+   * to disk together in one write and one fsync (the ingest bench's profile had a fifth of the collector's
+   * time in one fsync per request, blocking the event loop). Writes and syncs are asynchronous, so requests
+   * of other sites go on meanwhile.
+   *
+   * Several collector processes may share the directory (SONGCHECK_WORKERS): each commit holds the site's
    * lock file and reads the chain's head from disk, never from memory, so the chain stays one sequence.
    */
-  append(site: string, entries: EvidenceEntry[], now: number): { date: string; seqs: number[] } {
-    const today = this.dayOf(now);
-    if (entries.length === 0) return { date: today, seqs: [] };
-    fs.mkdirSync(this.siteDir(site), { recursive: true, mode: 0o700 });
-    return this.locked(site, () => {
-      let date = today;
-      let tail = this.tail(site, date);
-      let prevDay: ClosedDay | undefined;
-      if (!tail) {
-        // A new day for this site (or the clock went back across midnight: then keep the newest day).
-        const days = this.days(site);
-        const latest = days[days.length - 1];
-        if (latest && latest > date) {
-          date = latest;
-          tail = this.tail(site, date);
-        } else if (latest) prevDay = this.summary(site, latest);
-      }
-      let head = tail?.head ?? prevDay?.head ?? genesisHash(site);
-      let seq = tail?.seq ?? 0;
-      const seqs: number[] = [];
-      let text = '';
-      for (const e of entries) {
-        seq++;
-        const line = encodeEvidenceLine({ ...e, prev: head, seq });
-        head = sha256Hex(line);
-        text += `${line}\n`;
-        seqs.push(seq);
-      }
-      const fd = fs.openSync(this.dayFile(site, date), 'a', 0o600);
-      try {
-        fs.writeSync(fd, text);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      // The previous day is final once a later one has begun (recording it twice is harmless).
-      if (prevDay) this.onDayClosed(prevDay);
-      return { date, seqs };
+  append(site: string, entries: EvidenceEntry[], now: number): Promise<{ date: string; seqs: number[] }> {
+    if (entries.length === 0) return Promise.resolve({ date: this.dayOf(now), seqs: [] });
+    return new Promise((resolve, reject) => {
+      const waiting = this.waiting.get(site);
+      if (waiting) waiting.push({ entries, now, resolve, reject });
+      else this.waiting.set(site, [{ entries, now, resolve, reject }]);
+      if (!this.committing.has(site)) void this.commitLoop(site);
     });
+  }
+
+  private readonly waiting = new Map<string, PendingAppend[]>();
+  private readonly committing = new Set<string>();
+
+  /** Commits a site's waiting appends, group by group, until none is left. */
+  private async commitLoop(site: string): Promise<void> {
+    this.committing.add(site);
+    try {
+      for (let group = this.waiting.get(site); group; group = this.waiting.get(site)) {
+        this.waiting.delete(site);
+        try {
+          await this.commit(site, group);
+        } catch (error) {
+          for (const a of group) a.reject(error);
+        }
+      }
+    } finally {
+      this.committing.delete(site);
+    }
+  }
+
+  /** One lock, one write and one fsync for a group of appends (split only where the day changes). */
+  private async commit(site: string, group: PendingAppend[]): Promise<void> {
+    fs.mkdirSync(this.siteDir(site), { recursive: true, mode: 0o700 });
+    const release = await this.lock(site);
+    const closed: ClosedDay[] = [];
+    try {
+      for (let i = 0; i < group.length; ) {
+        const today = this.dayOf(group[i]!.now);
+        let j = i + 1;
+        while (j < group.length && this.dayOf(group[j]!.now) === today) j++;
+        const run = group.slice(i, j);
+        i = j;
+        let date = today;
+        let tail = this.tail(site, date);
+        let prevDay: ClosedDay | undefined;
+        if (!tail) {
+          // A new day for this site (or the clock went back across midnight: then keep the newest day).
+          const days = this.days(site);
+          const latest = days[days.length - 1];
+          if (latest && latest > date) {
+            date = latest;
+            tail = this.tail(site, date);
+          } else if (latest) prevDay = this.summary(site, latest);
+        }
+        let head = tail?.head ?? prevDay?.head ?? genesisHash(site);
+        let seq = tail?.seq ?? 0;
+        const seqsOf: number[][] = [];
+        let text = '';
+        for (const a of run) {
+          const seqs: number[] = [];
+          for (const e of a.entries) {
+            seq++;
+            const line = encodeEvidenceLine({ ...e, prev: head, seq });
+            head = sha256Hex(line);
+            text += `${line}\n`;
+            seqs.push(seq);
+          }
+          seqsOf.push(seqs);
+        }
+        const file = await fs.promises.open(this.dayFile(site, date), 'a', 0o600);
+        try {
+          await file.write(text);
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+        // The previous day is final once a later one has begun (recording it twice is harmless).
+        if (prevDay) closed.push(prevDay);
+        run.forEach((a, k) => a.resolve({ date, seqs: seqsOf[k]! }));
+      }
+    } finally {
+      release();
+    }
+    for (const day of closed) this.onDayClosed(day);
   }
 
   /** The last line's hash and sequence number of a day file, cutting off a torn (never acknowledged) line. */
@@ -190,25 +249,19 @@ export class EvidenceLog {
     }
   }
 
-  /** Runs `fn` holding `<site>/.lock` (created exclusively; a lock left by a dead process is taken over). */
-  private locked<T>(site: string, fn: () => T): T {
+  /** Takes `<site>/.lock` (created exclusively; a lock left by a dead process is taken over); returns its release. */
+  private async lock(site: string): Promise<() => void> {
     const lock = path.join(this.siteDir(site), '.lock');
-    const pause = new Int32Array(new SharedArrayBuffer(4));
     for (let attempt = 0; ; attempt++) {
       try {
         fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
-        break;
+        return () => fs.rmSync(lock, { force: true });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         if (attempt >= LOCK_ATTEMPTS) throw new Error(`evidence log of ${site} is locked by another process (${lock})`);
         if (!holderAlive(lock)) fs.rmSync(lock, { force: true });
-        else Atomics.wait(pause, 0, 0, 1);
+        else await new Promise((r) => setTimeout(r, 1));
       }
-    }
-    try {
-      return fn();
-    } finally {
-      fs.rmSync(lock, { force: true });
     }
   }
 

@@ -50,9 +50,9 @@ export class EvidenceService {
     return checked;
   }
 
-  /** Appends the stored results' entries (throws when the disk refuses: then nothing is acknowledged). */
-  append(siteCode: string, entries: EvidenceEntry[], now: number): void {
-    this.log.append(siteCode, entries, now);
+  /** Appends the stored results' entries (rejects when the disk refuses: then nothing is acknowledged). */
+  async append(siteCode: string, entries: EvidenceEntry[], now: number): Promise<void> {
+    await this.log.append(siteCode, entries, now);
   }
 
   /** Keeps a background write (a closed day's head) so close() can wait for it. */

@@ -10,7 +10,7 @@ export const HttpOptions = z
     maxBytes: z.number().int().min(0).max(100 * 1024 * 1024).default(1024 * 1024),
     /** When set, any other status is an http_error (e.g. 204 for the collector's ping endpoint). */
     expectStatus: z.number().int().min(100).max(599).optional(),
-    /** PEM file of extra CAs to trust, for a test server with a private CA; the system CAs stay trusted. */
+    /** PEM file of extra CAs to trust, for a test server with a private CA; the system CAs stay trusted. Local only (index.ts LOCAL_ONLY_OPTIONS). */
     caFile: z.string().min(1).optional(),
   })
   .strict()

@@ -8,7 +8,7 @@ export const IcmpOptions = z
     intervalMs: z.number().int().min(200).max(60_000).default(1000),
     /** Wait for each echo's reply. */
     timeoutMs: z.number().int().min(1).max(60_000).default(3000),
-    /** Path of the ping program when it is not on PATH as `ping`. */
+    /** Path of the ping program when it is not on PATH as `ping`. Local only (index.ts LOCAL_ONLY_OPTIONS). */
     binary: z.string().min(1).optional(),
   })
   .strict()
