@@ -10,7 +10,7 @@ import { loadEvidenceConfig } from './evidence/config.ts';
 import { EvidenceService } from './evidence/service.ts';
 import { consoleSettings } from './console/config.ts';
 import type { ComplianceSetup } from './compliance/setup.ts';
-import { type CollectorConfig, redactConfig } from './config.ts';
+import { assertStrongSecrets, type CollectorConfig, redactConfig } from './config.ts';
 import { startGrafanaSupport } from './grafana/startup.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { createLogger } from './logger.ts';
@@ -40,6 +40,8 @@ export interface StartOptions {
 }
 
 export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
+  // Before anything opens: a placeholder or weak secret stops the start with one line per variable.
+  assertStrongSecrets(config);
   const logger = options.logger ?? createLogger(config.logLevel);
   logger.info({ config: redactConfig(config), version: COLLECTOR_VERSION }, 'starting collector');
   const registry = await Registry.open(config.dataDir);
@@ -51,7 +53,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   let throughput: Awaited<ReturnType<typeof createThroughputService>>;
   try {
-    throughput = await createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger, limits: config.throughput });
+    throughput = await createThroughputService({ registry, dataDir: config.dataDir, testTokenKey: config.testTokenKey, logger, limits: config.throughput });
   } catch (error) {
     stopGrafanaSupport();
     await registry.close();
