@@ -136,9 +136,10 @@ async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, regis
 function rawEquivalent(query: string): string | undefined {
   if (!query.includes('"rollup_1h"')) return undefined;
   return query
-    .replace(/"rollup_1h"\."latency_1[hd]"/, '"latency"')
+    .replace(/"rollup_1h"\."latency_(1[hd]|area_1d)"/, '"latency"')
     .replace(/"rollup_1h"\."throughput_1[hd]"/, '"throughput"')
-    .replace(/"rollup_1h"\."uptime_1[hd]"/, '"uptime"')
+    .replace(/"rollup_1h"\."uptime_(1[hd]|area_1d)"/, '"uptime"')
+    .replace(/sum\("(rtt|jitter)_sum"\) \/ sum\("\1_n"\)/g, (_, f: string) => (f === 'rtt' ? 'mean("rtt_median_ms")' : 'mean("jitter_ms")'))
     .replace(/"mbps_median"/g, '"mbps"');
 }
 

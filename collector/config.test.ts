@@ -40,10 +40,11 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('reads the throughput budgets, and names a bad one', () => {
+  it('reads the throughput and control-message budgets, and names a bad one', () => {
     const c = loadConfig({ ...base, SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE: '4', SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S: '2048', SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS: '3000', SONGCHECK_NDT7_MAX_CONCURRENT: '2' });
     expect(c.throughput).toEqual({ httpStreamsPerDevice: 4, minBytesPerSecond: 2048, idleTimeoutMs: 3000, ndt7MaxConcurrent: 2 });
     expect(loadConfig(base).throughput).toEqual({});
+    expect(loadConfig({ ...base, SONGCHECK_CONTROL_MESSAGES_PER_S: '2', SONGCHECK_CONTROL_MESSAGE_BURST: '10', SONGCHECK_CONTROL_FLOOD_COOLDOWN_S: '30' }).control).toEqual({ messagesPerSecond: 2, messageBurst: 10, floodCooldownSeconds: 30 });
     expect(problems({ ...base, SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: '10' })).toEqual(['SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: must be an integer between 500 and 60000']);
   });
 
@@ -151,5 +152,10 @@ describe('loadConfig', () => {
 describe('loadRegistryConfig', () => {
   it('needs neither InfluxDB nor the admin token', () => {
     expect(loadRegistryConfig({ SONGCHECK_DATA_DIR: '/tmp/reg' })).toEqual({ dataDir: '/tmp/reg', publicUrl: undefined });
+  });
+
+  it('checks SONGCHECK_DATABASE_URL before any connection', () => {
+    expect(() => loadRegistryConfig({ SONGCHECK_DATABASE_URL: 'postgres://songcheck:secret@db:5432/songcheck' })).not.toThrow();
+    expect(() => loadRegistryConfig({ SONGCHECK_DATABASE_URL: 'mysql://db/songcheck' })).toThrow(/SONGCHECK_DATABASE_URL: must be a postgres:\/\/ URL/);
   });
 });

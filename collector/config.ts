@@ -54,7 +54,7 @@ export interface CollectorConfig extends RegistryConfig {
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
   trustProxy?: boolean;
   /** Control channel (docs/control-channel.md); each field defaults to DEFAULT_CONTROL_OPTIONS. */
-  control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number };
+  control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number; messagesPerSecond?: number; messageBurst?: number; floodCooldownSeconds?: number };
   /** Throughput test server limits (docs/throughput.md "Budgets"); each field defaults to DEFAULT_THROUGHPUT_LIMITS. */
   throughput?: Partial<ThroughputLimits>;
   /** Verdicts: calendar and profiles files, reporting token, schedule (collector/compliance/config.ts). */
@@ -90,8 +90,15 @@ const intIn = (min: number, max: number) =>
 // Database and retention policy names end up inside InfluxQL and URLs; keep them to a plain charset.
 const name = z.string().trim().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'must be 1-200 characters of [A-Za-z0-9_.-]');
 
+// Read by collector/store/open.ts; checked here so a typo fails with the variable's name, before any connection.
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), 'must be a postgres:// URL, e.g. postgres://songcheck:secret@db.example:5432/songcheck');
+
 const registryShape = {
   SONGCHECK_DATA_DIR: opt(z.string()),
+  SONGCHECK_DATABASE_URL: opt(postgresUrl),
   SONGCHECK_PUBLIC_URL: opt(httpUrl),
 };
 
@@ -125,6 +132,9 @@ const serveShape = {
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
+  SONGCHECK_CONTROL_MESSAGES_PER_S: opt(intIn(1, 10_000)),
+  SONGCHECK_CONTROL_MESSAGE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_CONTROL_FLOOD_COOLDOWN_S: opt(intIn(1, 86_400)),
   SONGCHECK_NDT7_MAX_CONCURRENT: opt(intIn(1, 10_000)),
   SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS: opt(intIn(1, 100_000)),
   SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE: opt(intIn(1, 1_000)),
@@ -217,6 +227,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_HANDSHAKES_PER_S !== undefined ? { handshakesPerSecond: v.SONGCHECK_CONTROL_HANDSHAKES_PER_S } : {}),
       ...(v.SONGCHECK_CONTROL_HANDSHAKE_BURST !== undefined ? { handshakeBurst: v.SONGCHECK_CONTROL_HANDSHAKE_BURST } : {}),
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
+      ...(v.SONGCHECK_CONTROL_MESSAGES_PER_S !== undefined ? { messagesPerSecond: v.SONGCHECK_CONTROL_MESSAGES_PER_S } : {}),
+      ...(v.SONGCHECK_CONTROL_MESSAGE_BURST !== undefined ? { messageBurst: v.SONGCHECK_CONTROL_MESSAGE_BURST } : {}),
+      ...(v.SONGCHECK_CONTROL_FLOOD_COOLDOWN_S !== undefined ? { floodCooldownSeconds: v.SONGCHECK_CONTROL_FLOOD_COOLDOWN_S } : {}),
     },
     throughput: {
       ...(v.SONGCHECK_NDT7_MAX_CONCURRENT !== undefined ? { ndt7MaxConcurrent: v.SONGCHECK_NDT7_MAX_CONCURRENT } : {}),

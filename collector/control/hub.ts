@@ -18,10 +18,11 @@ import { RateLimiter } from '../http/rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
 import { acceptDeviceUpgrade, authenticateUpgrade, refuseUpgrade, RevocationGuard, upgradeAddress } from '../auth/ws-upgrade.ts';
+import { CLOSE_FLOODING, ConnectionBudget, DEFAULT_MESSAGE_BUDGET, type MessageBudgetCounters, type MessageBudgetOptions } from './message-budget.ts';
 import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
 import { CONTROL_CHANNEL, ControlStore, type PresenceWrite, upsertPresence } from './store.ts';
 
-export interface ControlOptions {
+export interface ControlOptions extends MessageBudgetOptions {
   heartbeatSeconds: number;
   /** Handshakes answered per second (token bucket); the excess gets 503 + Retry-After. */
   handshakesPerSecond: number;
@@ -50,6 +51,7 @@ export const DEFAULT_CONTROL_OPTIONS: ControlOptions = {
   flushMs: 20_000,
   pollMs: 1_000,
   sweepMs: 60_000,
+  ...DEFAULT_MESSAGE_BUDGET,
 };
 
 export interface ControlDeps {
@@ -75,6 +77,11 @@ interface Conn {
   dirty: boolean;
   /** The offset last written to SQLite. */
   storedOffsetMs?: number;
+  /** What this connection may still send (message-budget.ts). */
+  budget: ConnectionBudget;
+  /** The text of the last state message handled (hello, config_result, command_result): a repeat is dropped. */
+  lastStateText?: string;
+  closedForFlooding?: boolean;
 }
 
 export type ControlHub = ReturnType<typeof createControlHub>;
@@ -104,6 +111,9 @@ export function createControlHub(deps: ControlDeps) {
   let knownVersion = -1;
   let closing = false;
   let shed = 0;
+  const messageCounters: MessageBudgetCounters = { throttled: 0, closed: 0, refusedCoolingDown: 0, droppedIdentical: 0 };
+  /** Devices closed for flooding, until when their upgrades are refused. */
+  const coolingDown = new Map<string, number>();
 
   // A device moved to another site gets that site's tags and configuration from now on.
   const onMoved = ({ deviceId, to }: { deviceId: string; to: string }) => {
@@ -157,16 +167,40 @@ export function createControlHub(deps: ControlDeps) {
     }
   }
 
+  /** Past its budget a message is dropped unread; a connection that keeps sending is closed (1008) and cools down. */
+  function withinBudget(conn: Conn): boolean {
+    // Closing for flooding: nothing more from it is read, whatever the bucket refilled meanwhile.
+    const verdict = conn.closedForFlooding ? 'drop' : conn.budget.take();
+    if (verdict === 'ok') return true;
+    messageCounters.throttled++;
+    if (verdict === 'close' && !conn.closedForFlooding) {
+      conn.closedForFlooding = true;
+      messageCounters.closed++;
+      coolingDown.set(conn.deviceId, now() + opts.floodCooldownSeconds * 1000);
+      logger.warn({ device: conn.deviceId, throttled: opts.messageBurst }, 'control: connection closed for flooding');
+      conn.ws.close(CLOSE_FLOODING, conn.budget.closeReason());
+      setTimeout(() => conn.ws.terminate(), 1_000).unref();
+    }
+    return false;
+  }
+
   async function onMessage(conn: Conn, data: Buffer, isBinary: boolean): Promise<void> {
     const t1 = now();
     conn.lastSeen = t1;
     conn.dirty = true;
-    const parsed = isBinary ? ({ ok: false, error: 'binary frames are not part of the protocol; send JSON text' } as const) : parseControlMessage(AgentMessage, data.toString('utf8'));
+    const text = isBinary ? undefined : data.toString('utf8');
+    // The same state again changes nothing: no parse, no write, no answer.
+    if (text !== undefined && text === conn.lastStateText) {
+      messageCounters.droppedIdentical++;
+      return;
+    }
+    const parsed = text === undefined ? ({ ok: false, error: 'binary frames are not part of the protocol; send JSON text' } as const) : parseControlMessage(AgentMessage, text);
     if (!parsed.ok) {
       send(conn, { type: 'error', code: 'bad_message', message: parsed.error });
       return;
     }
     const msg = parsed.message;
+    if (msg.type !== 'heartbeat') conn.lastStateText = text;
     switch (msg.type) {
       case 'heartbeat':
         if (msg.offsetMs !== undefined) conn.offsetMs = msg.offsetMs;
@@ -206,12 +240,15 @@ export function createControlHub(deps: ControlDeps) {
   function onConnection(ws: WebSocket, deviceId: string, site: Site): void {
     const old = conns.get(deviceId);
     if (old) old.ws.close(CLOSE_REPLACED, 'replaced by a newer connection of the same device');
-    const conn: Conn = { ws, deviceId, site, helloed: false, lastSeen: now(), configVersion: 0, dirty: true };
+    const conn: Conn = { ws, deviceId, site, helloed: false, lastSeen: now(), configVersion: 0, dirty: true, budget: new ConnectionBudget(opts, now) };
     conns.set(deviceId, conn);
     ws.on('message', (data: Buffer, isBinary) => {
+      if (!withinBudget(conn)) return;
       onMessage(conn, data, isBinary).catch((err: unknown) => {
         // A bug or a database error on one message must not take the process (and 10 000 sockets) down.
         logger.error({ err, device: deviceId }, 'control message failed');
+        // Not handled: the same message sent again must be handled, not dropped as a repeat.
+        conn.lastStateText = undefined;
         send(conn, { type: 'error', code: 'internal', message: 'the collector could not handle this message; see its log' });
       });
     });
@@ -358,6 +395,17 @@ export function createControlHub(deps: ControlDeps) {
           refuseUpgrade(socket, 401, 'unauthorized', 'device token missing, not recognised or revoked; send "Authorization: Bearer <device token>"');
           return;
         }
+        // A device closed for flooding waits out its cool-down without spending the shared budget.
+        const until = coolingDown.get(auth.device.id);
+        if (until !== undefined) {
+          if (until > now()) {
+            messageCounters.refusedCoolingDown++;
+            const s = Math.ceil((until - now()) / 1000);
+            refuseUpgrade(socket, 429, 'rate_limited', `this device was closed for flooding the control channel; reconnect in ${s} s`, { headers: { 'retry-after': String(s) } });
+            return;
+          }
+          coolingDown.delete(auth.device.id);
+        }
         const token = handshakes.take('handshake');
         if (!token.ok || conns.size >= opts.maxConnections) {
           shed++;
@@ -372,7 +420,11 @@ export function createControlHub(deps: ControlDeps) {
       });
       return true;
     },
-    stats: () => ({ connections: conns.size, shed }),
+    stats: () => ({
+      connections: conns.size,
+      shed,
+      messageBudget: { messagesPerSecond: opts.messagesPerSecond, messageBurst: opts.messageBurst, floodCooldownSeconds: opts.floodCooldownSeconds, ...messageCounters },
+    }),
     /** Runs the periodic jobs now (tests, and before a shutdown). */
     flush,
     poll: pollSoon,

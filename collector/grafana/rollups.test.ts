@@ -85,6 +85,12 @@ describe('the rollup queries', () => {
     // The daily level, from the hourly one: sums of sums, mean of the hourly medians.
     const daily = await influxQuery(influxUrl, db, `SELECT sent, received, results, rtt_median_ms FROM "${ROLLUP_RP}"."latency_1d" WHERE site = 'A'`);
     expect(daily.map((r) => [r.time % 86_400_000, r.sent, r.received, r.results, r.rtt_median_ms])).toEqual([[0, 30, 25, 3, 50]]);
+    // The area level (no site tag): what the commune and operator tables read. Its sums and counts give exactly
+    // the mean of the sites' daily values (A 50, B 100), whichever days they fell on.
+    const area = await influxQuery(influxUrl, db, `SELECT sum(rtt_sum) / sum(rtt_n) AS rtt, sum(jitter_sum) / sum(jitter_n) AS jitter, sum(sent) AS sent, sum(received) AS received FROM "${ROLLUP_RP}"."latency_area_1d" WHERE method = 'tcp_connect' GROUP BY "operator"`);
+    expect(area.map((r) => [r.tags.operator, r.rtt, r.jitter, r.sent, r.received])).toEqual([['viettel', 75, 3, 40, 35]]);
+    const upArea = await influxQuery(influxUrl, db, `SELECT sum(up_s) AS up_s, sum(observed_s) AS observed_s FROM "${ROLLUP_RP}"."uptime_area_1d"`);
+    expect(upArea.map((r) => [r.up_s, r.observed_s])).toEqual([[450, 900]]);
     // Only successful tests count; the failed one's budget bytes do not leak into the ok rollup.
     const tp = await influxQuery(influxUrl, db, `SELECT mbps_median, tests, budget_bytes, direction FROM "${ROLLUP_RP}"."throughput_1h"`);
     expect(tp.map((r) => [r.mbps_median, r.tests, r.budget_bytes, r.direction])).toEqual([[12, 1, 1000, 'download']]);

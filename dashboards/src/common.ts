@@ -101,3 +101,8 @@ export const SITE_DETAIL_VARIABLES: VariableSpec[] = [
 /** The WHERE clause every result panel starts with (commune: see FILTER_VARIABLES; the site detail's is `.*`). */
 export const SITES = `"commune" =~ /^$commune$/ AND "site" =~ /^$site$/`;
 export const OPERATORS = `"operator" =~ /^$operator$/`;
+/**
+ * The WHERE clause of panels on the area rollups (latency_area_1d, uptime_area_1d: no site tag). They follow
+ * the commune and operator filters; a site selection does not narrow them (their descriptions say so).
+ */
+export const COMMUNES = `"commune" =~ /^$commune$/`;

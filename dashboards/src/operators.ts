@@ -1,8 +1,10 @@
 // Operator comparison: the same figures per operator and link type, from the hourly rollups.
 import { dashboard, type PanelSpec } from './builder.ts';
-import { FILTER_VARIABLES, OPERATORS, ROLLING_OVERALL, RP, SITES, UID } from './common.ts';
+import { COMMUNES, FILTER_VARIABLES, OPERATORS, ROLLING_OVERALL, RP, SITES, UID } from './common.ts';
 
 const FILTER = `${OPERATORS} AND ${SITES} AND $timeFilter`;
+/** The area rollups have no site tag: commune and operator filters only. */
+const AREA_FILTER = `${OPERATORS} AND ${COMMUNES} AND $timeFilter`;
 
 const verdictCount = (refId: string, code: number, name: string) => ({
   refId,
@@ -14,14 +16,14 @@ const panels: PanelSpec[] = [
   {
     type: 'table',
     title: 'So sánh nhà mạng',
-    description: 'Per operator and link type over the range (daily rollups): TCP latency (mean of hourly medians), jitter, loss, median download and upload, uptime',
+    description: 'Per operator and link type over the range (daily rollups): TCP latency (mean of the sites\' daily means of hourly medians), jitter, loss, median download and upload, uptime. Latency and uptime come from the commune-level rollups: they follow the commune and operator filters, not a site selection',
     w: 24,
     interval: '1d',
     targets: [
-      { refId: 'A', format: 'table', query: `SELECT mean("rtt_median_ms") AS "rtt_median_ms", mean("jitter_ms") AS "jitter_ms", (sum("sent") - sum("received")) / sum("sent") * 100 AS "loss_pct" FROM ${RP}."latency_1d" WHERE "method" = 'tcp_connect' AND ${FILTER} GROUP BY "operator", "link_type"` },
+      { refId: 'A', format: 'table', query: `SELECT sum("rtt_sum") / sum("rtt_n") AS "rtt_median_ms", sum("jitter_sum") / sum("jitter_n") AS "jitter_ms", (sum("sent") - sum("received")) / sum("sent") * 100 AS "loss_pct" FROM ${RP}."latency_area_1d" WHERE "method" = 'tcp_connect' AND ${AREA_FILTER} GROUP BY "operator", "link_type"` },
       { refId: 'B', format: 'table', query: `SELECT median("mbps_median") AS "download_mbps", mean("mbps_mean") AS "download_mean_mbps" FROM ${RP}."throughput_1d" WHERE "direction" = 'download' AND ${FILTER} GROUP BY "operator", "link_type"` },
       { refId: 'C', format: 'table', query: `SELECT median("mbps_median") AS "upload_mbps" FROM ${RP}."throughput_1d" WHERE "direction" = 'upload' AND ${FILTER} GROUP BY "operator", "link_type"` },
-      { refId: 'D', format: 'table', query: `SELECT sum("up_s") / sum("observed_s") * 100 AS "uptime_pct" FROM ${RP}."uptime_1d" WHERE ${FILTER} GROUP BY "operator", "link_type"` },
+      { refId: 'D', format: 'table', query: `SELECT sum("up_s") / sum("observed_s") * 100 AS "uptime_pct" FROM ${RP}."uptime_area_1d" WHERE ${AREA_FILTER} GROUP BY "operator", "link_type"` },
     ],
     transformations: [{ id: 'merge', options: {} }],
     displayNames: { operator: 'Nhà mạng', link_type: 'Loại kết nối', rtt_median_ms: 'Độ trễ (ms)', jitter_ms: 'Jitter (ms)', loss_pct: 'Mất gói (%)', download_mbps: 'Tải xuống trung vị', download_mean_mbps: 'Tải xuống trung bình', upload_mbps: 'Tải lên trung vị', uptime_pct: 'Hoạt động (%)' },

@@ -1,6 +1,6 @@
 // Province overview: which schools fail and where, at a glance; one click to the site detail.
 import { dashboard, siteDetailLink, type PanelSpec } from './builder.ts';
-import { FILTER_VARIABLES, OPERATORS, ROLLING_OVERALL, RP, SILENT_AFTER_S, SITES, UID, VERDICT_MAPPINGS, VERDICT_THRESHOLDS } from './common.ts';
+import { COMMUNES, FILTER_VARIABLES, OPERATORS, ROLLING_OVERALL, RP, SILENT_AFTER_S, SITES, UID, VERDICT_MAPPINGS, VERDICT_THRESHOLDS } from './common.ts';
 
 const LAST_VERDICT = `SELECT last("verdict_code") AS "verdict_code" FROM "compliance" WHERE ${ROLLING_OVERALL} AND "profile" =~ /^$profile$/ AND ${SITES} AND $timeFilter GROUP BY "site"`;
 
@@ -71,7 +71,7 @@ const panels: PanelSpec[] = [
   {
     type: 'table',
     title: 'Theo xã và nhà mạng',
-    description: 'Per commune and operator over the range, from the daily rollups: TCP latency (mean of hourly medians), jitter, loss weighted by attempts, median download, uptime share of observed time',
+    description: 'Per commune and operator over the range, from the daily rollups: TCP latency (mean of the sites\' daily means of hourly medians), jitter, loss weighted by attempts, median download, uptime share of observed time. Latency and uptime come from the commune-level rollups: they follow the commune and operator filters, not a site selection',
     w: 24,
     h: 10,
     interval: '1d',
@@ -79,10 +79,10 @@ const panels: PanelSpec[] = [
       {
         refId: 'A',
         format: 'table',
-        query: `SELECT mean("rtt_median_ms") AS "rtt_median_ms", mean("jitter_ms") AS "jitter_ms", (sum("sent") - sum("received")) / sum("sent") * 100 AS "loss_pct" FROM ${RP}."latency_1d" WHERE "method" = 'tcp_connect' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"`,
+        query: `SELECT sum("rtt_sum") / sum("rtt_n") AS "rtt_median_ms", sum("jitter_sum") / sum("jitter_n") AS "jitter_ms", (sum("sent") - sum("received")) / sum("sent") * 100 AS "loss_pct" FROM ${RP}."latency_area_1d" WHERE "method" = 'tcp_connect' AND ${OPERATORS} AND ${COMMUNES} AND $timeFilter GROUP BY "commune", "operator"`,
       },
       { refId: 'B', format: 'table', query: `SELECT median("mbps_median") AS "download_mbps" FROM ${RP}."throughput_1d" WHERE "direction" = 'download' AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"` },
-      { refId: 'C', format: 'table', query: `SELECT sum("up_s") / sum("observed_s") * 100 AS "uptime_pct" FROM ${RP}."uptime_1d" WHERE ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "commune", "operator"` },
+      { refId: 'C', format: 'table', query: `SELECT sum("up_s") / sum("observed_s") * 100 AS "uptime_pct" FROM ${RP}."uptime_area_1d" WHERE ${OPERATORS} AND ${COMMUNES} AND $timeFilter GROUP BY "commune", "operator"` },
     ],
     transformations: [{ id: 'merge', options: {} }],
     displayNames: { commune: 'Xã', operator: 'Nhà mạng', rtt_median_ms: 'Độ trễ (ms)', jitter_ms: 'Jitter (ms)', loss_pct: 'Mất gói (%)', download_mbps: 'Tải xuống (Mbit/s)', uptime_pct: 'Thời gian hoạt động (%)' },

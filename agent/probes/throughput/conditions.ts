@@ -4,9 +4,9 @@
 // (transfer, estimator, budget) reads on its own. docs/throughput.md "Busy line", "The school's own network".
 import type { ThroughputOptions } from '../../../protocol/probe-options/throughput.ts';
 import type { ThroughputFields } from '../../../protocol/results.ts';
-import { lanVerdictForThroughput } from '../gateway/attribution.ts';
-import { handshakeSampler } from '../gateway/handshake.ts';
-import { type LanObservation, observeLan } from '../gateway/lan.ts';
+import { lanVerdictForThroughput } from '../lan/attribution.ts';
+import { handshakeSampler } from '../lan/handshake.ts';
+import { type LanObservation, observeLan } from '../lan/observation.ts';
 import { latencyStats } from '../latency-stats.ts';
 import type { RunSlot } from '../types.ts';
 import { busyVerdict, type BusyVerdict, type CounterReader, crossTrafficMbps, isCrossTraffic, rateMbps, readCounters, RttBaseline } from './busy-line.ts';
