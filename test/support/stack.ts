@@ -103,7 +103,8 @@ export async function createStack(opts: { influxUrl: string; db: string; siteCod
   return stack;
 }
 
-async function waitForHealth(url: string, proc: Tracked): Promise<void> {
+/** Waits (30 s at most) until the collector at `url` answers /healthz; fails at once if its process exited. */
+export async function waitForHealth(url: string, proc: Tracked): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (proc.proc.exitCode !== null) throw new Error(`collector exited:\n${proc.lines.join('\n')}`);
