@@ -7,6 +7,7 @@ import { benchAgentBundle } from './agent-bundle.ts';
 import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
+import { benchControlFlood, controlFloodReport } from './control-flood.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
 import { benchConsole, consoleReport } from './console.ts';
 import { benchEvidence, evidenceReport } from './evidence.ts';
@@ -103,6 +104,8 @@ const sections: Section[] = [
   },
   // 10 000 control-channel connections (BENCH_CONTROL_CONNECTIONS); see bench/README.md.
   { name: 'control', run: async () => controlReport(await benchControl()) },
+  // One device flooding its control-channel WebSocket, with and without the message budget (issue 14, case 8).
+  { name: 'control-flood', run: async () => controlFloodReport(await benchControlFlood()) },
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },

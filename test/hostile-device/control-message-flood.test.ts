@@ -16,8 +16,9 @@ import { createLogger } from '../../collector/logger.ts';
 import { Registry } from '../../collector/registry/registry.ts';
 import { type RunningCollector, startCollector } from '../../collector/server.ts';
 import { uniqueTestDb } from '../support/influx-query.ts';
+import { strongToken } from '../support/secrets.ts';
 
-const ADMIN = 'test-admin-token-0123';
+const ADMIN = strongToken();
 const BURST = 20;
 let dataDir: string;
 let collector: RunningCollector;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   devices.honest = { id: b.deviceId, token: b.token };
   await registry.close();
   const config: CollectorConfig = {
-    host: '127.0.0.1', port: 0, dataDir, adminToken: ADMIN, logLevel: 'silent', workers: 1,
+    host: '127.0.0.1', port: 0, dataDir, adminToken: ADMIN, testTokenKey: strongToken(), logLevel: 'silent', workers: 1,
     influx: { url: inject('influxUrl'), database: uniqueTestDb('control_flood'), timeoutMs: 5000, rollups: false },
     control: { messagesPerSecond: 5, messageBurst: BURST, floodCooldownSeconds: 60 },
   };

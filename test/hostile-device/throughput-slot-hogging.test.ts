@@ -17,6 +17,7 @@ import { Registry } from '../../collector/registry/registry.ts';
 import { type RunningCollector, startCollector } from '../../collector/server.ts';
 import { NDT7_SUBPROTOCOL } from '../../collector/throughput/ndt7-server.ts';
 import { uniqueTestDb } from '../support/influx-query.ts';
+import { strongToken } from '../support/secrets.ts';
 
 const PER_DEVICE = 4;
 let dataDir: string;
@@ -36,7 +37,7 @@ beforeAll(async () => {
   t.other = (await registry.enroll((await registry.createEnrollmentCode('HOG-B')).code, { hostname: 'OTHER' })).token;
   await registry.close();
   const config: CollectorConfig = {
-    host: '127.0.0.1', port: 0, dataDir, adminToken: 'test-admin-token-0123', logLevel: 'silent', workers: 1,
+    host: '127.0.0.1', port: 0, dataDir, adminToken: strongToken(), testTokenKey: strongToken(), logLevel: 'silent', workers: 1,
     influx: { url: inject('influxUrl'), database: uniqueTestDb('slot_hogging'), timeoutMs: 5000, rollups: false },
     throughput: { httpMaxStreams: 32, ndt7MaxConcurrent: 2, httpStreamsPerDevice: PER_DEVICE, queueWaitMs: 300, minBytesPerSecond: 2048, rateWindowMs: 1000, idleTimeoutMs: 1000 },
   };
