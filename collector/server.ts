@@ -92,7 +92,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // Revocations and moves made by the CLI, another worker or (PostgreSQL) another collector reach this
   // process's open WebSockets at once when notified, within a second by polling otherwise.
-  await services.start('registry change watch', () => registry.watchChanges(1000, (err) => logger.warn({ err }, 'could not read registry changes')), (stop) => stop());
+  await services.start('registry change watch', () => registry.watchChanges(1000, logger), (stop) => stop());
 
   const { port } = await services.start(
     'HTTP server',

@@ -115,7 +115,7 @@ describe('the hourly catch-up', () => {
       }
       expect(rows.map((r) => [r.time, r.up_s])).toEqual([[now - 20 * HOUR, 300]]);
     } finally {
-      stop();
+      await stop();
     }
   });
 });
