@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startInfluxd, type InfluxServer } from '../scripts/influxd-server.ts';
+import { strongToken } from '../test/support/secrets.ts';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const COLLECTOR_BIN = join(ROOT, 'bin', 'songcheck-collector.js');
@@ -40,7 +41,8 @@ export async function startBenchStack(databases: string[], collectorEnv: NodeJS.
     SONGCHECK_INFLUX_URL: influx.url,
     SONGCHECK_INFLUX_DB: databases[0],
     SONGCHECK_DATA_DIR: join(dir, 'collector'),
-    SONGCHECK_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+    SONGCHECK_ADMIN_TOKEN: strongToken(),
+    SONGCHECK_TEST_TOKEN_KEY: strongToken(),
     SONGCHECK_LOG_LEVEL: 'warn',
     ...collectorEnv,
   };

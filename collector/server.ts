@@ -11,7 +11,7 @@ import { createApp } from './app.ts';
 import { loadEvidenceConfig } from './evidence/config.ts';
 import { EvidenceService } from './evidence/service.ts';
 import { consoleSettings } from './console/config.ts';
-import { type CollectorConfig, redactConfig } from './config.ts';
+import { assertStrongSecrets, type CollectorConfig, redactConfig } from './config.ts';
 import { startGrafanaSupport } from './grafana/startup.ts';
 import { createInfluxWriter } from './influx/writer.ts';
 import { once, Services } from './lifecycle.ts';
@@ -42,6 +42,8 @@ export interface StartOptions {
 }
 
 export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
+  // Before anything opens: a placeholder or weak secret stops the start with one line per variable.
+  assertStrongSecrets(config);
   const logger = options.logger ?? createLogger(config.logLevel);
   logger.info({ config: redactConfig(config), version: COLLECTOR_VERSION }, 'starting collector');
   // The services in start order; they stop in reverse (collector/lifecycle.ts), the store last. A service
@@ -58,7 +60,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
   await services.start('Grafana support', () => startGrafanaSupport({ config, registry, writer, logger }), (stop) => stop());
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
   // Its stop is begun early by the HTTP server's (open ndt7 tests are cut at once) and awaited in its turn.
-  const throughput = await services.start('throughput', () => createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger, limits: config.throughput }), () => stopThroughput());
+  const throughput = await services.start('throughput', () => createThroughputService({ registry, dataDir: config.dataDir, testTokenKey: config.testTokenKey, logger, limits: config.throughput }), () => stopThroughput());
   const stopThroughput = once(() => throughput.close());
   // Verdicts (collector/compliance/), loaded here rather than at the top so the registry commands of the
   // CLI (which import this file) start fast.
@@ -90,7 +92,7 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
     console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
   // Revocations and moves made by the CLI, another worker or (PostgreSQL) another collector reach this
   // process's open WebSockets at once when notified, within a second by polling otherwise.
-  await services.start('registry change watch', () => registry.watchChanges(1000, (err) => logger.warn({ err }, 'could not read registry changes')), (stop) => stop());
+  await services.start('registry change watch', () => registry.watchChanges(1000, logger), (stop) => stop());
 
   const { port } = await services.start(
     'HTTP server',

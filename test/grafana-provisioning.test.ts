@@ -126,7 +126,7 @@ describe('docker-compose deployment', () => {
     // The secrets are empty on purpose (issue 14): no placeholder can start.
     expect(config('.env.example').status).not.toBe(0);
     const filled = path.join(os.tmpdir(), `songcheck-env-${process.pid}`);
-    fs.writeFileSync(filled, read('.env.example').replace(/^(\w*(?:TOKEN|PASSWORD))=$/gm, (_, name: string) => `${name}=${randomBytes(24).toString('hex')}`));
+    fs.writeFileSync(filled, read('.env.example').replace(/^(\w*(?:TOKEN|PASSWORD|KEY))=$/gm, (_, name: string) => `${name}=${randomBytes(24).toString('hex')}`));
     try {
       const r = config(filled);
       expect(r.stderr).toBe('');

@@ -13,12 +13,13 @@ import type { ComplianceRun } from './verdicts.ts';
 import { parseProfiles } from '../school/profiles.ts';
 import { runScheduledOnce, runScheduledPeriods } from './scheduler.ts';
 import { outage, series, slot, tcp, throughput, vn } from './results.test-support.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('compliance');
 const NOW = vn('2026-11-30T12:00:00');
-const REPORT_TOKEN = 'report-token-0123456789';
-const ADMIN = 'test-admin-token-0123';
+const REPORT_TOKEN = strongToken();
+const ADMIN = strongToken();
 
 const calendar = parseCalendar(`
 timeZone: Asia/Ho_Chi_Minh

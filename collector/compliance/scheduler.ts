@@ -8,6 +8,7 @@
 // quiet period, so a collector whose clock is a few minutes behind does not run the same night again.
 import { createTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { runCounted } from '../periodic.ts';
 import type { Store } from '../store/store.ts';
 import type { ComplianceEngine } from './engine.ts';
 import { scheduledPeriods } from './periods.ts';
@@ -64,9 +65,24 @@ export async function runScheduledOnce(engine: ComplianceEngine, lease: Schedule
   }
 }
 
-export function startComplianceSchedule(engine: ComplianceEngine, cron: string, lease: ScheduleLease, logger: Logger, clock: () => number = Date.now): () => void {
-  const task = createTask(cron, () => runScheduledOnce(engine, lease, clock, logger), { name: 'compliance', timezone: engine.timeZone, noOverlap: true });
-  void task.start();
+/**
+ * Starts the cron. Each run is counted in /healthz as `compliance.schedule` (collector/periodic.ts), a run
+ * with failed periods as a failure. The returned stop waits for a run in progress, so the store it writes
+ * its lease to is still open.
+ */
+export function startComplianceSchedule(engine: ComplianceEngine, cron: string, lease: ScheduleLease, logger: Logger, clock: () => number = Date.now): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const run = () =>
+    (running ??= runCounted('compliance.schedule', async () => {
+      const failures = await runScheduledOnce(engine, lease, clock, logger);
+      if (failures) throw new Error(`${failures} period(s) could not be computed`);
+    }, logger).finally(() => (running = undefined)));
+  const task = createTask(cron, run, { name: 'compliance', timezone: engine.timeZone, noOverlap: true });
+  // node-cron's start and stop may return promises: a failure is logged, never left unhandled.
+  Promise.resolve(task.start()).catch((err: unknown) => logger.error({ err }, 'compliance schedule could not start'));
   logger.info({ schedule: cron, timeZone: engine.timeZone }, 'compliance schedule started');
-  return () => void task.stop();
+  return async () => {
+    await Promise.resolve(task.stop()).catch((err: unknown) => logger.warn({ err }, 'compliance schedule could not stop'));
+    await running;
+  };
 }

@@ -18,7 +18,8 @@ export interface ComplianceSetup {
   calendar: SchoolCalendar;
   profiles: Profiles;
   reportToken?: string;
-  stop(): void;
+  /** Stops the schedule, waiting for a run in progress. */
+  stop(): Promise<void>;
 }
 
 export function createCompliance(config: ComplianceConfig, deps: { registry: Registry; writer: InfluxWriter; logger: Logger; schedule?: boolean }): ComplianceSetup {
@@ -29,6 +30,6 @@ export function createCompliance(config: ComplianceConfig, deps: { registry: Reg
   // `compliance-schedule` lease in the shared store lets one run (recomputing twice is harmless, only wasteful).
   const scheduled = deps.schedule !== false && config.schedule && (!cluster.isWorker || cluster.worker?.id === 1);
   const lease = { store: deps.registry.store, holder: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` };
-  const stop = scheduled ? startComplianceSchedule(engine, config.schedule!, lease, deps.logger) : () => {};
+  const stop = scheduled ? startComplianceSchedule(engine, config.schedule!, lease, deps.logger) : async () => {};
   return { engine, calendar, profiles, ...(config.reportToken ? { reportToken: config.reportToken } : {}), stop };
 }

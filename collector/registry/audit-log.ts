@@ -2,6 +2,8 @@
 // by other connections to the same database (the CLI, other collector processes or machines) are emitted
 // here, so open WebSockets act on them at once.
 import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { periodic } from '../periodic.ts';
 import type { SqlRunner, Store } from '../store/store.ts';
 
 /**
@@ -99,35 +101,15 @@ export class ChangeFeed {
   }
 
   /**
-   * Polls every `intervalMs`, and at once when another collector announces a change (PostgreSQL NOTIFY),
-   * until the returned function is called.
+   * Polls every `intervalMs` (collector/periodic.ts: `registry.changes` in /healthz), and at once when
+   * another collector announces a change (PostgreSQL NOTIFY), until the returned function is called.
    */
-  watch(db: Store, intervalMs: number, onError: (err: unknown) => void): () => void {
-    let running = false;
-    let again = false;
-    const poll = (): void => {
-      if (running) {
-        again = true;
-        return;
-      }
-      if (!db.isOpen) return;
-      running = true;
-      this.poll(db)
-        .catch(onError)
-        .finally(() => {
-          running = false;
-          if (again) {
-            again = false;
-            poll();
-          }
-        });
-    };
-    const timer = setInterval(poll, intervalMs);
-    timer.unref();
-    const unlisten = db.listen(DEVICE_CHANGES_CHANNEL, poll);
-    return () => {
-      clearInterval(timer);
+  watch(db: Store, intervalMs: number, logger?: Logger): () => Promise<void> {
+    const timer = periodic('registry.changes', intervalMs, () => (db.isOpen ? this.poll(db) : undefined), logger ? { logger } : {});
+    const unlisten = db.listen(DEVICE_CHANGES_CHANNEL, () => timer.trigger());
+    return async () => {
       unlisten();
+      await timer.stop();
     };
   }
 }

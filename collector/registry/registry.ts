@@ -3,6 +3,7 @@
 // identity only. This class is the registry's one face to the rest of the collector; its parts live beside
 // it, one per table: sites.ts, enrollment-codes.ts, devices.ts, audit-log.ts (the audit log and the change
 // feed read from it).
+import type { Logger } from 'pino';
 import { openCollectorStore } from '../database.ts';
 import { type Store, storeInTransaction } from '../store/store.ts';
 import { type AuditEntry, ChangeFeed, readAuditLog, writeAudit } from './audit-log.ts';
@@ -185,10 +186,11 @@ export class Registry {
 
   /**
    * Calls pollChanges every `intervalMs`, and at once when another collector announces a change
-   * (PostgreSQL NOTIFY), until the returned function is called.
+   * (PostgreSQL NOTIFY), until the returned function is called; a failing poll is logged and counted in
+   * /healthz (`timers`, `registry.changes`).
    */
-  watchChanges(intervalMs = 1000, onError: (err: unknown) => void = () => {}): () => void {
-    return this.feed.watch(this.db, intervalMs, onError);
+  watchChanges(intervalMs = 1000, logger?: Logger): () => Promise<void> {
+    return this.feed.watch(this.db, intervalMs, logger);
   }
 
   async counts(): Promise<{ sites: number; devices: number }> {
