@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // fault and fuzz tests would make it read CPU starvation as a slow link. It runs as its own group, alone,
 // after everything else.
 // The uptime outage lab holds a link down for minutes; it needs the namespaces, not the CPU, but runs here too.
-const LAB = ['test/throughput-lab.test.ts', 'test/uptime-outage-lab.test.ts', 'test/long-path-lab.test.ts', 'test/boost-lab.test.ts', 'test/busy-line-lab.test.ts', 'test/lan-bottleneck-lab.test.ts'];
+const LAB = ['test/throughput-lab.test.ts', 'test/uptime-outage-lab.test.ts', 'test/long-path-lab.test.ts', 'test/boost-lab.test.ts', 'test/busy-line-lab.test.ts', 'test/lan-bottleneck-lab.test.ts', 'test/confirmation-lab.test.ts'];
 
 export default defineConfig({
   test: {

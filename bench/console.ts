@@ -25,6 +25,7 @@ import { Registry } from '../collector/registry/registry.ts';
 import type { Result } from '../protocol/results.ts';
 import { startInfluxd } from '../scripts/influxd-server.ts';
 import { median } from './harness.ts';
+import { strongToken } from '../test/support/secrets.ts';
 
 const int = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -33,7 +34,7 @@ const int = (name: string, fallback: number) => {
 };
 const RUNS = 5;
 const MIN = 60_000;
-const ADMIN = 'bench-console-admin-token';
+const ADMIN = strongToken();
 const COMMUNES = ['Bản Xèo', 'Y Tý', 'Bát Xát', 'Sa Pa', 'Bắc Hà', 'Mường Khương', 'Si Ma Cai', 'Văn Bàn'];
 const OPERATORS = ['viettel', 'vnpt', 'mobifone'];
 

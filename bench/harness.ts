@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startInfluxd, type InfluxServer } from '../scripts/influxd-server.ts';
+import { strongToken } from '../test/support/secrets.ts';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const COLLECTOR_BIN = join(ROOT, 'bin', 'songcheck-collector.js');
@@ -40,7 +41,8 @@ export async function startBenchStack(databases: string[], collectorEnv: NodeJS.
     SONGCHECK_INFLUX_URL: influx.url,
     SONGCHECK_INFLUX_DB: databases[0],
     SONGCHECK_DATA_DIR: join(dir, 'collector'),
-    SONGCHECK_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+    SONGCHECK_ADMIN_TOKEN: strongToken(),
+    SONGCHECK_TEST_TOKEN_KEY: strongToken(),
     SONGCHECK_LOG_LEVEL: 'warn',
     ...collectorEnv,
   };
@@ -126,3 +128,13 @@ export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2 : NaN;
 };
+
+/** Runs `count` jobs, `concurrency` at a time; the wall time in seconds (ingest, evidence, several-collectors). */
+export async function timedJobs(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await job(next++);
+  }));
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}

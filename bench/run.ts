@@ -8,12 +8,14 @@ import { benchAgentBundle } from './agent-bundle.ts';
 import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
 import { benchControl, controlReport } from './control.ts';
+import { benchControlFlood, controlFloodReport } from './control-flood.ts';
 import { benchCompliance, complianceReport } from './compliance.ts';
 import { benchConsole, consoleReport } from './console.ts';
 import { benchEvidence, evidenceReport } from './evidence.ts';
 import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { benchIngestGuards } from './ingest-guards.ts';
+import { benchSeveralCollectors, severalCollectorsReport } from './several-collectors.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
 import { benchThroughputBoost, boostReport } from './throughput-boost.ts';
@@ -104,6 +106,9 @@ const sections: Section[] = [
   },
   // 10 000 control-channel connections (BENCH_CONTROL_CONNECTIONS); see bench/README.md.
   { name: 'control', run: async () => controlReport(await benchControl()) },
+  { name: 'several-collectors', run: async () => severalCollectorsReport(await benchSeveralCollectors()) },
+  // One device flooding its control-channel WebSocket, with and without the message budget (issue 14, case 8).
+  { name: 'control-flood', run: async () => controlFloodReport(await benchControlFlood()) },
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.
   { name: 'throughput-accuracy', run: async () => accuracyReport(await benchThroughputAccuracy()) },
   { name: 'throughput-data', run: async () => dataReport(await benchThroughputData()) },

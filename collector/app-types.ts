@@ -9,6 +9,7 @@ import type { AdminGate } from './auth/admin-gate.ts';
 
 export type { AppEnv } from './http/env.ts';
 import type { ThroughputService } from './throughput/service.ts';
+import type { ControlHub } from './control/hub.ts';
 import type { ComplianceEngine } from './compliance/engine.ts';
 import type { Profiles } from './school/profiles.ts';
 import type { SchoolCalendar } from './school/calendar.ts';
@@ -38,6 +39,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** The ndt7 and multi-stream HTTP test service (collector/throughput/); without it those routes are absent. */
   throughput?: Pick<ThroughputService, 'tokens' | 'store' | 'stats'> & Partial<Pick<ThroughputService, 'serverStates'>>;
+  /** The agents' control channel (collector/control/hub.ts), for its figures in /healthz. */
+  control?: Pick<ControlHub, 'stats'>;
   /** The alert engine's state (collector/alerts/); without it the alert admin routes are absent. */
   alerts?: Alerts;
   /** Verdicts API (collector/compliance/); without it those routes are absent. */

@@ -9,6 +9,7 @@ import { freePort } from '../scripts/influxd-server.ts';
 import { uniqueTestDb } from '../test/support/influx-query.ts';
 import { cleanEnv, COLLECTOR_BIN, REPO_ROOT, spawnNode } from '../test/support/processes.ts';
 import { Registry } from './registry/registry.ts';
+import { strongToken } from '../test/support/secrets.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-cli-'));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -181,7 +182,8 @@ describe('songcheck-collector serve', () => {
       'songcheck-collector: invalid configuration:',
       '  SONGCHECK_PORT: must be an integer between 0 and 65535',
       '  SONGCHECK_INFLUX_URL: required (e.g. http://127.0.0.1:8086)',
-      '  SONGCHECK_ADMIN_TOKEN: required (at least 16 characters)',
+      '  SONGCHECK_ADMIN_TOKEN: required; generate one with `openssl rand -hex 32`',
+      '  SONGCHECK_TEST_TOKEN_KEY: required (signs ndt7 test tokens); generate one with `openssl rand -hex 32`',
       '  SONGCHECK_INFLUX_USER: required when SONGCHECK_INFLUX_PASSWORD is set',
     ]);
     expect(r.stderr).not.toContain('secret-pass');
@@ -189,13 +191,15 @@ describe('songcheck-collector serve', () => {
 
   it('serves, logs JSON without secrets, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
-    const adminToken = 'admin-token-that-must-not-be-logged';
+    const adminToken = strongToken();
+    const testTokenKey = strongToken();
     const proc = spawnNode(COLLECTOR_BIN, ['serve'], {
       SONGCHECK_DATA_DIR: dataDir,
       SONGCHECK_PORT: String(port),
       SONGCHECK_INFLUX_URL: inject('influxUrl'),
       SONGCHECK_INFLUX_DB: uniqueTestDb('collector_cli'),
       SONGCHECK_ADMIN_TOKEN: adminToken,
+      SONGCHECK_TEST_TOKEN_KEY: testTokenKey,
     });
     try {
       await proc.waitForLine(/"collector listening"/);
@@ -205,6 +209,7 @@ describe('songcheck-collector serve', () => {
       expect(proc.lines.some((l) => l.includes('"collector stopped"'))).toBe(true);
       for (const line of proc.lines) expect(() => JSON.parse(line)).not.toThrow();
       expect(proc.lines.join('\n')).not.toContain(adminToken);
+      expect(proc.lines.join('\n')).not.toContain(testTokenKey);
     } finally {
       await proc.kill('SIGKILL');
     }
@@ -217,7 +222,8 @@ describe('songcheck-collector serve', () => {
       SONGCHECK_PORT: String(port),
       SONGCHECK_INFLUX_URL: inject('influxUrl'),
       SONGCHECK_INFLUX_DB: uniqueTestDb('collector_workers'),
-      SONGCHECK_ADMIN_TOKEN: 'admin-token-0123456789',
+      SONGCHECK_ADMIN_TOKEN: strongToken(),
+      SONGCHECK_TEST_TOKEN_KEY: strongToken(),
       SONGCHECK_WORKERS: '2',
     });
     try {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.ts';
-import { loadConfig, loadRegistryConfig, redactConfig } from './config.ts';
+import { strongToken } from '../test/support/secrets.ts';
+import { assertStrongSecrets, loadConfig, loadRegistryConfig, redactConfig } from './config.ts';
 
-const base = { SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086/', SONGCHECK_ADMIN_TOKEN: 'a'.repeat(16) };
+const base = { SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086/', SONGCHECK_ADMIN_TOKEN: strongToken(), SONGCHECK_TEST_TOKEN_KEY: strongToken() };
+const GENERATE = 'generate one with `openssl rand -hex 32`';
 
 function problems(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -38,10 +40,11 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('reads the throughput budgets, and names a bad one', () => {
+  it('reads the throughput and control-message budgets, and names a bad one', () => {
     const c = loadConfig({ ...base, SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE: '4', SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S: '2048', SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS: '3000', SONGCHECK_NDT7_MAX_CONCURRENT: '2' });
     expect(c.throughput).toEqual({ httpStreamsPerDevice: 4, minBytesPerSecond: 2048, idleTimeoutMs: 3000, ndt7MaxConcurrent: 2 });
     expect(loadConfig(base).throughput).toEqual({});
+    expect(loadConfig({ ...base, SONGCHECK_CONTROL_MESSAGES_PER_S: '2', SONGCHECK_CONTROL_MESSAGE_BURST: '10', SONGCHECK_CONTROL_FLOOD_COOLDOWN_S: '30', SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST: '3' }).control).toEqual({ messagesPerSecond: 2, messageBurst: 10, floodCooldownSeconds: 30, deviceHandshakeBurst: 3 });
     expect(problems({ ...base, SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: '10' })).toEqual(['SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: must be an integer between 500 and 60000']);
   });
 
@@ -90,16 +93,33 @@ describe('loadConfig', () => {
       'SONGCHECK_PORT: must be an integer between 0 and 65535',
       'SONGCHECK_INFLUX_URL: must be an http:// or https:// URL',
       'SONGCHECK_INFLUX_TIMEOUT_MS: must be an integer between 100 and 600000',
-      'SONGCHECK_ADMIN_TOKEN: must be at least 16 characters',
       'SONGCHECK_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+      `SONGCHECK_TEST_TOKEN_KEY: required (signs ndt7 test tokens); ${GENERATE}`,
+      `SONGCHECK_ADMIN_TOKEN: is too short (5 characters; at least 32); ${GENERATE}`,
     ]);
   });
 
-  it('requires the InfluxDB URL and the admin token, treating empty values as unset', () => {
-    expect(problems({ SONGCHECK_INFLUX_URL: '', SONGCHECK_INFLUX_RP: '' })).toEqual([
+  it('requires the InfluxDB URL, the admin token and the test-token key, treating empty values as unset', () => {
+    expect(problems({ SONGCHECK_INFLUX_URL: '', SONGCHECK_INFLUX_RP: '', SONGCHECK_TEST_TOKEN_KEY: '' })).toEqual([
       'SONGCHECK_INFLUX_URL: required (e.g. http://127.0.0.1:8086)',
-      'SONGCHECK_ADMIN_TOKEN: required (at least 16 characters)',
+      `SONGCHECK_ADMIN_TOKEN: required; ${GENERATE}`,
+      `SONGCHECK_TEST_TOKEN_KEY: required (signs ndt7 test tokens); ${GENERATE}`,
     ]);
+  });
+
+  it('refuses placeholder and low-entropy secrets, one line each naming the variable and how to make a good one', () => {
+    expect(problems({ ...base, SONGCHECK_ADMIN_TOKEN: 'changeme', SONGCHECK_TEST_TOKEN_KEY: 'a'.repeat(16), SONGCHECK_REPORT_TOKEN: 'x'.repeat(40) })).toEqual([
+      `SONGCHECK_ADMIN_TOKEN: is a placeholder (it contains "changeme"); ${GENERATE}`,
+      `SONGCHECK_TEST_TOKEN_KEY: is too short (16 characters; at least 32); ${GENERATE}`,
+      `SONGCHECK_REPORT_TOKEN: has too few distinct characters (1; at least 8); ${GENERATE}`,
+    ]);
+    // One secret for two jobs: the test-token key would sign with the admin token, the report token would be an admin.
+    expect(problems({ ...base, SONGCHECK_TEST_TOKEN_KEY: base.SONGCHECK_ADMIN_TOKEN, SONGCHECK_REPORT_TOKEN: base.SONGCHECK_ADMIN_TOKEN })).toEqual([
+      `SONGCHECK_TEST_TOKEN_KEY: must differ from SONGCHECK_ADMIN_TOKEN (each secret has its own job); ${GENERATE}`,
+      `SONGCHECK_REPORT_TOKEN: must differ from SONGCHECK_ADMIN_TOKEN (each secret has its own job); ${GENERATE}`,
+    ]);
+    // A configuration built in code (not from the environment) is held to the same rule by startCollector.
+    expect(() => assertStrongSecrets({ adminToken: 'test-admin-token-0123', testTokenKey: strongToken() })).toThrow(/SONGCHECK_ADMIN_TOKEN: is too short/);
   });
 
   it('refuses a token together with a user/password, and half a user/password', () => {
@@ -125,6 +145,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ ...base, SONGCHECK_INFLUX_TOKEN: secret });
     expect(JSON.stringify(redactConfig(c))).not.toContain(secret);
     expect(JSON.stringify(redactConfig(c))).not.toContain(base.SONGCHECK_ADMIN_TOKEN);
+    expect(JSON.stringify(redactConfig(c))).not.toContain(base.SONGCHECK_TEST_TOKEN_KEY);
   });
 });
 

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { type ComplianceConfig, loadComplianceConfig } from './compliance/config.ts';
+import { GENERATE_SECRET, weakSecretProblems } from './auth/secret-strength.ts';
 import { ConfigError } from './config-error.ts';
 import { type EvidenceConfig, loadEvidenceConfig } from './evidence/config.ts';
 import { CONSOLE_ENV, type ConsoleSettings, consoleSettings } from './console/config.ts';
@@ -41,6 +42,8 @@ export interface CollectorConfig extends RegistryConfig {
   /** The agent version agents are told to run; older ones report that they are behind. */
   recommendedAgentVersion?: string;
   adminToken: string;
+  /** Signs the short-lived ndt7 test tokens (collector/throughput/auth.ts); never the admin token. */
+  testTokenKey: string;
   influx: InfluxConfig;
   /** Request body cap, before and after decompression (default 1 MiB). */
   maxBodyBytes?: number;
@@ -51,7 +54,7 @@ export interface CollectorConfig extends RegistryConfig {
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
   trustProxy?: boolean;
   /** Control channel (docs/control-channel.md); each field defaults to DEFAULT_CONTROL_OPTIONS. */
-  control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number };
+  control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number; deviceHandshakeBurst?: number; deviceHandshakesPerMinute?: number; messagesPerSecond?: number; messageBurst?: number; floodCooldownSeconds?: number };
   /** Throughput test server limits (docs/throughput.md "Budgets"); each field defaults to DEFAULT_THROUGHPUT_LIMITS. */
   throughput?: Partial<ThroughputLimits>;
   /** Verdicts: calendar and profiles files, reporting token, schedule (collector/compliance/config.ts). */
@@ -110,7 +113,9 @@ const serveShape = {
   SONGCHECK_INFLUX_PASSWORD: opt(z.string()),
   SONGCHECK_INFLUX_RP: opt(name),
   SONGCHECK_INFLUX_TIMEOUT_MS: opt(intIn(100, 600_000)),
-  SONGCHECK_ADMIN_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
+  // Strength (placeholders, length, distinct characters) is checked below, with the variable's name.
+  SONGCHECK_ADMIN_TOKEN: opt(z.string()),
+  SONGCHECK_TEST_TOKEN_KEY: opt(z.string()),
   SONGCHECK_WORKERS: opt(intIn(1, 64)),
   SONGCHECK_RECOMMENDED_AGENT_VERSION: opt(z.string().trim().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, 'must be a version like 0.2.0')),
   SONGCHECK_LOG_LEVEL: opt(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
@@ -127,9 +132,16 @@ const serveShape = {
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
+  SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_CONTROL_DEVICE_HANDSHAKES_PER_MIN: opt(intIn(1, 100_000)),
+  SONGCHECK_CONTROL_MESSAGES_PER_S: opt(intIn(1, 10_000)),
+  SONGCHECK_CONTROL_MESSAGE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_CONTROL_FLOOD_COOLDOWN_S: opt(intIn(1, 86_400)),
   SONGCHECK_NDT7_MAX_CONCURRENT: opt(intIn(1, 10_000)),
   SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS: opt(intIn(1, 100_000)),
   SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE: opt(intIn(1, 1_000)),
+  SONGCHECK_THROUGHPUT_DEVICE_ATTEMPT_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_THROUGHPUT_DEVICE_ATTEMPTS_PER_MIN: opt(intIn(1, 100_000)),
   SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S: opt(intIn(1, 1_000_000_000)),
   SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: opt(intIn(500, 60_000)),
   SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS: opt(intIn(500, 60_000)),
@@ -148,6 +160,22 @@ function parseEnv<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv, cro
   return (result as { data: z.infer<z.ZodObject<S>> }).data;
 }
 
+/** The secrets the collector trusts, by variable, as the environment gives them (empty = absent). */
+function collectorSecrets(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return { SONGCHECK_ADMIN_TOKEN: env.SONGCHECK_ADMIN_TOKEN, SONGCHECK_TEST_TOKEN_KEY: env.SONGCHECK_TEST_TOKEN_KEY, SONGCHECK_REPORT_TOKEN: env.SONGCHECK_REPORT_TOKEN };
+}
+
+/**
+ * Refuses a configuration built in code (tests, embedders) with a weak secret, as loadConfig refuses the
+ * environment's: `startCollector` calls it, so no path starts a collector on a placeholder.
+ */
+export function assertStrongSecrets(config: Pick<CollectorConfig, 'adminToken' | 'testTokenKey' | 'compliance'>): void {
+  const problems = weakSecretProblems({ SONGCHECK_ADMIN_TOKEN: config.adminToken, SONGCHECK_TEST_TOKEN_KEY: config.testTokenKey, SONGCHECK_REPORT_TOKEN: config.compliance?.reportToken });
+  if (!config.adminToken) problems.unshift(`SONGCHECK_ADMIN_TOKEN: required; ${GENERATE_SECRET}`);
+  if (!config.testTokenKey) problems.unshift(`SONGCHECK_TEST_TOKEN_KEY: required (signs ndt7 test tokens); ${GENERATE_SECRET}`);
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
 function resolveDataDir(dir: string | undefined): string {
   return path.resolve(dir ?? './.data/collector');
 }
@@ -163,7 +191,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
   const v = parseEnv(serveShape, env, (has) => {
     const problems: string[] = [];
     if (!has('SONGCHECK_INFLUX_URL')) problems.push('SONGCHECK_INFLUX_URL: required (e.g. http://127.0.0.1:8086)');
-    if (!has('SONGCHECK_ADMIN_TOKEN')) problems.push('SONGCHECK_ADMIN_TOKEN: required (at least 16 characters)');
+    if (!has('SONGCHECK_ADMIN_TOKEN')) problems.push(`SONGCHECK_ADMIN_TOKEN: required; ${GENERATE_SECRET}`);
+    if (!has('SONGCHECK_TEST_TOKEN_KEY')) problems.push(`SONGCHECK_TEST_TOKEN_KEY: required (signs ndt7 test tokens); ${GENERATE_SECRET}`);
+    problems.push(...weakSecretProblems(collectorSecrets(env)));
     const hasUser = has('SONGCHECK_INFLUX_USER');
     const hasPassword = has('SONGCHECK_INFLUX_PASSWORD');
     if (has('SONGCHECK_INFLUX_TOKEN') && (hasUser || hasPassword)) {
@@ -179,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     publicUrl: v.SONGCHECK_PUBLIC_URL,
     dataDir: resolveDataDir(v.SONGCHECK_DATA_DIR),
     adminToken: v.SONGCHECK_ADMIN_TOKEN!,
+    testTokenKey: v.SONGCHECK_TEST_TOKEN_KEY!,
     logLevel: v.SONGCHECK_LOG_LEVEL ?? 'info',
     workers: v.SONGCHECK_WORKERS ?? 1,
     recommendedAgentVersion: v.SONGCHECK_RECOMMENDED_AGENT_VERSION,
@@ -200,11 +231,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_HANDSHAKES_PER_S !== undefined ? { handshakesPerSecond: v.SONGCHECK_CONTROL_HANDSHAKES_PER_S } : {}),
       ...(v.SONGCHECK_CONTROL_HANDSHAKE_BURST !== undefined ? { handshakeBurst: v.SONGCHECK_CONTROL_HANDSHAKE_BURST } : {}),
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
+      ...(v.SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST !== undefined ? { deviceHandshakeBurst: v.SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST } : {}),
+      ...(v.SONGCHECK_CONTROL_DEVICE_HANDSHAKES_PER_MIN !== undefined ? { deviceHandshakesPerMinute: v.SONGCHECK_CONTROL_DEVICE_HANDSHAKES_PER_MIN } : {}),
+      ...(v.SONGCHECK_CONTROL_MESSAGES_PER_S !== undefined ? { messagesPerSecond: v.SONGCHECK_CONTROL_MESSAGES_PER_S } : {}),
+      ...(v.SONGCHECK_CONTROL_MESSAGE_BURST !== undefined ? { messageBurst: v.SONGCHECK_CONTROL_MESSAGE_BURST } : {}),
+      ...(v.SONGCHECK_CONTROL_FLOOD_COOLDOWN_S !== undefined ? { floodCooldownSeconds: v.SONGCHECK_CONTROL_FLOOD_COOLDOWN_S } : {}),
     },
     throughput: {
       ...(v.SONGCHECK_NDT7_MAX_CONCURRENT !== undefined ? { ndt7MaxConcurrent: v.SONGCHECK_NDT7_MAX_CONCURRENT } : {}),
       ...(v.SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS !== undefined ? { httpMaxStreams: v.SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS } : {}),
       ...(v.SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE !== undefined ? { httpStreamsPerDevice: v.SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPT_BURST !== undefined ? { attemptBurst: v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPT_BURST } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPTS_PER_MIN !== undefined ? { attemptsPerMinute: v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPTS_PER_MIN } : {}),
       ...(v.SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S !== undefined ? { minBytesPerSecond: v.SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S } : {}),
       ...(v.SONGCHECK_THROUGHPUT_RATE_WINDOW_MS !== undefined ? { rateWindowMs: v.SONGCHECK_THROUGHPUT_RATE_WINDOW_MS } : {}),
       ...(v.SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS !== undefined ? { idleTimeoutMs: v.SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS } : {}),
@@ -232,6 +270,7 @@ export function redactConfig(config: CollectorConfig): Record<string, unknown> {
   return {
     ...config,
     adminToken: mark(config.adminToken),
+    testTokenKey: mark(config.testTokenKey),
     ...(config.compliance ? { compliance: { ...config.compliance, reportToken: mark(config.compliance.reportToken) } } : {}),
     influx: { ...config.influx, token: mark(config.influx.token), password: mark(config.influx.password) },
     // A webhook URL often carries its secret in the path or query.

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { CliHelpers } from './control/cli-commands.ts';
+import type { CliHelpers } from './command-line.ts';
 import { loadRegistryConfig } from './config.ts';
 import { IMPORT_TABLES, openCollectorStore, openThroughputStore, REGISTRY_FILE, SCHEMA_VERSION } from './database.ts';
 import { ImportError, importSqlite } from './store/import-sqlite.ts';

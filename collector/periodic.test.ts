@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openCollectorStore } from './database.ts';
 import { createLogger } from './logger.ts';
 import { periodic, timersHealth } from './periodic.ts';
 
@@ -31,5 +35,49 @@ describe('periodic', () => {
     expect(h.runs).toBeGreaterThanOrEqual(3);
     expect(h.lastError).toBe('influx down');
     expect(lines.some((l) => l.includes('test.job failed') && l.includes('influx down'))).toBe(true);
+  });
+
+  it('runs once more after the run in progress when triggered, however often, and not after stop', async () => {
+    vi.useFakeTimers();
+    let runs = 0;
+    const job = periodic('test.trigger', 60_000, async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 100));
+    });
+    job.trigger();
+    job.trigger();
+    job.trigger();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(runs).toBe(2);
+    job.trigger();
+    const stopped = job.stop();
+    await vi.advanceTimersByTimeAsync(1000);
+    await stopped;
+    job.trigger();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(runs).toBe(3);
+  });
+
+  it('with a lease, runs in one process of those sharing the store, and the other takes over after a stop', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-periodic-'));
+    const [a, b] = [await openCollectorStore(dir), await openCollectorStore(dir)];
+    try {
+      const ran: string[] = [];
+      const job = (holder: string, store: typeof a) =>
+        periodic('test.leased', 20, () => void ran.push(holder), { lease: { store, name: 'test-leased', holder, ttlMs: 60_000 } });
+      const jobA = job('A', a);
+      await vi.waitFor(() => expect(ran).toContain('A'), { timeout: 5000 });
+      const jobB = job('B', b);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(ran).not.toContain('B');
+      expect(timersHealth()['test.leased']!.skipped).toBeGreaterThan(0);
+      await jobA.stop();
+      await vi.waitFor(() => expect(ran).toContain('B'), { timeout: 5000 });
+      await jobB.stop();
+    } finally {
+      await a.close();
+      await b.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,7 @@ import type { CollectorConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Registry } from './registry/registry.ts';
 import { startCollector } from './server.ts';
+import { strongToken } from '../test/support/secrets.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -24,7 +25,8 @@ function config(influxUrl: string): CollectorConfig {
     host: '127.0.0.1',
     port: 0,
     dataDir,
-    adminToken: 'test-admin-token-0123',
+    adminToken: strongToken(),
+    testTokenKey: strongToken(),
     logLevel: 'silent',
     workers: 1,
     influx: { url: influxUrl, database: uniqueTestDb('collector_server'), timeoutMs: 5000 },

@@ -1,7 +1,9 @@
-// Puts the Hono app on a socket: opens the registry, connects InfluxDB, listens, and shuts down cleanly
-// (stop accepting, let in-flight requests finish so no acknowledgement is lost, then close the store).
-import { createServer, type Server, type ServerResponse } from 'node:http';
+// The collector's composition root: starts its services in order on one list (collector/lifecycle.ts), puts
+// the Hono app on a socket, and shuts down cleanly in reverse: stop accepting, let in-flight requests finish
+// so no acknowledgement is lost, stop the features, close the store last.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { startAlerts } from './alerts/start.ts';
@@ -9,10 +11,10 @@ import { createApp } from './app.ts';
 import { loadEvidenceConfig } from './evidence/config.ts';
 import { EvidenceService } from './evidence/service.ts';
 import { consoleSettings } from './console/config.ts';
-import type { ComplianceSetup } from './compliance/setup.ts';
-import { type CollectorConfig, redactConfig } from './config.ts';
+import { assertStrongSecrets, type CollectorConfig, redactConfig } from './config.ts';
 import { startGrafanaSupport } from './grafana/startup.ts';
 import { createInfluxWriter } from './influx/writer.ts';
+import { once, Services } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
 import { Registry } from './registry/registry.ts';
 import { createThroughputService } from './throughput/service.ts';
@@ -40,60 +42,103 @@ export interface StartOptions {
 }
 
 export async function startCollector(config: CollectorConfig, options: StartOptions = {}): Promise<RunningCollector> {
+  // Before anything opens: a placeholder or weak secret stops the start with one line per variable.
+  assertStrongSecrets(config);
   const logger = options.logger ?? createLogger(config.logLevel);
   logger.info({ config: redactConfig(config), version: COLLECTOR_VERSION }, 'starting collector');
-  const registry = await Registry.open(config.dataDir);
-  const writer = createInfluxWriter(config.influx, { logger });
-  // Not fatal: InfluxDB may come up after the collector; agents get 503s until it does.
-  await writer.ensureDatabase();
+  // The services in start order; they stop in reverse (collector/lifecycle.ts), the store last. A service
+  // that cannot start (a bad calendar, profiles or alerts file) stops those before it.
+  const services = new Services(logger);
+  const registry = await services.start('registry', () => Registry.open(config.dataDir), (r) => r.close());
+  const writer = await services.start('InfluxDB writer', async () => {
+    const w = createInfluxWriter(config.influx, { logger });
+    // Not fatal: InfluxDB may come up after the collector; agents get 503s until it does.
+    await w.ensureDatabase();
+    return w;
+  });
   // Grafana: hourly rollups and the site_info measurement (collector/grafana/, docs/grafana.md).
-  const stopGrafanaSupport = await startGrafanaSupport({ config, registry, writer, logger });
+  await services.start('Grafana support', () => startGrafanaSupport({ config, registry, writer, logger }), (stop) => stop());
   // ndt7 (WebSocket) and the multi-stream HTTP endpoints are served beside the Hono app (collector/throughput/).
-  let throughput: Awaited<ReturnType<typeof createThroughputService>>;
-  try {
-    throughput = await createThroughputService({ registry, dataDir: config.dataDir, secret: config.adminToken, logger, limits: config.throughput });
-  } catch (error) {
-    stopGrafanaSupport();
-    await registry.close();
-    throw error;
-  }
-  // Verdicts (collector/compliance/) and alerts (collector/alerts/): a bad calendar, profiles or alerts file
-  // stops the start with its path, and what was already started is stopped again.
-  let compliance: ComplianceSetup | undefined;
-  let alerts: Awaited<ReturnType<typeof startAlerts>>;
-  try {
-    // Loaded here rather than at the top so the registry commands of the CLI (which import this file) start fast.
-    if (config.compliance) compliance = (await import('./compliance/setup.ts')).createCompliance(config.compliance, { registry, writer, logger });
-    // Alert rules are evaluated on a tick by whichever collector process holds the lease.
-    alerts = await startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger, ...(compliance ? { calendar: compliance.calendar, profiles: compliance.profiles } : {}) });
-  } catch (error) {
-    compliance?.stop();
-    stopGrafanaSupport();
-    await throughput.close();
-    await registry.close();
-    throw error;
-  }
+  // Its stop is begun early by the HTTP server's (open ndt7 tests are cut at once) and awaited in its turn.
+  const throughput = await services.start('throughput', () => createThroughputService({ registry, dataDir: config.dataDir, testTokenKey: config.testTokenKey, logger, limits: config.throughput }), () => stopThroughput());
+  const stopThroughput = once(() => throughput.close());
+  // Verdicts (collector/compliance/), loaded here rather than at the top so the registry commands of the
+  // CLI (which import this file) start fast.
+  const compliance = config.compliance
+    ? await services.start('compliance', async () => (await import('./compliance/setup.ts')).createCompliance(config.compliance!, { registry, writer, logger }), (c) => c.stop())
+    : undefined;
+  // Alert rules are evaluated on a tick by whichever collector process holds the lease.
+  const alerts = await services.start(
+    'alerts',
+    () => startAlerts({ file: config.alertsFile, dataDir: config.dataDir, registry, writer, logger, ...(compliance ? { calendar: compliance.calendar, profiles: compliance.profiles } : {}) }),
+    (a) => a.close(),
+  );
   // Signed results and the evidence log (collector/evidence/): days are the calendar's.
-  const evidence = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.store, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger, ...(options.clock ? { clock: options.clock } : {}) });
-  evidence.start();
-  const app = createApp({ alerts, throughput, compliance, evidence, registry, writer, logger, ...(options.clock ? { clock: options.clock } : {}), version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
+  const evidence = await services.start(
+    'evidence',
+    () => {
+      const e = new EvidenceService(config.evidence ?? loadEvidenceConfig(config.dataDir, {}), registry.store, compliance?.calendar.timeZone ?? DEFAULT_TIME_ZONE, { logger, ...(options.clock ? { clock: options.clock } : {}) });
+      e.start();
+      return e;
+    },
+    (e) => e.close(),
+  );
+  // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
+  // Its stop is begun early by the HTTP server's (agents are told to come back later) and awaited in its turn.
+  const control = await services.start('control channel', () => createControlHub({ registry, writer, logger, options: config.control, trustProxy: config.trustProxy }), () => stopControl());
+  const stopControl = once(() => control.close());
+  const app = createApp({ alerts, throughput, control, compliance, evidence, registry, writer, logger, ...(options.clock ? { clock: options.clock } : {}), version: COLLECTOR_VERSION, adminToken: config.adminToken, recommendedAgentVersion: config.recommendedAgentVersion,
     maxBodyBytes: config.maxBodyBytes, limits: config.limits, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
     console: { settings: config.console ?? consoleSettings({}) }, guardOptions: { maxTargetsPerProbe: config.maxTargetsPerProbe } });
-  // The agents' control channel (collector/control/): presence, clocks, remote configuration, commands.
-  const control = createControlHub({ registry, writer, logger, options: config.control, trustProxy: config.trustProxy });
   // Revocations and moves made by the CLI, another worker or (PostgreSQL) another collector reach this
   // process's open WebSockets at once when notified, within a second by polling otherwise.
-  const stopWatching = registry.watchChanges(1000, (err) => logger.warn({ err }, 'could not read registry changes'));
+  await services.start('registry change watch', () => registry.watchChanges(1000, logger), (stop) => stop());
 
-  let closing: Promise<void> | undefined;
+  const { port } = await services.start(
+    'HTTP server',
+    () => listen(config, { app, throughput, control, onDrain: () => [stopThroughput, stopControl], shutdownGraceMs: options.shutdownGraceMs ?? 10_000 }),
+    (s) => s.stop(),
+  );
+  // A wildcard bind is reachable on loopback; report that, since "0.0.0.0" is not an address to call.
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, publicUrl: config.publicUrl }, 'collector listening');
+
+  let closed: Promise<void> | undefined;
+  const close = () => (closed ??= services.stop().then(() => logger.info('collector stopped')));
+  return { url, port, evidence, close };
+}
+
+interface Listening {
+  port: number;
+  /** Stops accepting and resolves once every in-flight request has been answered (or the grace ran out). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Listens: the throughput streams take their requests before Hono, WebSocket upgrades go to ndt7 or the
+ * control channel. Its stop first begins the stops `onDrain` gives (open ndt7 tests cut, agents told to
+ * come back later), then waits for in-flight requests so no acknowledgement is lost.
+ */
+function listen(
+  config: CollectorConfig,
+  deps: {
+    app: { fetch: (req: Request) => Response | Promise<Response> };
+    throughput: { handleRequest(req: IncomingMessage, res: ServerResponse): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean };
+    control: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean };
+    onDrain: () => (() => Promise<void>)[];
+    shutdownGraceMs: number;
+  },
+): Promise<Listening> {
+  const { app, throughput, control } = deps;
+  let closing = false;
   let server: Server;
-  const port = await new Promise<number>((resolve, reject) => {
+  return new Promise<number>((resolve, reject) => {
     server = serve(
       {
         fetch: app.fetch,
         hostname: config.host,
         port: config.port,
-        // The throughput streams take their requests before Hono; everything else goes to the app.
         createServer: ((options: object, listener: (req: never, res: never) => void) =>
           createServer(options, (req, res) => throughput.handleRequest(req, res) || listener(req as never, res as never))) as typeof createServer,
       },
@@ -110,48 +155,23 @@ export async function startCollector(config: CollectorConfig, options: StartOpti
         if (closing) setImmediate(() => server.closeIdleConnections());
       });
     });
-  }).catch(async (error: unknown) => {
-    await control.close();
-    compliance?.stop();
-    await alerts.close();
-    await evidence.close();
-    stopGrafanaSupport();
-    await throughput.close();
-    await registry.close();
-    throw error;
-  });
-  // A wildcard bind is reachable on loopback; report that, since "0.0.0.0" is not an address to call.
-  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, publicUrl: config.publicUrl }, 'collector listening');
-
-  const close = () => {
-    closing ??= new Promise<void>((resolve) => {
-      // Open ndt7 tests are cut (they would hold the close for up to 15 s); HTTP streams end with their connections.
-      const throughputClosed = throughput.close();
-      // Agents are told to come back later, spread out, before their sockets close.
-      const controlClosed = control.close();
-      const timer = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
-      timer.unref();
-      // close() stops accepting and resolves once every in-flight request has been answered.
-      server.close(async () => {
-        clearTimeout(timer);
-        await controlClosed.catch((err: unknown) => logger.warn({ err }, 'control channel shutdown failed'));
-        stopWatching();
-        compliance?.stop();
-        await alerts.close();
-        await evidence.close();
-        stopGrafanaSupport();
-        await throughputClosed.catch((err: unknown) => logger.warn({ err }, 'throughput shutdown failed'));
-        await registry.close();
-        logger.info('collector stopped');
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
-    return closing;
-  };
-  return { url, port, evidence, close };
+  }).then((port) => ({
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        // Their failures are logged when their own turn awaits them.
+        for (const begin of deps.onDrain()) begin().catch(() => undefined);
+        const timer = setTimeout(() => server.closeAllConnections(), deps.shutdownGraceMs);
+        timer.unref();
+        // close() stops accepting and calls back once every in-flight request has been answered.
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  }));
 }
 
 /** SIGTERM/SIGINT (or the given signals) → graceful close, then exit. A second signal exits at once. */

@@ -144,6 +144,24 @@ export const HealthResponse = z.object({
       clock: z.object({ correctedSinceStart: z.number().int(), maxFutureMs: z.number().int() }),
     })
     .optional(),
+  /** The control channel of this process: connections, shed handshakes, and the per-connection message budget at work (issue 14, case 8). */
+  control: z
+    .object({
+      connections: z.number().int(),
+      shed: z.number().int(),
+      /** Handshakes refused because their device reconnected past its own budget. */
+      refusedDeviceHandshakes: z.number().int(),
+      messageBudget: z.object({
+        messagesPerSecond: z.number(),
+        messageBurst: z.number().int(),
+        floodCooldownSeconds: z.number(),
+        throttled: z.number().int(),
+        closed: z.number().int(),
+        refusedCoolingDown: z.number().int(),
+        droppedIdentical: z.number().int(),
+      }),
+    })
+    .optional(),
   /** The collector's periodic jobs by name: runs and failed runs since start, the last error. */
   timers: z.record(z.string(), z.object({ runs: z.number().int(), failures: z.number().int(), lastError: z.string().optional() })).optional(),
 });

@@ -65,4 +65,19 @@ describe('architecture check', () => {
     const { problems } = checkArchitecture(tree({ ...CLEAN, 'agent/cli.ts': "import { helper } from '../test/support/helper.ts';\nimport './gone.ts';\nconsole.log(helper);\n" }), []);
     expect(problems).toEqual(['agent/cli.ts imports ./gone.ts, which does not exist', 'the agent build would bundle test code test/support/helper.ts (reachable from agent/cli.ts)']);
   });
+
+  it('fails when one probe imports another probe folder, not when it imports a shared probe helper or folder', () => {
+    const files = {
+      ...CLEAN,
+      'agent/probes/registry.ts': "import { g } from './gateway/index.ts';\nimport { b } from './throughput/busy.ts';\nexport const all = [g, b];\n",
+      'agent/probes/result.ts': 'export const ok = 1;\n',
+      'agent/probes/lan/look.ts': 'export const look = 1;\n',
+      'agent/probes/gateway/route.ts': 'export const route = 1;\n',
+      'agent/probes/gateway/index.ts': "import { ok } from '../result.ts';\nimport { look } from '../lan/look.ts';\nimport { route } from './route.ts';\nexport const g = ok + look + route;\n",
+      'agent/probes/throughput/busy.ts': "import { ok } from '../result.ts';\nimport { route } from '../gateway/route.ts';\nexport const b = ok + route;\n",
+    };
+    expect(checkArchitecture(tree(files), []).problems).toEqual([
+      "agent/probes/throughput/busy.ts imports agent/probes/gateway/route.ts: one probe does not import another's folder (move what both need to agent/probes/ or agent/net/, see docs/architecture.md)",
+    ]);
+  });
 });

@@ -8,6 +8,9 @@
 // 3. What the collector process can load: every file reachable from the collector's entry points, dynamic
 //    import() included, is outside agent/; so the collector never loads a probe implementation.
 // 4. What the agent build bundles: nothing reachable from agent/cli.ts is a test, a test helper or collector code.
+// 5. A probe is one folder: nothing in a probe's folder (agent/probes/<name>/, a folder agent/probes/registry.ts
+//    imports) imports another probe's folder. What probes share goes to agent/probes/ itself (probe helpers,
+//    agent/probes/lan/) or to an infrastructure room (agent/net/, agent/platform/).
 //
 // Imports are read from TypeScript's own parse of each file (static imports, re-exports, import() of a
 // literal), not with regular expressions; only relative specifiers matter, packages are outside the graph.
@@ -180,6 +183,21 @@ export function reachable(graph: Graph, entries: readonly string[]): Set<string>
   return seen;
 }
 
+const PROBE_REGISTRY = 'agent/probes/registry.ts';
+
+/**
+ * `agent/probes/<name>/...` → `<name>` when `<name>` is a probe, that is a folder the probe registry imports;
+ * undefined elsewhere (agent/probes/lan/ holds helpers several probes share and is no probe).
+ */
+function probeFolderOf(graph: Graph): (file: string) => string | undefined {
+  const folder = (file: string) => /^agent\/probes\/([^/]+)\//.exec(file)?.[1];
+  const probes = new Set((graph.get(PROBE_REGISTRY) ?? []).map(folder).filter((name) => name !== undefined));
+  return (file) => {
+    const name = folder(file);
+    return name !== undefined && probes.has(name) ? name : undefined;
+  };
+}
+
 const isTestCode = (f: string) => f.startsWith('test/') || /\.test(-support)?\.ts$/.test(f);
 
 /** Every broken rule, as a line a person can act on; empty when the architecture holds. */
@@ -192,6 +210,17 @@ export function checkArchitecture(root: string, knownCircles: readonly (readonly
       for (const target of targets) {
         const bad = forbidden.find((f) => target.startsWith(f));
         if (bad) problems.push(`${file} imports ${target}: ${room} must not import ${bad} (share it through protocol/, see docs/architecture.md)`);
+      }
+    }
+  }
+  const probeFolder = probeFolderOf(all);
+  for (const [file, targets] of all) {
+    const probe = probeFolder(file);
+    if (probe === undefined) continue;
+    for (const target of targets) {
+      const other = probeFolder(target);
+      if (other !== undefined && other !== probe) {
+        problems.push(`${file} imports ${target}: one probe does not import another's folder (move what both need to agent/probes/ or agent/net/, see docs/architecture.md)`);
       }
     }
   }

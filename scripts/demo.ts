@@ -4,6 +4,7 @@
 // fast schedule with its table, and the console's address with a one-time sign-in link.
 // Data stays under .data/ (git-ignored) between runs; delete it to start afresh.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,9 @@ async function main(): Promise<void> {
     SONGCHECK_INFLUX_URL: influx.url,
     SONGCHECK_INFLUX_DB: 'songcheck',
     SONGCHECK_DATA_DIR: join(data, 'collector'),
-    SONGCHECK_ADMIN_TOKEN: 'demo-admin-token-not-for-production',
+    // Fresh for each run, as an operator generates them (the collector refuses placeholders).
+    SONGCHECK_ADMIN_TOKEN: randomBytes(32).toString('hex'),
+    SONGCHECK_TEST_TOKEN_KEY: randomBytes(32).toString('hex'),
     SONGCHECK_LOG_LEVEL: 'warn',
   };
   const children: ChildProcess[] = [];

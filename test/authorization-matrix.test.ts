@@ -7,11 +7,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ErrorBody } from '../protocol/api.ts';
 import { createTestCollector, TEST_SITE, type TestCollector } from './support/collector-app.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
+import { strongToken } from './support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('authz_matrix');
 const NOW = Date.UTC(2025, 8, 1, 9);
-const ADMIN = 'test-admin-token-0123';
+const ADMIN = strongToken();
 let tc: TestCollector;
 let other: { deviceId: string; token: string };
 let revoked: { deviceId: string; token: string };

@@ -18,11 +18,12 @@ import { freePort } from '../scripts/influxd-server.ts';
 import { openChromium, type OpenedBrowser } from './support/browser.ts';
 import { createDb, uniqueTestDb } from './support/influx-query.ts';
 import { REPO_ROOT } from './support/processes.ts';
+import { strongToken } from './support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('console_browser');
-const ADMIN = 'console-browser-admin-token';
-const REPORT = 'console-browser-report-token';
+const ADMIN = strongToken();
+const REPORT = strongToken();
 const ARTEFACTS = join(REPO_ROOT, 'test-artefacts', 'console');
 const DOCS = join(REPO_ROOT, 'docs', 'console');
 
@@ -70,7 +71,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'calendar.yaml'), CALENDAR);
   const config = loadConfig({
     SONGCHECK_HOST: '127.0.0.1', SONGCHECK_PORT: String(await freePort()), SONGCHECK_INFLUX_URL: influxUrl, SONGCHECK_INFLUX_DB: db,
-    SONGCHECK_DATA_DIR: join(dir, 'collector'), SONGCHECK_ADMIN_TOKEN: ADMIN, SONGCHECK_REPORT_TOKEN: REPORT,
+    SONGCHECK_DATA_DIR: join(dir, 'collector'), SONGCHECK_ADMIN_TOKEN: ADMIN, SONGCHECK_REPORT_TOKEN: REPORT, SONGCHECK_TEST_TOKEN_KEY: strongToken(),
     SONGCHECK_CALENDAR_FILE: join(dir, 'calendar.yaml'), SONGCHECK_COMPLIANCE_SCHEDULE: 'off', SONGCHECK_CONSOLE_TILES: 'off',
     SONGCHECK_INFLUX_ROLLUPS: 'false',
   });

@@ -28,9 +28,10 @@ import { uniqueTestDb } from './support/influx-query.ts';
 import { AGENT_BIN, eventually, spawnNode } from './support/processes.ts';
 import { FAST_AGENT_CONFIG } from './support/stack.ts';
 import { type MonthShape, monthResults } from './support/evidence-month.ts';
+import { strongToken } from './support/secrets.ts';
 
 const run = promisify(execFile);
-const ADMIN = 'test-admin-token-evidence-0123';
+const ADMIN = strongToken();
 const TZ = 'Asia/Ho_Chi_Minh';
 const VERIFY = path.resolve('bin/songcheck-verify.mjs');
 
@@ -132,7 +133,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
   const dataDir = path.join(root, 'collector');
   config = {
-    host: '127.0.0.1', port: 0, dataDir, adminToken: ADMIN, logLevel: 'silent', workers: 1,
+    host: '127.0.0.1', port: 0, dataDir, adminToken: ADMIN, testTokenKey: strongToken(), logLevel: 'silent', workers: 1,
     influx: { url: inject('influxUrl'), database: uniqueTestDb('evidence'), timeoutMs: 10_000 },
     compliance: {},
     evidence: { dir: path.join(dataDir, 'evidence'), retentionDays: 800, webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/heads` },

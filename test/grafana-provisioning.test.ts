@@ -98,9 +98,11 @@ describe('docker-compose deployment', () => {
   const compose = Compose.parse(yamlFile('docker-compose.yml'));
 
   it('pins every image, checks every service\'s health, keeps data in named volumes', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['collector', 'grafana', 'influxdb']);
+    // postgres: the optional profile (several collectors, docs/deployment.md).
+    expect(Object.keys(compose.services).sort()).toEqual(['collector', 'grafana', 'influxdb', 'postgres']);
     for (const [name, s] of Object.entries(compose.services)) {
-      expect(s.image, name).toMatch(/:\d+\.\d+\.\d+$/);
+      // PostgreSQL numbers its releases major.minor (16.6); the others major.minor.patch.
+      expect(s.image, name).toMatch(name === 'postgres' ? /:\d+\.\d+-bookworm$/ : /:\d+\.\d+\.\d+$/);
       expect(s.healthcheck.test.length, name).toBeGreaterThan(1);
       expect(missingBindSources(REPO, s.volumes), name).toEqual([]);
       for (const v of s.volumes.filter((v) => !v.startsWith('./'))) expect(Object.keys(compose.volumes)).toContain(v.split(':')[0]);
@@ -124,7 +126,7 @@ describe('docker-compose deployment', () => {
     // The secrets are empty on purpose (issue 14): no placeholder can start.
     expect(config('.env.example').status).not.toBe(0);
     const filled = path.join(os.tmpdir(), `songcheck-env-${process.pid}`);
-    fs.writeFileSync(filled, read('.env.example').replace(/^(\w*(?:TOKEN|PASSWORD))=$/gm, (_, name: string) => `${name}=${randomBytes(24).toString('hex')}`));
+    fs.writeFileSync(filled, read('.env.example').replace(/^(\w*(?:TOKEN|PASSWORD|KEY))=$/gm, (_, name: string) => `${name}=${randomBytes(24).toString('hex')}`));
     try {
       const r = config(filled);
       expect(r.stderr).toBe('');

@@ -1,6 +1,9 @@
 // Long paths in the network lab: the TUN delay line (test/lab/delay-line.ts) adds round-trip time between the
 // collector's namespace and the agent's, tbf shapes the rate on the TUN devices. Both methods must read within
 // ±10 % of iperf3 on the same link, at round trips up to a geostationary satellite's 600 ms.
+// Congestion control: songcheck's sockets and iperf3's use the same, the namespaces' default (this machine's,
+// BBR), so the ratio compares the methods, not the senders. A loss-based sender (SONGCHECK_LAB_TCP_CC=reno) needs
+// the queue of a real cell (queueMs = RTT below) to keep a 600 ms path full; BBR needs less.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Result } from '../protocol/results.ts';
 import { createLabStack, type LabStack } from './lab/lab-stack.ts';

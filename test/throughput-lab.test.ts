@@ -1,6 +1,9 @@
 // Throughput on a shaped link: the collector in one network namespace, the agent in another, joined by a
 // veth pair shaped with tc tbf (test/lab/). Both methods must read within ±10 % of the shaped rate, and
 // every fault must end with a result code and the bytes used, never a hang.
+// Congestion control: the namespaces' default (this machine's, BBR). Alone on a tbf link at a sub-millisecond
+// RTT, BBR and a loss-based sender both keep the link full, so the ±10 % of the shaped rate holds for either
+// (SONGCHECK_LAB_TCP_CC=reno runs the lab loss-based).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Result } from '../protocol/results.ts';
 import { createLabStack, type LabStack } from './lab/lab-stack.ts';

@@ -2,80 +2,23 @@
 // server namespace (writing to the test's real InfluxDB through a relay), and the veth link between them is
 // set down for two minutes, then up. The outage must be recorded with its start and end within one check
 // interval of the link going down and up, delivered afterwards, and the uptime slots must count the failed checks.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
+import { describe, expect, it } from 'vitest';
+import { influxQuery } from './support/influx-query.ts';
 import { eventually } from './support/processes.ts';
-import { AGENT_BIN } from './support/processes.ts';
-import { bridgeInflux, type InfluxBridge } from './lab/influx-bridge.ts';
-import { createLabStack, LAB_PORT, type LabStack } from './lab/lab-stack.ts';
-import { labAvailable } from './lab/netlab.ts';
+import { useAgentLab } from './lab/lab-agent.ts';
+import { LAB_PORT } from './lab/lab-stack.ts';
 
 const CHECK_S = 5;
 const DOWN_MS = 120_000;
-const influxUrl = inject('influxUrl');
-const db = uniqueTestDb('outagelab');
-const unavailable = labAvailable();
-if (unavailable) console.warn(`[outage-lab] skipped: ${unavailable}`);
-let stack: LabStack | undefined;
-let bridge: InfluxBridge | undefined;
-const agents: ChildProcess[] = [];
-
-beforeAll(async () => {
-  if (unavailable) return;
-  await createDb(influxUrl, db);
-  stack = await createLabStack({
-    influx: async (lab, root) => {
-      bridge = await bridgeInflux(lab, influxUrl, root);
-      return { url: bridge.url, db };
-    },
-  });
-}, 240_000);
-afterAll(async () => {
-  for (const a of agents) a.kill('SIGKILL');
-  await stack?.destroy();
-  await bridge?.close();
-});
-
-/** The agent in the client namespace, with its output lines collected. */
-function runAgent(s: LabStack, config: string): { proc: ChildProcess; lines: string[]; stop(): Promise<void> } {
-  const file = join(s.agentDir, `lab-${agents.length}.yaml`);
-  writeFileSync(file, config);
-  const proc = s.lab.spawnIn('client', process.execPath, [AGENT_BIN, 'run', '--data-dir', s.agentDir, '--config', file]);
-  agents.push(proc);
-  const lines: string[] = [];
-  let pending = '';
-  const onData = (c: Buffer) => {
-    pending += c.toString();
-    const cut = pending.lastIndexOf('\n');
-    if (cut >= 0) (lines.push(...pending.slice(0, cut).split('\n')), (pending = pending.slice(cut + 1)));
-  };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return {
-    proc,
-    lines,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
+const { unavailable, influxUrl, db, lab } = useAgentLab('outagelab');
 
 const q = (sql: string) => influxQuery(influxUrl, db, sql);
 
 describe.skipIf(!!unavailable)('a real outage in the lab: link set down for two minutes, then up', () => {
   it('the outage is recorded with the right start and end (within one check interval) and delivered afterwards; the slots show the failed checks', async () => {
-    const s = stack!;
+    const s = lab().stack;
     const collector = `${s.lab.serverIp}:${LAB_PORT}`;
-    const agent = runAgent(
-      s,
+    const agent = lab().run(
       `upload: { intervalSeconds: 2, backoffInitialSeconds: 1, backoffMaxSeconds: 5, timeoutSeconds: 5 }
 health: { schedule: "*/30 * * * * *" }
 probes: { tcp: { enabled: false }, http: { enabled: false }, dns: { enabled: false }, icmp: { enabled: false }, throughput: { enabled: false } }
@@ -105,8 +48,7 @@ log: { level: debug }
     expect(agent.proc.exitCode).toBeNull();
     await agent.stop();
     // The stop queued the partial slot; an agent that only drains delivers it.
-    const drain = runAgent(
-      s,
+    const drain = lab().run(
       `upload: { intervalSeconds: 1, backoffInitialSeconds: 0.5, backoffMaxSeconds: 2 }
 health: { schedule: "0 0 3 1 1 *" }
 probes: { tcp: { enabled: false }, http: { enabled: false }, dns: { enabled: false }, icmp: { enabled: false }, throughput: { enabled: false } }

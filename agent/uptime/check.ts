@@ -2,7 +2,7 @@
 // DNS lookup through the system resolver, all at once, each bounded by a short timeout. It reuses the TCP
 // probe's handshake and the probes' OS-resolver lookup, so a check and a tcp result mean the same thing.
 import type { CheckState } from '../../protocol/results.ts';
-import { connectOnce } from '../probes/tcp/connect.ts';
+import { connectOnce } from '../probes/tcp-connect.ts';
 import { resolveHost } from '../probes/resolve.ts';
 import { parseHostPort, type HostPort } from '../../protocol/host-port.ts';
 

@@ -10,8 +10,9 @@ import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';
 import { openCollectorStore } from '../database.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
-const TOKEN = 'test-admin-token-0123';
+const TOKEN = strongToken();
 const NOW = Date.UTC(2026, 10, 24, 2, 0);
 let dir: string;
 let registry: Registry;

@@ -9,6 +9,7 @@ import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';
 import { DEFAULT_ALERTS_FILE, startAlerts } from './start.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 describe('alerts file', () => {
   it('the committed default file is valid and fills each rule kind\'s defaults', () => {
@@ -37,7 +38,7 @@ describe('alerts file', () => {
     expect(error.message).toContain('channels.1.botToken: environment variable NO_SUCH_VAR is not set');
     expect(error.problems).toEqual(expect.arrayContaining([
       'channels.0.url: must be an http:// or https:// URL',
-      'channels.0.secret: must be at least 16 characters',
+      'channels.0.secret: is too short (5 characters; at least 32); generate one with `openssl rand -hex 32`',
     ]));
   });
 
@@ -49,8 +50,9 @@ describe('alerts file', () => {
   it('reads secrets from the environment', async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-alerts-cfg-')), 'alerts.yaml');
     fs.writeFileSync(file, 'channels:\n  - { id: hook, type: webhook, url: "http://127.0.0.1:1/h", secret: "${HOOK_SECRET}" }\n');
-    const config = loadAlertsConfig(file, { HOOK_SECRET: 'from-the-environment-123' });
-    expect(config.channels[0]).toMatchObject({ secret: 'from-the-environment-123', lang: 'vi' });
+    const secret = strongToken();
+    const config = loadAlertsConfig(file, { HOOK_SECRET: secret });
+    expect(config.channels[0]).toMatchObject({ secret, lang: 'vi' });
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 

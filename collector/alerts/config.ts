@@ -4,15 +4,22 @@
 import fs from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { GENERATE_SECRET, secretWeakness } from '../auth/secret-strength.ts';
 import { RULE_KINDS } from './rules/index.ts';
 
 const Lang = z.enum(['en', 'vi']);
 const Id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit');
 const Url = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL');
 
+// The webhook's HMAC key: a generated secret, as the collector's own (auth/secret-strength.ts).
+const GeneratedSecret = z.string().superRefine((v, ctx) => {
+  const weakness = secretWeakness(v);
+  if (weakness) ctx.addIssue({ code: 'custom', message: `${weakness}; ${GENERATE_SECRET}` });
+});
+
 const base = { id: Id, lang: Lang.default('vi'), enabled: z.boolean().default(true) };
 export const ChannelConfig = z.discriminatedUnion('type', [
-  z.object({ ...base, type: z.literal('webhook'), url: Url, secret: z.string().min(16, 'must be at least 16 characters') }).strict(),
+  z.object({ ...base, type: z.literal('webhook'), url: Url, secret: GeneratedSecret }).strict(),
   z.object({ ...base, type: z.literal('telegram'), botToken: z.string().min(1), chatId: z.union([z.string().min(1), z.number().int()]), baseUrl: Url.default('https://api.telegram.org') }).strict(),
   z.object({ ...base, type: z.literal('slack'), url: Url }).strict(),
   z.object({

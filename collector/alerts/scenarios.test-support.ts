@@ -12,8 +12,9 @@ import type { SiteInput } from '../registry/site.ts';
 import { parseAlertsConfig } from './config.ts';
 import { AlertService } from './service.ts';
 import { type Receiver, startReceiver } from './test-receiver.test-support.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
-export const WEBHOOK_SECRET = 'scenario-secret-0123456789';
+export const WEBHOOK_SECRET = strongToken();
 
 /** Epoch ms of a local (UTC+7) time: Tuesday 24 Nov 2026 by default. */
 export function local(hh: number, mm = 0, day = 24): number {

@@ -2,9 +2,10 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { AppEnv } from '../http/env.ts';
 import { createAdminGate } from './admin-gate.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
-const ADMIN = 'admin-token-0123456789';
-const REPORT = 'report-token-0123456789';
+const ADMIN = strongToken();
+const REPORT = strongToken();
 const DEVICE = 'device-token-0123456789';
 
 function rig() {

@@ -18,7 +18,7 @@ let server: http.Server;
 let wss: WebSocketServer;
 let guard: RevocationGuard;
 let url: string;
-let stopWatching: () => void;
+let stopWatching: () => Promise<void>;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-ws-'));
@@ -38,7 +38,7 @@ beforeAll(async () => {
   url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/control`;
 });
 afterAll(async () => {
-  stopWatching();
+  await stopWatching();
   guard.close();
   for (const client of wss.clients) client.terminate();
   wss.close();

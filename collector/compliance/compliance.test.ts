@@ -11,14 +11,15 @@ import { parseCalendar } from '../school/calendar.ts';
 import { ComplianceEngine } from './engine.ts';
 import type { ComplianceRun } from './verdicts.ts';
 import { parseProfiles } from '../school/profiles.ts';
-import { runScheduledPeriods } from './scheduler.ts';
+import { runScheduledOnce, runScheduledPeriods } from './scheduler.ts';
 import { outage, series, slot, tcp, throughput, vn } from './results.test-support.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('compliance');
 const NOW = vn('2026-11-30T12:00:00');
-const REPORT_TOKEN = 'report-token-0123456789';
-const ADMIN = 'test-admin-token-0123';
+const REPORT_TOKEN = strongToken();
+const ADMIN = strongToken();
 
 const calendar = parseCalendar(`
 timeZone: Asia/Ho_Chi_Minh
@@ -239,6 +240,24 @@ describe('scheduled run', () => {
     expect(got).toMatchObject({ 'day:2026-11-17': 'INSUFFICIENT', 'week:2026-W47': 'FAIL', 'month:2026-11': 'FAIL', 'rolling30:rolling30': 'FAIL' });
     // rolling30 is stamped at midnight of the day it was computed
     expect(rows.find((r) => r.tags.period === 'rolling30')!.time).toBe(vn('2026-11-18T00:00:00'));
+  });
+});
+
+describe('scheduled run across collector processes', () => {
+  it('runs once when two fire together, not again from a clock 10 min behind, and again the next night', async () => {
+    let t = vn('2026-11-18T00:30:00');
+    const clock = () => t;
+    // Two holders of the one store stand for two collectors (the lease is one atomic upsert on both backends).
+    const a = { store: tc.registry.store, holder: 'collector-a' };
+    const b = { store: tc.registry.store, holder: 'collector-b' };
+    const both = await Promise.all([runScheduledOnce(engine, a, clock), runScheduledOnce(engine, b, clock)]);
+    expect(both.filter((r) => r === 0)).toHaveLength(1);
+    expect(both.filter((r) => r === undefined)).toHaveLength(1);
+    const other = both[0] === 0 ? b : a;
+    t += 10 * 60_000;
+    expect(await runScheduledOnce(engine, other, clock)).toBeUndefined();
+    t = vn('2026-11-19T00:30:00');
+    expect(await runScheduledOnce(engine, other, clock)).toBe(0);
   });
 });
 

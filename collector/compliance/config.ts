@@ -1,7 +1,7 @@
 // The compliance engine's settings, from the environment (README "Configuration"):
 //   SONGCHECK_CALENDAR_FILE        school calendar YAML (default: collector/school/calendar.default.yaml)
 //   SONGCHECK_PROFILES_FILE        target profiles YAML (default: collector/school/profiles.default.yaml)
-//   SONGCHECK_REPORT_TOKEN         read-only token for verdicts and reports (optional; ≥ 16 characters)
+//   SONGCHECK_REPORT_TOKEN         read-only token for verdicts and reports (optional; a generated secret, ≥ 32 characters)
 //   SONGCHECK_COMPLIANCE_SCHEDULE  6-field cron in the calendar's zone, or "off" (default 0 30 0 * * *:
 //                                  00:30 every night recomputes yesterday, its week, its month and rolling30)
 import { validate as validateCron } from 'node-cron';
@@ -23,7 +23,8 @@ const opt = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? 
 const shape = z.object({
   SONGCHECK_CALENDAR_FILE: opt(z.string().trim().min(1)),
   SONGCHECK_PROFILES_FILE: opt(z.string().trim().min(1)),
-  SONGCHECK_REPORT_TOKEN: opt(z.string().min(16, 'must be at least 16 characters')),
+  // Its strength is checked with the other secrets (collector/config.ts, auth/secret-strength.ts).
+  SONGCHECK_REPORT_TOKEN: opt(z.string()),
   SONGCHECK_COMPLIANCE_SCHEDULE: opt(
     z.string().trim().refine((v) => v === 'off' || (v.split(/\s+/).length === 6 && validateCron(v)), 'must be a 6-field cron expression (sec min hour day month weekday) or "off"'),
   ),

@@ -10,11 +10,12 @@ import { consoleRoutes } from './routes.tsx';
 import { createLogger } from '../logger.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { SessionKeys } from './session.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('console_access');
-const ADMIN = 'test-admin-token-0123';
-const REPORT = 'test-report-token-0123456';
+const ADMIN = strongToken();
+const REPORT = strongToken();
 let tc: TestCollector;
 let app: ReturnType<typeof createApp>;
 

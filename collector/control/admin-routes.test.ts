@@ -6,9 +6,8 @@ import { createTestCollector, type TestCollector } from '../../test/support/coll
 
 const influxUrl = inject('influxUrl');
 let tc: TestCollector;
-const admin = { authorization: 'Bearer test-admin-token-0123', 'content-type': 'application/json' };
-const post = (path: string, body: unknown) => tc.app.request(`/api/v1/admin${path}`, { method: 'POST', headers: admin, body: JSON.stringify(body) });
-const get = (path: string) => tc.app.request(`/api/v1/admin${path}`, { headers: admin });
+const post = (path: string, body: unknown) => tc.app.request(`/api/v1/admin${path}`, { method: 'POST', headers: tc.adminAuth(), body: JSON.stringify(body) });
+const get = (path: string) => tc.app.request(`/api/v1/admin${path}`, { headers: tc.adminAuth() });
 
 beforeEach(async () => {
   const db = uniqueTestDb('control_admin');

@@ -2,10 +2,9 @@
 // write to the collector's store like the other registry commands; the running collector delivers what
 // they store within a second (its poll), to whichever process holds each agent's socket.
 import fs from 'node:fs';
-import type { ParseArgsConfig } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { Registry } from '../registry/registry.ts';
+import type { CliHelpers } from '../command-line.ts';
 import { SiteCode } from '../registry/site.ts';
 import { CommandId } from '../../protocol/control.ts';
 import { configStatus, ControlOpError, DeviceId, getCommand, pushConfig, queueCommand } from './operations.ts';
@@ -20,16 +19,6 @@ export const CONTROL_HELP = `  config push (--site CODE | --group LABEL | --all)
   run-probe (--device ID | --site CODE) --probe NAME [--target T ...] [--wait SECONDS]
                              ask agents to run a probe now; its results arrive as usual; --wait follows the command
   commands list [--device ID] [--json]`;
-
-export interface CliHelpers {
-  parse<S extends z.ZodType>(args: string[], options: ParseArgsConfig['options'], schema: S, required?: string[], positionals?: number): z.output<S> & { _: string[] };
-  withRegistry<T>(fn: (registry: Registry) => Promise<T>): Promise<T>;
-  out(line?: string): void;
-  table(rows: string[][]): void;
-  actor(): string;
-  usage(message: string): Error;
-  refused(message: string): Error;
-}
 
 const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString().slice(0, 19).replace('T', ' '));
 

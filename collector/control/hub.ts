@@ -18,10 +18,11 @@ import { RateLimiter } from '../http/rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
 import { acceptDeviceUpgrade, authenticateUpgrade, refuseUpgrade, RevocationGuard, upgradeAddress } from '../auth/ws-upgrade.ts';
+import { CLOSE_FLOODING, ConnectionBudget, DEFAULT_MESSAGE_BUDGET, type MessageBudgetCounters, type MessageBudgetOptions } from './message-budget.ts';
 import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
 import { CONTROL_CHANNEL, ControlStore, type PresenceWrite, upsertPresence } from './store.ts';
 
-export interface ControlOptions {
+export interface ControlOptions extends MessageBudgetOptions {
   heartbeatSeconds: number;
   /** Handshakes answered per second (token bucket); the excess gets 503 + Retry-After. */
   handshakesPerSecond: number;
@@ -29,6 +30,9 @@ export interface ControlOptions {
   /** Failed (unauthenticated) upgrades allowed per client address; beyond it 429 + Retry-After. */
   failedUpgradeBurst: number;
   failedUpgradesPerSecond: number;
+  /** Handshakes one authenticated device may make at once, and per minute after that; beyond it 429 + Retry-After, before the shared budget. */
+  deviceHandshakeBurst: number;
+  deviceHandshakesPerMinute: number;
   /** Connections this process holds at most. */
   maxConnections: number;
   /** How often presence and last-seen times are written to SQLite (one transaction each time). */
@@ -46,10 +50,14 @@ export const DEFAULT_CONTROL_OPTIONS: ControlOptions = {
   // A school's devices share one NAT address: a few revoked or mis-enrolled agents must not trip it.
   failedUpgradeBurst: 30,
   failedUpgradesPerSecond: 0.5,
+  // An agent reconnects once per collector restart or link flap, with backoff: 10 at once, then one every 10 s.
+  deviceHandshakeBurst: 10,
+  deviceHandshakesPerMinute: 6,
   maxConnections: 20_000,
   flushMs: 20_000,
   pollMs: 1_000,
   sweepMs: 60_000,
+  ...DEFAULT_MESSAGE_BUDGET,
 };
 
 export interface ControlDeps {
@@ -75,6 +83,11 @@ interface Conn {
   dirty: boolean;
   /** The offset last written to SQLite. */
   storedOffsetMs?: number;
+  /** What this connection may still send (message-budget.ts). */
+  budget: ConnectionBudget;
+  /** The text of the last state message handled (hello, config_result, command_result): a repeat is dropped. */
+  lastStateText?: string;
+  closedForFlooding?: boolean;
 }
 
 export type ControlHub = ReturnType<typeof createControlHub>;
@@ -95,6 +108,7 @@ export function createControlHub(deps: ControlDeps) {
   const guard = new RevocationGuard(deps.registry);
   const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
   const failedUpgrades = new RateLimiter({ burst: opts.failedUpgradeBurst, perSecond: opts.failedUpgradesPerSecond }, now);
+  const deviceHandshakes = new RateLimiter({ burst: opts.deviceHandshakeBurst, perSecond: opts.deviceHandshakesPerMinute / 60 }, now);
   const conns = new Map<string, Conn>();
   /** Presence rows to write at the next flush: connects and disconnects. */
   let changes: { deviceId: string; holder: string; connected: boolean; changedAt: number; agentVersion?: string }[] = [];
@@ -104,6 +118,10 @@ export function createControlHub(deps: ControlDeps) {
   let knownVersion = -1;
   let closing = false;
   let shed = 0;
+  const messageCounters: MessageBudgetCounters = { throttled: 0, closed: 0, refusedCoolingDown: 0, droppedIdentical: 0 };
+  let refusedDeviceHandshakes = 0;
+  /** Devices closed for flooding, until when their upgrades are refused. */
+  const coolingDown = new Map<string, number>();
 
   // A device moved to another site gets that site's tags and configuration from now on.
   const onMoved = ({ deviceId, to }: { deviceId: string; to: string }) => {
@@ -157,16 +175,40 @@ export function createControlHub(deps: ControlDeps) {
     }
   }
 
+  /** Past its budget a message is dropped unread; a connection that keeps sending is closed (1008) and cools down. */
+  function withinBudget(conn: Conn): boolean {
+    // Closing for flooding: nothing more from it is read, whatever the bucket refilled meanwhile.
+    const verdict = conn.closedForFlooding ? 'drop' : conn.budget.take();
+    if (verdict === 'ok') return true;
+    messageCounters.throttled++;
+    if (verdict === 'close' && !conn.closedForFlooding) {
+      conn.closedForFlooding = true;
+      messageCounters.closed++;
+      coolingDown.set(conn.deviceId, now() + opts.floodCooldownSeconds * 1000);
+      logger.warn({ device: conn.deviceId, throttled: opts.messageBurst }, 'control: connection closed for flooding');
+      conn.ws.close(CLOSE_FLOODING, conn.budget.closeReason());
+      setTimeout(() => conn.ws.terminate(), 1_000).unref();
+    }
+    return false;
+  }
+
   async function onMessage(conn: Conn, data: Buffer, isBinary: boolean): Promise<void> {
     const t1 = now();
     conn.lastSeen = t1;
     conn.dirty = true;
-    const parsed = isBinary ? ({ ok: false, error: 'binary frames are not part of the protocol; send JSON text' } as const) : parseControlMessage(AgentMessage, data.toString('utf8'));
+    const text = isBinary ? undefined : data.toString('utf8');
+    // The same state again changes nothing: no parse, no write, no answer.
+    if (text !== undefined && text === conn.lastStateText) {
+      messageCounters.droppedIdentical++;
+      return;
+    }
+    const parsed = text === undefined ? ({ ok: false, error: 'binary frames are not part of the protocol; send JSON text' } as const) : parseControlMessage(AgentMessage, text);
     if (!parsed.ok) {
       send(conn, { type: 'error', code: 'bad_message', message: parsed.error });
       return;
     }
     const msg = parsed.message;
+    if (msg.type !== 'heartbeat') conn.lastStateText = text;
     switch (msg.type) {
       case 'heartbeat':
         if (msg.offsetMs !== undefined) conn.offsetMs = msg.offsetMs;
@@ -206,12 +248,15 @@ export function createControlHub(deps: ControlDeps) {
   function onConnection(ws: WebSocket, deviceId: string, site: Site): void {
     const old = conns.get(deviceId);
     if (old) old.ws.close(CLOSE_REPLACED, 'replaced by a newer connection of the same device');
-    const conn: Conn = { ws, deviceId, site, helloed: false, lastSeen: now(), configVersion: 0, dirty: true };
+    const conn: Conn = { ws, deviceId, site, helloed: false, lastSeen: now(), configVersion: 0, dirty: true, budget: new ConnectionBudget(opts, now) };
     conns.set(deviceId, conn);
     ws.on('message', (data: Buffer, isBinary) => {
+      if (!withinBudget(conn)) return;
       onMessage(conn, data, isBinary).catch((err: unknown) => {
         // A bug or a database error on one message must not take the process (and 10 000 sockets) down.
         logger.error({ err, device: deviceId }, 'control message failed');
+        // Not handled: the same message sent again must be handled, not dropped as a repeat.
+        conn.lastStateText = undefined;
         send(conn, { type: 'error', code: 'internal', message: 'the collector could not handle this message; see its log' });
       });
     });
@@ -358,6 +403,24 @@ export function createControlHub(deps: ControlDeps) {
           refuseUpgrade(socket, 401, 'unauthorized', 'device token missing, not recognised or revoked; send "Authorization: Bearer <device token>"');
           return;
         }
+        // A device closed for flooding waits out its cool-down without spending the shared budget.
+        const until = coolingDown.get(auth.device.id);
+        if (until !== undefined) {
+          if (until > now()) {
+            messageCounters.refusedCoolingDown++;
+            const s = Math.ceil((until - now()) / 1000);
+            refuseUpgrade(socket, 429, 'rate_limited', `this device was closed for flooding the control channel; reconnect in ${s} s`, { headers: { 'retry-after': String(s) } });
+            return;
+          }
+          coolingDown.delete(auth.device.id);
+        }
+        // One device reconnecting in a loop (a valid token) is stopped by its own budget, not the shared one.
+        const mine = deviceHandshakes.take(auth.device.id);
+        if (!mine.ok) {
+          refusedDeviceHandshakes++;
+          refuseUpgrade(socket, 429, 'rate_limited', `this device reconnects too often (more than ${opts.deviceHandshakeBurst} at once or ${opts.deviceHandshakesPerMinute} a minute); reconnect in ${mine.retryAfterS} s`, { headers: { 'retry-after': String(mine.retryAfterS) } });
+          return;
+        }
         const token = handshakes.take('handshake');
         if (!token.ok || conns.size >= opts.maxConnections) {
           shed++;
@@ -372,7 +435,12 @@ export function createControlHub(deps: ControlDeps) {
       });
       return true;
     },
-    stats: () => ({ connections: conns.size, shed }),
+    stats: () => ({
+      connections: conns.size,
+      shed,
+      refusedDeviceHandshakes,
+      messageBudget: { messagesPerSecond: opts.messagesPerSecond, messageBurst: opts.messageBurst, floodCooldownSeconds: opts.floodCooldownSeconds, ...messageCounters },
+    }),
     /** Runs the periodic jobs now (tests, and before a shutdown). */
     flush,
     poll: pollSoon,

@@ -2,6 +2,7 @@
 // the daily heads (recorded, and sent to the webhook when one is configured), and a daily sweep that
 // closes quiet days and applies the retention.
 import type { Logger } from 'pino';
+import { type Periodic, periodic } from '../periodic.ts';
 import type { Store } from '../store/store.ts';
 import type { EvidenceConfig } from './config.ts';
 import { type ClosedDay, type EvidenceEntry, EvidenceLog } from './log.ts';
@@ -16,7 +17,7 @@ export class EvidenceService {
   readonly store: EvidenceStore;
   readonly log: EvidenceLog;
   private readonly lastAlert = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
+  private timer?: Periodic;
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
@@ -78,12 +79,8 @@ export class EvidenceService {
   }
 
   start(): void {
-    const run = () => {
-      this.sweep().catch((error: unknown) => this.deps.logger?.error({ err: (error as Error).message }, 'evidence sweep failed'));
-    };
-    run();
-    this.timer = setInterval(run, SWEEP_EVERY_MS);
-    this.timer.unref();
+    // No lease: closing a day records its head once (recordHead), and pruning old day files is idempotent.
+    this.timer = periodic('evidence.sweep', SWEEP_EVERY_MS, () => this.sweep(), { runAtStart: true, ...(this.deps.logger ? { logger: this.deps.logger } : {}) });
   }
 
   /** Best effort: the head is recorded in the database either way; the webhook gives a third party a copy. */
@@ -100,7 +97,7 @@ export class EvidenceService {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    await this.timer?.stop();
     await Promise.all([...this.pending]);
   }
 }

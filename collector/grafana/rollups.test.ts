@@ -6,6 +6,7 @@ import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-q
 import { loadConfig } from '../config.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
 import { backfillRollups, CQ_PREFIX, cqName, ensureRollups, ROLLUP_RP, ROLLUPS, startRollupCatchUp } from './rollups.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const HOUR = 3_600_000;
@@ -53,7 +54,7 @@ describe('ensureRollups', () => {
   });
 
   it('is switched off by SONGCHECK_INFLUX_ROLLUPS=false and on by default', () => {
-    const env = { SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086', SONGCHECK_ADMIN_TOKEN: 'x'.repeat(16) };
+    const env = { SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086', SONGCHECK_ADMIN_TOKEN: strongToken(), SONGCHECK_TEST_TOKEN_KEY: strongToken() };
     expect(loadConfig(env).influx.rollups).toBe(true);
     expect(loadConfig({ ...env, SONGCHECK_INFLUX_ROLLUPS: 'false' }).influx.rollups).toBe(false);
     expect(() => loadConfig({ ...env, SONGCHECK_INFLUX_ROLLUPS: 'maybe' })).toThrow(/SONGCHECK_INFLUX_ROLLUPS: must be true or false/);
@@ -114,7 +115,7 @@ describe('the hourly catch-up', () => {
       }
       expect(rows.map((r) => [r.time, r.up_s])).toEqual([[now - 20 * HOUR, 300]]);
     } finally {
-      stop();
+      await stop();
     }
   });
 });

@@ -4,6 +4,7 @@
 // have no continuous queries: set SONGCHECK_INFLUX_ROLLUPS=false there (docs/grafana.md#downsampling).
 import type { Logger } from 'pino';
 import type { InfluxWriter } from '../influx/writer.ts';
+import { periodic, type TimerLease } from '../periodic.ts';
 
 export const ROLLUP_RP = 'rollup_1h';
 /** How long hourly rollups are kept. Raw data keeps the database's default policy (unchanged). */
@@ -206,19 +207,23 @@ export const CATCH_UP_HOURS = 48;
 /**
  * Every hour, recomputes the rollups of the last CATCH_UP_HOURS (the continuous queries only look at two
  * hours), so a school whose agent delivers a day of queued results after an outage still shows in 30-day
- * panels. Same points, same tags and times: recomputing overwrites, never duplicates. One run at a time.
+ * panels. Same points, same tags and times: recomputing overwrites, never duplicates. One run at a time
+ * (collector/periodic.ts, `grafana.rollup-catch-up` in /healthz); with `lease`, one run across the
+ * processes sharing the store, since each run is 48 hours of InfluxDB work.
  */
-export function startRollupCatchUp(writer: Querier, opts: { sourceRp?: string; logger?: Logger; everyMs?: number; clock?: () => number } = {}): () => void {
+export function startRollupCatchUp(
+  writer: Querier,
+  opts: { sourceRp?: string; logger?: Logger; everyMs?: number; clock?: () => number; lease?: TimerLease['store'] } = {},
+): () => Promise<void> {
   const clock = opts.clock ?? Date.now;
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    const now = clock();
-    backfillRollups(writer, now - CATCH_UP_HOURS * 3_600_000, now - 3_600_000, { sourceRp: opts.sourceRp })
-      .catch((error: unknown) => opts.logger?.warn({ err: (error as Error).message }, 'rollup catch-up failed; next hour retries'))
-      .finally(() => (running = false));
-  }, opts.everyMs ?? 3_600_000);
-  timer.unref();
-  return () => clearInterval(timer);
+  const timer = periodic(
+    'grafana.rollup-catch-up',
+    opts.everyMs ?? 3_600_000,
+    () => {
+      const now = clock();
+      return backfillRollups(writer, now - CATCH_UP_HOURS * 3_600_000, now - 3_600_000, { sourceRp: opts.sourceRp });
+    },
+    { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.lease ? { lease: { store: opts.lease, name: 'grafana-rollup-catch-up' } } : {}) },
+  );
+  return () => timer.stop();
 }

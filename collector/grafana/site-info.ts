@@ -8,6 +8,7 @@ import { Point } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import type { InfluxWriter } from '../influx/writer.ts';
 import { normalizeTagValue } from '../influx/points.ts';
+import { periodic } from '../periodic.ts';
 import type { Site } from '../registry/site.ts';
 
 export const SITE_INFO_MEASUREMENT = 'site_info';
@@ -61,7 +62,7 @@ function fingerprint(sites: Site[]): string {
 export interface SiteInfoPublisher {
   /** Publishes now if the sites changed or the last publication is older than `maxAgeMs`. */
   tick(force?: boolean): Promise<boolean>;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 export function startSiteInfoPublisher(deps: {
@@ -92,18 +93,15 @@ export function startSiteInfoPublisher(deps: {
     return true;
   };
 
-  const tick = (force = false) => {
-    // One publication at a time; a tick during a slow write waits for it instead of writing twice.
-    running ??= publish(force)
-      .catch((error: unknown) => {
-        // InfluxDB down: the next tick retries (lastPrint is unchanged). Grafana only loses the map meanwhile.
-        deps.logger?.warn({ err: (error as Error).message }, 'could not publish site_info; will retry');
-        return false;
-      })
-      .finally(() => (running = undefined));
-    return running;
-  };
-  const timer = setInterval(() => void tick(), deps.checkEveryMs ?? 60_000);
-  timer.unref();
-  return { tick, stop: () => clearInterval(timer) };
+  // One publication at a time; a tick during a slow write waits for it instead of writing twice.
+  const once = (force: boolean) => (running ??= publish(force).finally(() => (running = undefined)));
+  const tick = (force = false) =>
+    once(force).catch((error: unknown) => {
+      // InfluxDB down: the next tick retries (lastPrint is unchanged). Grafana only loses the map meanwhile.
+      deps.logger?.warn({ err: (error as Error).message }, 'could not publish site_info; will retry');
+      return false;
+    });
+  // The timer's failures are logged and counted in /healthz as `grafana.site-info` (collector/periodic.ts).
+  const timer = periodic('grafana.site-info', deps.checkEveryMs ?? 60_000, () => once(false), deps.logger ? { logger: deps.logger } : {});
+  return { tick, stop: () => timer.stop() };
 }

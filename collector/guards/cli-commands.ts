@@ -2,7 +2,7 @@
 // operations as the admin routes (collector/guards/admin-routes.ts), on the registry database.
 import { z } from 'zod';
 import { REFUSAL_KINDS } from '../influx/errors.ts';
-import type { CliHelpers } from '../control/cli-commands.ts';
+import type { CliHelpers } from '../command-line.ts';
 import { DeadLetters, type DeadLetterFilter } from './dead-letters.ts';
 import { DeviceFlags } from './device-flags.ts';
 

@@ -26,6 +26,7 @@ export function healthRoutes(deps: ResolvedDeps) {
       influx: { ok: ping.ok, url: writer.url, latencyMs: ping.latencyMs, ...(ping.error ? { error: ping.error } : {}) },
       registry: reg,
       ...(deps.throughput ? { throughput: await deps.throughput.stats.health() } : {}),
+      ...(deps.control ? { control: deps.control.stats() } : {}),
       ...(deps.alerts ? { alerts: { channels: await deps.alerts.channelHealth() } } : {}),
       guards: await deps.guards.health(),
       timers: timersHealth(),

@@ -12,13 +12,15 @@ const influxUrl = inject('influxUrl');
 const db = uniqueTestDb('admin_api');
 let now = Date.UTC(2025, 8, 1, 9);
 let tc: TestCollector;
-const ADMIN = 'test-admin-token-0123';
+/** The test collector's admin token (random and strong, test/support/secrets.ts). */
+let ADMIN = '';
 const SAMPLE = fs.readFileSync(new URL('../sites.sample.csv', import.meta.url));
 const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
   await createDb(influxUrl, db);
   tc = await createTestCollector({ influxUrl, db, clock: () => now });
+  ADMIN = tc.adminToken;
 });
 afterAll(() => tc.cleanup());
 

@@ -1,6 +1,7 @@
 // Who may run a throughput test: an enrolled device, by its device token or by a short-lived test token the
-// collector issued to it. Both travel as `Authorization: Bearer …` or, for WebSocket clients that cannot set
-// headers (browsers), as the `access_token` query parameter, like M-Lab's ndt7 servers.
+// collector issued to it. Both travel as `Authorization: Bearer …`; for WebSocket clients that cannot set
+// headers (browsers), the test token, and only it, may travel as the `access_token` query parameter, like
+// M-Lab's ndt7 servers.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { bearerToken, MAX_TOKEN_LENGTH } from '../auth/bearer.ts';
@@ -18,8 +19,9 @@ export const TEST_TOKEN_TTL_MS = 5 * 60_000;
 
 /**
  * Test tokens are HMAC-SHA256 signed, so every collector process (and every collector behind one load
- * balancer with the same admin token) accepts them without shared state. The key is derived from the
- * admin token, never the admin token itself.
+ * balancer with the same SONGCHECK_TEST_TOKEN_KEY) accepts them without shared state. Their key is their
+ * own secret, not the admin token: a test token, or the key itself, tells nothing about the admin token,
+ * and rotating one leaves the other alone. A label is hashed in so the key signs nothing else.
  */
 export class TestTokens {
   private readonly key: Buffer;
@@ -59,27 +61,44 @@ export class TestTokens {
   }
 }
 
-/** The credential of a request: the bearer header first, else the `access_token` query parameter. */
-export function credentialOf(req: IncomingMessage, url: URL): string | undefined {
-  const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('access_token') ?? undefined;
-  // Device tokens are 43 base64url characters and test tokens under 200; anything longer is not ours.
-  if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
-  return token;
+/** A request's credential and where it travelled. */
+export interface Credential {
+  token: string;
+  /** In the `access_token` query parameter rather than the Authorization header. */
+  inQuery: boolean;
 }
 
-export type Authenticate = (credential: string) => Promise<TestCaller | undefined>;
+/** The credential of a request: the bearer header first, else the `access_token` query parameter. */
+export function credentialOf(req: IncomingMessage, url: URL): Credential | undefined {
+  const header = bearerToken(req.headers.authorization);
+  const token = header ?? url.searchParams.get('access_token') ?? undefined;
+  // Device tokens are 43 base64url characters and test tokens under 200; anything longer is not ours.
+  if (!token || token.length > MAX_TOKEN_LENGTH) return undefined;
+  return { token, inQuery: header === undefined };
+}
 
 /**
- * Device tokens are checked against the registry (a revoked device is refused at once). A test token is
- * checked by its signature and expiry only, so a device revoked after asking for one can still start tests
- * for at most TEST_TOKEN_TTL_MS.
+ * Only a test token may travel in the URL. A URL is written to proxy and access logs and kept in browser
+ * histories; a test token found there is worth five minutes of one device's throughput tests, a device
+ * token would be worth the device's identity until it is revoked (and an admin token, everything).
+ */
+export function isAllowedInQuery(token: string): boolean {
+  return token.startsWith(TEST_TOKEN_PREFIX);
+}
+
+export type Authenticate = (credential: Credential) => Promise<TestCaller | undefined>;
+
+/**
+ * Device tokens are checked against the registry (a revoked device is refused at once), and only from the
+ * Authorization header. A test token is checked by its signature and expiry only, so a device revoked after
+ * asking for one can still start tests for at most TEST_TOKEN_TTL_MS.
  */
 export function authenticator(registry: Pick<Registry, 'authenticateDevice'>, tokens: TestTokens): Authenticate {
-  return async (credential) => {
-    const test = tokens.verify(credential);
+  return async ({ token, inQuery }) => {
+    const test = tokens.verify(token);
     if (test) return { ...test, via: 'test_token' };
-    if (credential.startsWith(TEST_TOKEN_PREFIX)) return undefined;
-    const auth = await registry.authenticateDevice(credential);
+    if (token.startsWith(TEST_TOKEN_PREFIX) || inQuery) return undefined;
+    const auth = await registry.authenticateDevice(token);
     return auth ? { deviceId: auth.device.id, siteCode: auth.site.code, via: 'device_token' } : undefined;
   };
 }

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { Registry } from '../registry/registry.ts';
 import { createThroughputService, type ThroughputService } from './service.ts';
 import { downloadLimit, NDT7_SUBPROTOCOL, parseMetadata } from './ndt7-server.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 let dir: string;
 let registry: Registry;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   token = (await registry.enroll((await registry.createEnrollmentCode('NDT-1', { uses: 2 })).code)).token;
   await registry.addSite({ code: 'NDT-2', name: 'another ndt7 site' });
   otherSiteToken = (await registry.enroll((await registry.createEnrollmentCode('NDT-2')).code)).token;
-  service = await createThroughputService({ registry, dataDir: dir, secret: 'secret-for-tests-0123456789', logger: pino({ level: 'silent' }), limits: { ndt7MaxConcurrent: 1, queueWaitMs: 300 } });
+  service = await createThroughputService({ registry, dataDir: dir, testTokenKey: strongToken(), logger: pino({ level: 'silent' }), limits: { ndt7MaxConcurrent: 1, queueWaitMs: 300 } });
   server = createServer((req, res) => service.handleRequest(req, res) || res.writeHead(404).end());
   server.on('upgrade', (req, socket, head: Buffer) => service.handleUpgrade(req, socket, head) || socket.destroy());
   server.listen(0, '127.0.0.1');

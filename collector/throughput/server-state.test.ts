@@ -15,6 +15,7 @@ import { Registry } from '../registry/registry.ts';
 import { annotateServerState } from './server-state-fields.ts';
 import { SERVER_LIMITS, summarizeWindow } from './server-state.ts';
 import { createThroughputService, type ThroughputService } from './service.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 let dir: string;
 let registry: Registry;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   const enrolled = await registry.enroll((await registry.createEnrollmentCode('SS-1')).code);
   token = enrolled.token;
   deviceId = enrolled.deviceId;
-  service = await createThroughputService({ registry, dataDir: dir, secret: 'secret-for-tests-0123456789', logger: pino({ level: 'silent' }) });
+  service = await createThroughputService({ registry, dataDir: dir, testTokenKey: strongToken(), logger: pino({ level: 'silent' }) });
   server = createServer((req, res) => service.handleRequest(req, res) || res.writeHead(404).end());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -8,9 +8,10 @@ import type { Logger } from 'pino';
 import { API_PREFIX } from '../../protocol/api.ts';
 import type { Registry } from '../registry/registry.ts';
 import { RevocationGuard } from '../auth/ws-upgrade.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 import { type Admission, DEFAULT_THROUGHPUT_LIMITS, type ThroughputLimits } from './admission.ts';
 import { createNdt7Server, NDT7_PATHS } from './ndt7-server.ts';
-import { authenticator, credentialOf, TestTokens, type Authenticate, type TestCaller } from './auth.ts';
+import { authenticator, credentialOf, isAllowedInQuery, TestTokens, type Authenticate, type TestCaller } from './auth.ts';
 import { handleHttpDownload, handleHttpUpload } from './http-streams.ts';
 import { ServerStateSampler } from './server-state.ts';
 import { ServerStateStore } from './server-state-store.ts';
@@ -21,8 +22,8 @@ export interface ThroughputDeps {
   /** With `events`, an open ndt7 test is closed (4401) as soon as its device is revoked. */
   registry: Pick<Registry, 'authenticateDevice'> & Partial<Pick<Registry, 'events'>>;
   dataDir: string;
-  /** Key material for test tokens (the admin token; a derived key is used). */
-  secret: string;
+  /** Key material for test tokens (SONGCHECK_TEST_TOKEN_KEY, never the admin token; a derived key is used). */
+  testTokenKey: string;
   logger: Logger;
   limits?: Partial<ThroughputLimits>;
   now?: () => number;
@@ -36,7 +37,7 @@ export async function createThroughputService(deps: ThroughputDeps) {
   const limits: ThroughputLimits = { ...DEFAULT_THROUGHPUT_LIMITS, ...deps.limits };
   const store = await ThroughputStore.open(deps.dataDir, now);
   const stats = new ThroughputStats(store, limits);
-  const tokens = new TestTokens(deps.secret, now);
+  const tokens = new TestTokens(deps.testTokenKey, now);
   const authenticate: Authenticate = authenticator(deps.registry, tokens);
   const logger = deps.logger.child({ component: 'throughput' });
   // The server's own state while each test runs (docs/throughput.md "The server's state during a test").
@@ -70,6 +71,9 @@ export async function createThroughputService(deps: ThroughputDeps) {
     },
   };
 
+  // Each admission is a write transaction of the shared store: a device opening connections in a loop is
+  // stopped here, in memory, first.
+  const attempts = new RateLimiter({ burst: limits.attemptBurst, perSecond: limits.attemptsPerMinute / 60 }, now);
   /** Connections of each device waiting for a slot in this process. */
   const queuedByDevice = new Map<string, number>();
 
@@ -108,9 +112,18 @@ export async function createThroughputService(deps: ThroughputDeps) {
     const credential = credentialOf(req, url);
     const caller = credential ? await authenticate(credential) : undefined;
     if (!caller) {
-      return { status: 401, code: 'unauthorized', message: 'send a device token or a test token as "Authorization: Bearer …" or as ?access_token=' };
+      const message = credential?.inQuery && !isAllowedInQuery(credential.token)
+        ? 'only a test token may travel in the URL (?access_token=), where proxies and access logs keep it; send the device token as "Authorization: Bearer …", or ask POST /api/v1/ndt7/token for a test token'
+        : 'send a device token as "Authorization: Bearer …", or a test token (POST /api/v1/ndt7/token) as "Authorization: Bearer …" or ?access_token=';
+      return { status: 401, code: 'unauthorized', message };
     }
     const family = kind.startsWith('ndt7') ? stats.ndt7 : stats.http;
+    const attempt = attempts.take(caller.deviceId);
+    if (!attempt.ok) {
+      family.refused++;
+      stats.budget.refusedTooManyAttempts++;
+      return { status: 429, code: 'rate_limited', retryAfterS: attempt.retryAfterS, message: `this device opened more than ${limits.attemptBurst} test connections at once or ${limits.attemptsPerMinute} a minute; retry after ${attempt.retryAfterS} s` };
+    }
     const max = kind.startsWith('ndt7') ? limits.ndt7MaxConcurrent : limits.httpMaxStreams;
     // A slot outlives the test's hard limit a little, so a crashed process frees it on its own.
     const ttlMs = kind.startsWith('ndt7') ? 20_000 : limits.httpMaxMs + 5_000;

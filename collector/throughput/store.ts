@@ -5,7 +5,7 @@
 // never by someone's clean-up.
 import { randomUUID } from 'node:crypto';
 import { openThroughputStore } from '../database.ts';
-import type { Store } from '../store/store.ts';
+import type { SqlRunner, Store } from '../store/store.ts';
 
 export type TestKind = 'ndt7_download' | 'ndt7_upload' | 'http_download' | 'http_upload';
 
@@ -34,6 +34,19 @@ const ADMISSION_LEASE = 'admission:';
 export type LeaseAnswer =
   | { granted: true; leaseId: string; expiresAt: number }
   | { granted: false; retryAfterMs: number; heldBy: string };
+
+function siteLease(tx: SqlRunner, site: string) {
+  return tx.get<{ lease_id: string; device: string; expires_at: number }>('SELECT lease_id, device, expires_at FROM site_leases WHERE site = ?', site);
+}
+
+/** Gives the site's lease to `device` (replacing an expired or own lease). */
+async function grantSiteLease(tx: SqlRunner, site: string, leaseId: string, device: string, grantedAt: number, expiresAt: number): Promise<void> {
+  await tx.run(
+    `INSERT INTO site_leases (site, lease_id, device, granted_at, expires_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (site) DO UPDATE SET lease_id = excluded.lease_id, device = excluded.device, granted_at = excluded.granted_at, expires_at = excluded.expires_at`,
+    site, leaseId, device, grantedAt, expiresAt,
+  );
+}
 
 export class ThroughputStore {
   constructor(
@@ -67,15 +80,11 @@ export class ThroughputStore {
       if (ndt7 ? mine.length > 0 : mineNdt7 > 0 || mine.length >= httpPerDevice) return { refused: 'device_busy', running: mine.length };
       const n = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM running_tests WHERE kind LIKE ?', ndt7 ? 'ndt7%' : 'http%'))!.n;
       if (n >= max) return { refused: 'server_full' };
-      const held = await tx.get<{ lease_id: string; device: string; expires_at: number }>('SELECT lease_id, device, expires_at FROM site_leases WHERE site = ?', site);
+      const held = await siteLease(tx, site);
       const live = held !== undefined && held.expires_at > t;
       if (live && held.device !== device) return { refused: 'site_busy', retryAfterMs: held.expires_at - t, heldBy: held.device };
       if (!live) {
-        await tx.run(
-          `INSERT INTO site_leases (site, lease_id, device, granted_at, expires_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (site) DO UPDATE SET lease_id = excluded.lease_id, device = excluded.device, granted_at = excluded.granted_at, expires_at = excluded.expires_at`,
-          site, `${ADMISSION_LEASE}${randomUUID()}`, device, t, t + ttlMs,
-        );
+        await grantSiteLease(tx, site, `${ADMISSION_LEASE}${randomUUID()}`, device, t, t + ttlMs);
       } else if (held.expires_at < t + ttlMs) {
         await tx.run('UPDATE site_leases SET expires_at = ? WHERE site = ? AND lease_id = ?', t + ttlMs, site, held.lease_id);
       }
@@ -117,16 +126,12 @@ export class ThroughputStore {
   async acquireLease(site: string, device: string, durationMs: number): Promise<LeaseAnswer> {
     return this.db.transaction(async (tx): Promise<LeaseAnswer> => {
       const t = this.now();
-      const held = await tx.get<{ lease_id: string; device: string; expires_at: number }>('SELECT lease_id, device, expires_at FROM site_leases WHERE site = ?', site);
+      const held = await siteLease(tx, site);
       if (held && held.expires_at > t && held.device !== device) {
         return { granted: false, retryAfterMs: held.expires_at - t, heldBy: held.device };
       }
       const leaseId = randomUUID();
-      await tx.run(
-        `INSERT INTO site_leases (site, lease_id, device, granted_at, expires_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (site) DO UPDATE SET lease_id = excluded.lease_id, device = excluded.device, granted_at = excluded.granted_at, expires_at = excluded.expires_at`,
-        site, leaseId, device, t, t + durationMs,
-      );
+      await grantSiteLease(tx, site, leaseId, device, t, t + durationMs);
       return { granted: true, leaseId, expiresAt: t + durationMs };
     });
   }

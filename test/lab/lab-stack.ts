@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Result } from '../../protocol/results.ts';
 import { AGENT_BIN, COLLECTOR_BIN, runNode } from '../support/processes.ts';
 import { createLab, type Lab } from './netlab.ts';
+import { strongToken } from '../support/secrets.ts';
 
 export const LAB_PORT = 8080;
 
@@ -57,7 +58,8 @@ export async function createLabStack(opts: LabStackOptions = {}): Promise<LabSta
     SONGCHECK_INFLUX_URL: influx?.url ?? 'http://127.0.0.1:9',
     ...(influx ? { SONGCHECK_INFLUX_DB: influx.db } : {}),
     SONGCHECK_DATA_DIR: join(root, 'collector'),
-    SONGCHECK_ADMIN_TOKEN: 'lab-admin-token-0123456789',
+    SONGCHECK_ADMIN_TOKEN: strongToken(),
+    SONGCHECK_TEST_TOKEN_KEY: strongToken(),
     // info: the start waits for the 'collector listening' line.
     SONGCHECK_LOG_LEVEL: 'info',
   };

@@ -223,9 +223,29 @@ export async function createLab(): Promise<Lab> {
       await sh(t.ip, ['-n', ns, 'link', 'set', 'lo', 'up']);
       await sh(t.ip, ['-n', ns, 'link', 'set', dev, 'up']);
     }
+    // SONGCHECK_LAB_TCP_CC=reno: the whole lab run under another congestion control (investigations; see below).
+    const cc = process.env.SONGCHECK_LAB_TCP_CC;
+    if (cc) await setCongestionControl(lab, cc as TcpCongestionControl);
   } catch (err) {
     await lab.destroy();
     throw err;
   }
   return lab;
+}
+
+export type TcpCongestionControl = 'reno' | 'bbr' | 'cubic';
+
+/**
+ * The default TCP congestion control of both ends' namespaces (each network namespace has its own, starting
+ * from this machine's: BBR here): sockets opened afterwards use it, iperf3's and songcheck's alike. BBR paces at
+ * its estimate of the bottleneck and keeps the queue short; loss-based ones (CUBIC, Linux's and Windows' default;
+ * Reno) fill the queue until loss. A namespace other than the first may only pick a congestion control the
+ * machine allows (`net.ipv4.tcp_allowed_congestion_control`: here reno and bbr, so CUBIC is refused; a process
+ * with CAP_NET_ADMIN can still ask for CUBIC per socket, as iperf3 -C does; Node cannot).
+ */
+export async function setCongestionControl(lab: Pick<Lab, 'execIn'>, cc: TcpCongestionControl): Promise<void> {
+  for (const side of ['server', 'client'] as const) {
+    const r = await lab.execIn(side, 'sh', ['-c', `echo ${cc} > /proc/sys/net/ipv4/tcp_congestion_control && cat /proc/sys/net/ipv4/tcp_congestion_control`], 10_000);
+    if (r.code !== 0 || r.stdout.trim() !== cc) throw new Error(`could not set TCP congestion control ${cc} in the lab's ${side} namespace (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
 }

@@ -8,6 +8,7 @@ import { createInfluxWriter, type InfluxWriter } from '../../collector/influx/wr
 import { createLogger } from '../../collector/logger.ts';
 import { Registry } from '../../collector/registry/registry.ts';
 import type { SiteInput } from '../../collector/registry/site.ts';
+import { strongToken } from './secrets.ts';
 
 export const TEST_SITE: SiteInput = { code: 'LC-001', name: 'Điểm trường Bản Xèo', commune: 'Bản Xèo', operator: 'viettel', linkType: '4g' };
 
@@ -17,9 +18,13 @@ export interface TestCollector {
   writer: InfluxWriter;
   deviceId: string;
   token: string;
+  /** The app's admin token (random and strong, test/support/secrets.ts). */
+  adminToken: string;
   logs: string[];
   /** Headers for an authenticated JSON request. */
   auth(extra?: Record<string, string>): Record<string, string>;
+  /** Headers for an admin JSON request. */
+  adminAuth(extra?: Record<string, string>): Record<string, string>;
   cleanup(): Promise<void>;
 }
 
@@ -29,7 +34,7 @@ export async function createTestCollector(opts: {
   clock?: () => number;
   timeoutMs?: number;
   /** Rate limits, body cap, ... for the app. */
-  app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl' | 'guardOptions'>>;
+  app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl' | 'guardOptions' | 'console'>>;
 }): Promise<TestCollector> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-collector-test-'));
   const registry = await Registry.open(dir, { now: opts.clock });
@@ -39,15 +44,18 @@ export async function createTestCollector(opts: {
   const logs: string[] = [];
   const logger = createLogger('debug', { write: (line: string) => void logs.push(line) });
   const writer = createInfluxWriter({ url: opts.influxUrl, database: opts.db, timeoutMs: opts.timeoutMs ?? 5000 });
-  const app = createApp({ registry, writer, logger, clock: opts.clock, version: '0.0.0-test', adminToken: 'test-admin-token-0123', ...opts.app });
+  const adminToken = strongToken();
+  const app = createApp({ registry, writer, logger, clock: opts.clock, version: '0.0.0-test', adminToken, ...opts.app });
   return {
     app,
     registry,
     writer,
     deviceId,
     token,
+    adminToken,
     logs,
     auth: (extra = {}) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json', ...extra }),
+    adminAuth: (extra = {}) => ({ authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...extra }),
     async cleanup() {
       await registry.close();
       fs.rmSync(dir, { recursive: true, force: true });

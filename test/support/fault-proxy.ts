@@ -2,7 +2,8 @@
 // `refuse` accepts and closes at once (the collector looks unreachable), `forward` relays both ways,
 // `drop_response` relays the request but, at the first byte of the answer, cuts both sockets, so the
 // collector has done its work (it answers only after InfluxDB's 2xx) and the agent never hears of it.
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { trackedSockets } from './tracked-sockets.ts';
 
 export type ProxyMode = 'refuse' | 'forward' | 'drop_response';
 
@@ -17,23 +18,13 @@ export interface FaultProxy {
 }
 
 export async function startFaultProxy(upstreamPort: number, mode: ProxyMode = 'forward'): Promise<FaultProxy> {
-  const sockets = new Set<Socket>();
-  const track = (s: Socket): Socket => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-    return s;
-  };
+  const { track, closeAll } = trackedSockets();
   const proxy: FaultProxy = {
     url: '',
     mode,
     connections: { refuse: 0, forward: 0, drop_response: 0 },
     droppedResponses: 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => closeAll(server),
   };
   const server = createServer((client) => {
     track(client);

@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_BIN, COLLECTOR_BIN, freePort, runNode, spawnNode, type Tracked } from './processes.ts';
+import { strongToken } from './secrets.ts';
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const ADMIN_TOKEN = strongToken();
 
 /** Agent config for tests: probes every couple of seconds against the collector, fast retries. */
 export const FAST_AGENT_CONFIG = `
@@ -56,6 +57,7 @@ export async function createStack(opts: { influxUrl: string; db: string; siteCod
     SONGCHECK_INFLUX_DB: opts.db,
     SONGCHECK_DATA_DIR: join(root, 'collector'),
     SONGCHECK_ADMIN_TOKEN: ADMIN_TOKEN,
+    SONGCHECK_TEST_TOKEN_KEY: strongToken(),
     SONGCHECK_LOG_LEVEL: 'warn',
     ...opts.collectorEnv,
   };
@@ -101,7 +103,8 @@ export async function createStack(opts: { influxUrl: string; db: string; siteCod
   return stack;
 }
 
-async function waitForHealth(url: string, proc: Tracked): Promise<void> {
+/** Waits (30 s at most) until the collector at `url` answers /healthz; fails at once if its process exited. */
+export async function waitForHealth(url: string, proc: Tracked): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (proc.proc.exitCode !== null) throw new Error(`collector exited:\n${proc.lines.join('\n')}`);

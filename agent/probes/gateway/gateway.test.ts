@@ -4,24 +4,13 @@ import { createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayResult } from '../../../protocol/results.ts';
-import { lanVerdictForLatency, lanVerdictForThroughput } from './attribution.ts';
-import { answeringPort, handshake } from './handshake.ts';
+import { lanVerdictForLatency, lanVerdictForThroughput } from '../lan/attribution.ts';
+import { answeringPort, handshake } from '../lan/handshake.ts';
 import { gatewayFields } from './index.ts';
-import { latestLan, observeLan, withLanAttribution } from './lan.ts';
-import { parseIwLink, parseProcNetRoute, parseProcNetWireless, parseWindowsLink } from './local-link.ts';
+import { latestLan, observeLan, withLanAttribution } from '../lan/observation.ts';
+import { parseIwLink, parseProcNetWireless, parseWindowsLink } from '../../net/local-link.ts';
 
 describe('local link parsers', () => {
-  it('reads the lowest-metric default route from /proc/net/route', () => {
-    const text = [
-      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
-      'wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0',
-      'eth0\t00000000\t010200C0\t0003\t0\t0\t100\t00000000\t0\t0\t0',
-      'eth0\t000200C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0',
-    ].join('\n');
-    expect(parseProcNetRoute(text)).toEqual({ iface: 'eth0', gateway: '192.0.2.1' });
-    expect(parseProcNetRoute(text.split('\n').slice(0, 1).join('\n'))).toBeUndefined();
-  });
-
   it('reads the Wi-Fi signal from /proc/net/wireless and the PHY rates from iw', () => {
     const wireless = 'Inter-| sta-|   Quality        |   Discarded packets\n face | tus | link level noise |  nwid  crypt\n wlan0: 0000   54.  -56.  -256        0      0\n';
     expect(parseProcNetWireless(wireless, 'wlan0')).toBe(-56);

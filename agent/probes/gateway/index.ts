@@ -6,7 +6,7 @@ import { GatewayOptions } from '../../../protocol/probe-options/gateway.ts';
 import type { GatewayFields } from '../../../protocol/results.ts';
 import { guarded, makeResult } from '../result.ts';
 import type { Probe } from '../types.ts';
-import { type LanObservation, observeLan } from './lan.ts';
+import { type LanObservation, observeLan } from '../lan/observation.ts';
 
 
 const EMPTY: GatewayFields = { sent: 0, received: 0, loss_pct: 0, lan_medium: 'unknown' };

@@ -9,8 +9,8 @@ import { parseHostPort } from '../../../protocol/host-port.ts';
 import { collectorEndpoint, formatHostPort } from '../target.ts';
 import { TcpOptions } from '../../../protocol/probe-options/tcp.ts';
 import type { Probe } from '../types.ts';
-import { withLanAttribution } from '../gateway/lan.ts';
-import { connectOnce } from './connect.ts';
+import { withLanAttribution } from '../lan/observation.ts';
+import { connectOnce } from '../tcp-connect.ts';
 
 
 export const tcpProbe: Probe<TcpOptions> = {

@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Result } from '../../../protocol/results.ts';
+import { parseProcNetRoute } from '../../net/default-route.ts';
 import { writeFileAtomic } from '../../platform/atomic-file.ts';
-import { parseProcNetRoute } from '../gateway/local-link.ts';
 import { collectorEndpoint, formatHostPort } from '../target.ts';
 
 export interface BusyThresholds {

@@ -1,6 +1,6 @@
 // Latency under load: TCP-connect round trips to the test server before the transfer (idle) and during it
 // (loaded), with the tcp probe's own connect timing. RPM (round trips per minute) = 60000 / loaded median.
-import { connectOnce } from '../tcp/connect.ts';
+import { connectOnce } from '../tcp-connect.ts';
 import { latencyStats } from '../latency-stats.ts';
 import { sleep } from '../../platform/abortable-sleep.ts';
 

@@ -15,6 +15,7 @@ import { slackChannel } from './slack.ts';
 import { smtpChannel } from './smtp.ts';
 import { telegramChannel } from './telegram.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature, webhookChannel } from './webhook.ts';
+import { strongToken } from '../../../test/support/secrets.ts';
 
 const GRAFANA = 'http://grafana.test:3000';
 const MESSAGE: AlertMessage = {
@@ -61,7 +62,7 @@ describe('webhook channel', () => {
   it('reports 503 as retryable and 400 as permanent', async () => {
     receiver = await startReceiver();
     receiver.script.push(503, 400);
-    const channel = webhookChannel({ id: 'hook', lang: 'en', url: `${receiver.url}/hook`, secret: 'webhook-secret-0123456789' }, { timeoutMs: 5000 });
+    const channel = webhookChannel({ id: 'hook', lang: 'en', url: `${receiver.url}/hook`, secret: strongToken() }, { timeoutMs: 5000 });
     const rendered = render(MESSAGE, 'en', GRAFANA);
     await expect(channel.send(rendered, MESSAGE)).rejects.toMatchObject({ retryable: true });
     await expect(channel.send(rendered, MESSAGE)).rejects.toMatchObject({ retryable: false });

@@ -3,7 +3,7 @@
 import type { LatencyFields } from '../../../protocol/results.ts';
 import { lanVerdictForLatency } from './attribution.ts';
 import { answeringPort, GATEWAY_PORTS, handshakeRun } from './handshake.ts';
-import { type LocalLink, readLocalLink } from './local-link.ts';
+import { type LocalLink, readLocalLink } from '../../net/local-link.ts';
 
 export interface LanObservation {
   at: number;

@@ -1,7 +1,7 @@
 // Was the school's own network (the PC's Wi-Fi or cable to the router) the likely bottleneck of a test?
 // Pure rules over what the agent saw; each rule that fires gives a short reason that verdicts and dashboards
 // show ("Wi-Fi link rate 6 Mbit/s at the time"). Thresholds are documented in docs/throughput.md.
-import type { LocalLink } from './local-link.ts';
+import type { LocalLink } from '../../net/local-link.ts';
 
 export const LAN_RULES = {
   /** TCP goodput over Wi-Fi rarely passes about 60 % of the PHY rate: at half of it the Wi-Fi is the limit. */

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
-import type { ResultCode } from '../../../protocol/results.ts';
-import { describeError, resultCodeOf } from '../errors.ts';
+import type { ResultCode } from '../../protocol/results.ts';
+import { describeError, resultCodeOf } from './errors.ts';
 
 export type ConnectOutcome =
   | { ok: true; rttMs: number }
