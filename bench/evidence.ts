@@ -16,7 +16,7 @@ import { EvidenceLog } from '../collector/evidence/log.ts';
 import { localTime } from '../collector/school/zone.ts';
 import { canonicalJson, generateDeviceKey, keyIdOf, privateKeyFromPem, publicKeyObject, signedPayload, signingMessage, signResult, verifyPayload } from '../protocol/evidence.ts';
 import type { Result } from '../protocol/results.ts';
-import { enrollmentCode, startBenchStack, treeCpuSeconds } from './harness.ts';
+import { enrollmentCode, startBenchStack, timedJobs, treeCpuSeconds } from './harness.ts';
 
 /** Results a day at the agent's default schedule (agent/songcheck-agent.sample.yaml). */
 export const DEFAULT_DAY: Record<string, number> = { tcp: 288, http: 288, dns: 96, icmp: 96, agent_health: 288, uptime: 96, throughput: 8, device_facts: 1 };
@@ -166,15 +166,15 @@ async function ingestSignedVsUnsigned(opts = { devices: 8, batchesPerDevice: 20,
         if (res.status !== 200) throw new Error(`collector ${res.status}: ${await res.text()}`);
         await res.arrayBuffer();
       });
-    const direct = await timed(unsigned.length, opts.concurrency, (i) =>
+    const direct = await timedJobs(unsigned.length, opts.concurrency, (i) =>
       fetch(`${stack.influx.url}/write?db=bench_direct&precision=ms`, { method: 'POST', body: unsigned[i]!.direct }).then((res) => {
         if (res.status !== 204) throw new Error(`direct write ${res.status}`);
       }),
     );
     const cpu0 = treeCpuSeconds(stack.collector.pid!);
-    const u = await timed(unsigned.length, opts.concurrency, post(unsigned));
+    const u = await timedJobs(unsigned.length, opts.concurrency, post(unsigned));
     const cpu1 = treeCpuSeconds(stack.collector.pid!);
-    const s = await timed(signed.length, opts.concurrency, post(signed));
+    const s = await timedJobs(signed.length, opts.concurrency, post(signed));
     const cpu2 = treeCpuSeconds(stack.collector.pid!);
     const results = unsigned.length * opts.batchSize;
     const us = (a: number, b: number) => Math.round(((b - a) * 1e6) / results);
@@ -184,14 +184,6 @@ async function ingestSignedVsUnsigned(opts = { devices: 8, batchesPerDevice: 20,
   }
 }
 
-async function timed(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await job(next++);
-  }));
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
 
 export function evidenceReport(r: EvidenceBench): string {
   const mib = (b: number) => (b / 2 ** 20).toFixed(2);

@@ -128,3 +128,13 @@ export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2 : NaN;
 };
+
+/** Runs `count` jobs, `concurrency` at a time; the wall time in seconds (ingest, evidence, several-collectors). */
+export async function timedJobs(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await job(next++);
+  }));
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Result } from '../protocol/results.ts';
 import { resultToPoint, toLine } from '../collector/influx/points.ts';
-import { enrollmentCode, startBenchStack, treeCpuSeconds } from './harness.ts';
+import { enrollmentCode, startBenchStack, timedJobs, treeCpuSeconds } from './harness.ts';
 
 export interface IngestResult {
   workers: number;
@@ -54,12 +54,12 @@ export async function benchIngest(workers = 1, opts = { devices: 20, batchesPerD
 
     const cpu = () => ({ collector: treeCpuSeconds(stack.collector.pid!), influx: treeCpuSeconds(stack.influx.pid!), bench: process.cpuUsage() });
     const c0 = cpu();
-    const direct = await timed(directBodies.length, opts.concurrency, async (i) => {
+    const direct = await timedJobs(directBodies.length, opts.concurrency, async (i) => {
       const res = await fetch(`${stack.influx.url}/write?db=bench_direct&precision=ms`, { method: 'POST', body: directBodies[i] });
       if (res.status !== 204) throw new Error(`direct write ${res.status}: ${await res.text()}`);
     });
     const c1 = cpu();
-    const viaCollector = await timed(collectorBodies.length, opts.concurrency, async (i) => {
+    const viaCollector = await timedJobs(collectorBodies.length, opts.concurrency, async (i) => {
       const { token, body } = collectorBodies[i]!;
       const res = await fetch(`${stack.collectorUrl}/api/v1/measurements`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
       if (res.status !== 200) throw new Error(`collector ${res.status}: ${await res.text()}`);
@@ -95,14 +95,3 @@ export async function benchIngest(workers = 1, opts = { devices: 20, batchesPerD
   }
 }
 
-/** Runs `count` jobs with `concurrency` workers; returns the wall time in seconds. */
-async function timed(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await job(next++);
-    }),
-  );
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}

@@ -14,6 +14,7 @@ import { benchEvidence, evidenceReport } from './evidence.ts';
 import { benchGrafana, grafanaReport } from './grafana.ts';
 import { benchIngest } from './ingest.ts';
 import { benchIngestGuards } from './ingest-guards.ts';
+import { benchSeveralCollectors, severalCollectorsReport } from './several-collectors.ts';
 import { accuracyReport, benchThroughputAccuracy } from './throughput-accuracy.ts';
 import { benchThroughputData, dataReport } from './throughput-data.ts';
 import { benchThroughputBoost, boostReport } from './throughput-boost.ts';
@@ -104,6 +105,7 @@ const sections: Section[] = [
   },
   // 10 000 control-channel connections (BENCH_CONTROL_CONNECTIONS); see bench/README.md.
   { name: 'control', run: async () => controlReport(await benchControl()) },
+  { name: 'several-collectors', run: async () => severalCollectorsReport(await benchSeveralCollectors()) },
   // One device flooding its control-channel WebSocket, with and without the message budget (issue 14, case 8).
   { name: 'control-flood', run: async () => controlFloodReport(await benchControlFlood()) },
   // Network lab (root): namespaces, veth, tc tbf; see docs/throughput.md.

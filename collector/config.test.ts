@@ -44,7 +44,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ ...base, SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE: '4', SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S: '2048', SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS: '3000', SONGCHECK_NDT7_MAX_CONCURRENT: '2' });
     expect(c.throughput).toEqual({ httpStreamsPerDevice: 4, minBytesPerSecond: 2048, idleTimeoutMs: 3000, ndt7MaxConcurrent: 2 });
     expect(loadConfig(base).throughput).toEqual({});
-    expect(loadConfig({ ...base, SONGCHECK_CONTROL_MESSAGES_PER_S: '2', SONGCHECK_CONTROL_MESSAGE_BURST: '10', SONGCHECK_CONTROL_FLOOD_COOLDOWN_S: '30' }).control).toEqual({ messagesPerSecond: 2, messageBurst: 10, floodCooldownSeconds: 30 });
+    expect(loadConfig({ ...base, SONGCHECK_CONTROL_MESSAGES_PER_S: '2', SONGCHECK_CONTROL_MESSAGE_BURST: '10', SONGCHECK_CONTROL_FLOOD_COOLDOWN_S: '30', SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST: '3' }).control).toEqual({ messagesPerSecond: 2, messageBurst: 10, floodCooldownSeconds: 30, deviceHandshakeBurst: 3 });
     expect(problems({ ...base, SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: '10' })).toEqual(['SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: must be an integer between 500 and 60000']);
   });
 

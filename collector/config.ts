@@ -54,7 +54,7 @@ export interface CollectorConfig extends RegistryConfig {
   /** Behind a reverse proxy: take the client address from the last X-Forwarded-For entry. */
   trustProxy?: boolean;
   /** Control channel (docs/control-channel.md); each field defaults to DEFAULT_CONTROL_OPTIONS. */
-  control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number; messagesPerSecond?: number; messageBurst?: number; floodCooldownSeconds?: number };
+  control?: { heartbeatSeconds?: number; handshakesPerSecond?: number; handshakeBurst?: number; maxConnections?: number; deviceHandshakeBurst?: number; deviceHandshakesPerMinute?: number; messagesPerSecond?: number; messageBurst?: number; floodCooldownSeconds?: number };
   /** Throughput test server limits (docs/throughput.md "Budgets"); each field defaults to DEFAULT_THROUGHPUT_LIMITS. */
   throughput?: Partial<ThroughputLimits>;
   /** Verdicts: calendar and profiles files, reporting token, schedule (collector/compliance/config.ts). */
@@ -132,12 +132,16 @@ const serveShape = {
   SONGCHECK_CONTROL_HANDSHAKES_PER_S: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MAX_CONNECTIONS: opt(intIn(1, 1_000_000)),
+  SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_CONTROL_DEVICE_HANDSHAKES_PER_MIN: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_MESSAGES_PER_S: opt(intIn(1, 10_000)),
   SONGCHECK_CONTROL_MESSAGE_BURST: opt(intIn(1, 100_000)),
   SONGCHECK_CONTROL_FLOOD_COOLDOWN_S: opt(intIn(1, 86_400)),
   SONGCHECK_NDT7_MAX_CONCURRENT: opt(intIn(1, 10_000)),
   SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS: opt(intIn(1, 100_000)),
   SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE: opt(intIn(1, 1_000)),
+  SONGCHECK_THROUGHPUT_DEVICE_ATTEMPT_BURST: opt(intIn(1, 100_000)),
+  SONGCHECK_THROUGHPUT_DEVICE_ATTEMPTS_PER_MIN: opt(intIn(1, 100_000)),
   SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S: opt(intIn(1, 1_000_000_000)),
   SONGCHECK_THROUGHPUT_RATE_WINDOW_MS: opt(intIn(500, 60_000)),
   SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS: opt(intIn(500, 60_000)),
@@ -227,6 +231,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_CONTROL_HANDSHAKES_PER_S !== undefined ? { handshakesPerSecond: v.SONGCHECK_CONTROL_HANDSHAKES_PER_S } : {}),
       ...(v.SONGCHECK_CONTROL_HANDSHAKE_BURST !== undefined ? { handshakeBurst: v.SONGCHECK_CONTROL_HANDSHAKE_BURST } : {}),
       ...(v.SONGCHECK_CONTROL_MAX_CONNECTIONS !== undefined ? { maxConnections: v.SONGCHECK_CONTROL_MAX_CONNECTIONS } : {}),
+      ...(v.SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST !== undefined ? { deviceHandshakeBurst: v.SONGCHECK_CONTROL_DEVICE_HANDSHAKE_BURST } : {}),
+      ...(v.SONGCHECK_CONTROL_DEVICE_HANDSHAKES_PER_MIN !== undefined ? { deviceHandshakesPerMinute: v.SONGCHECK_CONTROL_DEVICE_HANDSHAKES_PER_MIN } : {}),
       ...(v.SONGCHECK_CONTROL_MESSAGES_PER_S !== undefined ? { messagesPerSecond: v.SONGCHECK_CONTROL_MESSAGES_PER_S } : {}),
       ...(v.SONGCHECK_CONTROL_MESSAGE_BURST !== undefined ? { messageBurst: v.SONGCHECK_CONTROL_MESSAGE_BURST } : {}),
       ...(v.SONGCHECK_CONTROL_FLOOD_COOLDOWN_S !== undefined ? { floodCooldownSeconds: v.SONGCHECK_CONTROL_FLOOD_COOLDOWN_S } : {}),
@@ -235,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
       ...(v.SONGCHECK_NDT7_MAX_CONCURRENT !== undefined ? { ndt7MaxConcurrent: v.SONGCHECK_NDT7_MAX_CONCURRENT } : {}),
       ...(v.SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS !== undefined ? { httpMaxStreams: v.SONGCHECK_THROUGHPUT_HTTP_MAX_STREAMS } : {}),
       ...(v.SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE !== undefined ? { httpStreamsPerDevice: v.SONGCHECK_THROUGHPUT_HTTP_STREAMS_PER_DEVICE } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPT_BURST !== undefined ? { attemptBurst: v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPT_BURST } : {}),
+      ...(v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPTS_PER_MIN !== undefined ? { attemptsPerMinute: v.SONGCHECK_THROUGHPUT_DEVICE_ATTEMPTS_PER_MIN } : {}),
       ...(v.SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S !== undefined ? { minBytesPerSecond: v.SONGCHECK_THROUGHPUT_MIN_BYTES_PER_S } : {}),
       ...(v.SONGCHECK_THROUGHPUT_RATE_WINDOW_MS !== undefined ? { rateWindowMs: v.SONGCHECK_THROUGHPUT_RATE_WINDOW_MS } : {}),
       ...(v.SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS !== undefined ? { idleTimeoutMs: v.SONGCHECK_THROUGHPUT_IDLE_TIMEOUT_MS } : {}),

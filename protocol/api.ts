@@ -149,6 +149,8 @@ export const HealthResponse = z.object({
     .object({
       connections: z.number().int(),
       shed: z.number().int(),
+      /** Handshakes refused because their device reconnected past its own budget. */
+      refusedDeviceHandshakes: z.number().int(),
       messageBudget: z.object({
         messagesPerSecond: z.number(),
         messageBurst: z.number().int(),

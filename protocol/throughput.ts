@@ -30,10 +30,13 @@ const Family = z.object({
 /** The per-device slot budget and the transfer floor (issue 14, case 7): limits, and this process's refusals and drops. */
 const Budget = z.object({
   httpStreamsPerDevice: z.number().int(),
+  attemptBurst: z.number().int(),
+  attemptsPerMinute: z.number().int(),
   minBytesPerSecond: z.number().int(),
   rateWindowMs: z.number().int(),
   idleTimeoutMs: z.number().int(),
   refusedDeviceBusy: z.number().int(),
+  refusedTooManyAttempts: z.number().int(),
   refusedSiteBusy: z.number().int(),
   droppedIdle: z.number().int(),
   droppedTooSlow: z.number().int(),

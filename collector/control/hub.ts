@@ -33,6 +33,9 @@ export interface ControlOptions extends MessageBudgetOptions {
   /** Failed (unauthenticated) upgrades allowed per client address; beyond it 429 + Retry-After. */
   failedUpgradeBurst: number;
   failedUpgradesPerSecond: number;
+  /** Handshakes one authenticated device may make at once, and per minute after that; beyond it 429 + Retry-After, before the shared budget. */
+  deviceHandshakeBurst: number;
+  deviceHandshakesPerMinute: number;
   /** Connections this process holds at most. */
   maxConnections: number;
   /** How often presence and last-seen times are written to SQLite (one transaction each time). */
@@ -50,6 +53,9 @@ export const DEFAULT_CONTROL_OPTIONS: ControlOptions = {
   // A school's devices share one NAT address: a few revoked or mis-enrolled agents must not trip it.
   failedUpgradeBurst: 30,
   failedUpgradesPerSecond: 0.5,
+  // An agent reconnects once per collector restart or link flap, with backoff: 10 at once, then one every 10 s.
+  deviceHandshakeBurst: 10,
+  deviceHandshakesPerMinute: 6,
   maxConnections: 20_000,
   flushMs: 20_000,
   pollMs: 1_000,
@@ -79,6 +85,7 @@ export function createControlHub(deps: ControlDeps) {
   const guard = new RevocationGuard(deps.registry);
   const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
   const failedUpgrades = new RateLimiter({ burst: opts.failedUpgradeBurst, perSecond: opts.failedUpgradesPerSecond }, now);
+  const deviceHandshakes = new RateLimiter({ burst: opts.deviceHandshakeBurst, perSecond: opts.deviceHandshakesPerMinute / 60 }, now);
   const conns = new Map<string, Conn>();
   // Presence (presence-tracker.ts) and what is sent to agents (delivery.ts) are their own parts; the hub
   // admits connections, speaks the protocol and runs their timers.
@@ -87,6 +94,7 @@ export function createControlHub(deps: ControlDeps) {
   let closing = false;
   let shed = 0;
   const messageCounters: MessageBudgetCounters = { throttled: 0, closed: 0, refusedCoolingDown: 0, droppedIdentical: 0 };
+  let refusedDeviceHandshakes = 0;
   /** Devices closed for flooding, until when their upgrades are refused. */
   const coolingDown = new Map<string, number>();
 
@@ -261,6 +269,13 @@ export function createControlHub(deps: ControlDeps) {
           }
           coolingDown.delete(auth.device.id);
         }
+        // One device reconnecting in a loop (a valid token) is stopped by its own budget, not the shared one.
+        const mine = deviceHandshakes.take(auth.device.id);
+        if (!mine.ok) {
+          refusedDeviceHandshakes++;
+          refuseUpgrade(socket, 429, 'rate_limited', `this device reconnects too often (more than ${opts.deviceHandshakeBurst} at once or ${opts.deviceHandshakesPerMinute} a minute); reconnect in ${mine.retryAfterS} s`, { headers: { 'retry-after': String(mine.retryAfterS) } });
+          return;
+        }
         const token = handshakes.take('handshake');
         if (!token.ok || conns.size >= opts.maxConnections) {
           shed++;
@@ -278,6 +293,7 @@ export function createControlHub(deps: ControlDeps) {
     stats: () => ({
       connections: conns.size,
       shed,
+      refusedDeviceHandshakes,
       messageBudget: { messagesPerSecond: opts.messagesPerSecond, messageBurst: opts.messageBurst, floodCooldownSeconds: opts.floodCooldownSeconds, ...messageCounters },
     }),
     /** Runs the periodic jobs now (tests, and before a shutdown); `sweep` without the lease. */

@@ -17,6 +17,9 @@ export interface ThroughputLimits extends TransferFloor {
   httpMaxMs: number;
   /** HTTP streams one device holds at once (an ndt7 test is one slot, and a device runs one test at a time). */
   httpStreamsPerDevice: number;
+  /** Test connections one device may open at once, and per minute after that; past it 429 before the store is asked. */
+  attemptBurst: number;
+  attemptsPerMinute: number;
 }
 
 export const DEFAULT_THROUGHPUT_LIMITS: ThroughputLimits = {
@@ -27,6 +30,9 @@ export const DEFAULT_THROUGHPUT_LIMITS: ThroughputLimits = {
   httpMaxMs: 30_000,
   // As many streams as an agent may be configured to open: more would cut an honest test short.
   httpStreamsPerDevice: MAX_HTTP_STREAMS,
+  // A full HTTP test is 2 × 16 connections, an ndt7 test 2; a device tests a few times an hour.
+  attemptBurst: 64,
+  attemptsPerMinute: 120,
   // 8 kbit/s: a 256 kbit/s school link split over 16 streams (2000 bytes/s each) still passes; a trickle does not.
   minBytesPerSecond: 1024,
   rateWindowMs: 5_000,

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { API_PREFIX } from '../../protocol/api.ts';
 import type { Registry } from '../registry/registry.ts';
 import { RevocationGuard } from '../auth/ws-upgrade.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 import { type Admission, DEFAULT_THROUGHPUT_LIMITS, type ThroughputLimits } from './admission.ts';
 import { createNdt7Server, NDT7_PATHS } from './ndt7-server.ts';
 import { authenticator, credentialOf, isAllowedInQuery, TestTokens, type Authenticate, type TestCaller } from './auth.ts';
@@ -70,6 +71,9 @@ export async function createThroughputService(deps: ThroughputDeps) {
     },
   };
 
+  // Each admission is a write transaction of the shared store: a device opening connections in a loop is
+  // stopped here, in memory, first.
+  const attempts = new RateLimiter({ burst: limits.attemptBurst, perSecond: limits.attemptsPerMinute / 60 }, now);
   /** Connections of each device waiting for a slot in this process. */
   const queuedByDevice = new Map<string, number>();
 
@@ -114,6 +118,12 @@ export async function createThroughputService(deps: ThroughputDeps) {
       return { status: 401, code: 'unauthorized', message };
     }
     const family = kind.startsWith('ndt7') ? stats.ndt7 : stats.http;
+    const attempt = attempts.take(caller.deviceId);
+    if (!attempt.ok) {
+      family.refused++;
+      stats.budget.refusedTooManyAttempts++;
+      return { status: 429, code: 'rate_limited', retryAfterS: attempt.retryAfterS, message: `this device opened more than ${limits.attemptBurst} test connections at once or ${limits.attemptsPerMinute} a minute; retry after ${attempt.retryAfterS} s` };
+    }
     const max = kind.startsWith('ndt7') ? limits.ndt7MaxConcurrent : limits.httpMaxStreams;
     // A slot outlives the test's hard limit a little, so a crashed process frees it on its own.
     const ttlMs = kind.startsWith('ndt7') ? 20_000 : limits.httpMaxMs + 5_000;

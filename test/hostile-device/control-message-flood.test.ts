@@ -22,7 +22,7 @@ const ADMIN = strongToken();
 const BURST = 20;
 let dataDir: string;
 let collector: RunningCollector;
-const devices = { hostile: { id: '', token: '' }, honest: { id: '', token: '' } };
+const devices = { hostile: { id: '', token: '' }, honest: { id: '', token: '' }, looper: { id: '', token: '' } };
 const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
@@ -30,15 +30,18 @@ beforeAll(async () => {
   const registry = await Registry.open(dataDir);
   await registry.addSite({ code: 'FLOOD-A', name: 'site of the hostile device' });
   await registry.addSite({ code: 'FLOOD-B', name: 'another site' });
-  const a = await registry.enroll((await registry.createEnrollmentCode('FLOOD-A')).code, { hostname: 'HOSTILE' });
+  const codeA = (await registry.createEnrollmentCode('FLOOD-A', { uses: 2 })).code;
+  const a = await registry.enroll(codeA, { hostname: 'HOSTILE' });
+  const c = await registry.enroll(codeA, { hostname: 'LOOPER' });
   const b = await registry.enroll((await registry.createEnrollmentCode('FLOOD-B')).code, { hostname: 'HONEST' });
   devices.hostile = { id: a.deviceId, token: a.token };
   devices.honest = { id: b.deviceId, token: b.token };
+  devices.looper = { id: c.deviceId, token: c.token };
   await registry.close();
   const config: CollectorConfig = {
     host: '127.0.0.1', port: 0, dataDir, adminToken: ADMIN, testTokenKey: strongToken(), logLevel: 'silent', workers: 1,
     influx: { url: inject('influxUrl'), database: uniqueTestDb('control_flood'), timeoutMs: 5000, rollups: false },
-    control: { messagesPerSecond: 5, messageBurst: BURST, floodCooldownSeconds: 60 },
+    control: { messagesPerSecond: 5, messageBurst: BURST, floodCooldownSeconds: 60, deviceHandshakeBurst: 5, deviceHandshakesPerMinute: 6 },
   };
   collector = await startCollector(config, { logger: createLogger('silent') });
 });
@@ -132,5 +135,22 @@ describe('an enrolled device flooding its control-channel WebSocket', () => {
     expect(await heartbeat(honest, 3)).toBe(true);
     expect(await reportedVersion(devices.honest.id)).toBe(8);
     expect(honest.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('a device reconnecting in a loop with its valid token is refused by its own handshake budget, not the shared one', async () => {
+    const outcomes: (number | 'open')[] = [];
+    for (let i = 0; i < 20; i++) {
+      const c = await connect(devices.looper.token);
+      outcomes.push(typeof c === 'number' ? c : 'open');
+      if (typeof c !== 'number') c.ws.terminate();
+    }
+    // Before: 20 × open, each spending the handshake budget every device shares.
+    expect(outcomes.filter((o) => o === 'open')).toHaveLength(5);
+    expect(outcomes.filter((o) => o === 429)).toHaveLength(15);
+    const h = await control();
+    expect(h.refusedDeviceHandshakes).toBe(15);
+    expect(h.shed).toBe(0);
+    const honest = await connect(devices.honest.token);
+    expect(typeof honest).not.toBe('number');
   });
 });

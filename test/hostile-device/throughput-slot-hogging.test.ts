@@ -39,7 +39,7 @@ beforeAll(async () => {
   const config: CollectorConfig = {
     host: '127.0.0.1', port: 0, dataDir, adminToken: strongToken(), testTokenKey: strongToken(), logLevel: 'silent', workers: 1,
     influx: { url: inject('influxUrl'), database: uniqueTestDb('slot_hogging'), timeoutMs: 5000, rollups: false },
-    throughput: { httpMaxStreams: 32, ndt7MaxConcurrent: 2, httpStreamsPerDevice: PER_DEVICE, queueWaitMs: 300, minBytesPerSecond: 2048, rateWindowMs: 1000, idleTimeoutMs: 1000 },
+    throughput: { httpMaxStreams: 32, ndt7MaxConcurrent: 2, httpStreamsPerDevice: PER_DEVICE, attemptBurst: 60, attemptsPerMinute: 60, queueWaitMs: 300, minBytesPerSecond: 2048, rateWindowMs: 1000, idleTimeoutMs: 1000 },
   };
   collector = await startCollector(config, { logger: createLogger('silent') });
 });
@@ -99,6 +99,13 @@ function ndt7(test: 'download' | 'upload', token: string): Promise<WebSocket | n
     ws.on('unexpected-response', (_req, res) => (res.resume(), resolve(res.statusCode ?? 0)));
     ws.on('open', () => resolve(ws));
   });
+}
+
+/** A one-byte HTTP download: its status and, when refused, the error message. */
+async function tinyDownload(token: string): Promise<{ status: number; message?: string }> {
+  const res = await fetch(`${collector.url}${API_PREFIX}/throughput/download?bytes=1`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  return res.status === 200 ? { status: 200 } : { status: res.status, message: (JSON.parse(text) as { error: { message: string } }).error.message };
 }
 
 describe('one enrolled device trying to hold every throughput slot', () => {
@@ -174,5 +181,17 @@ describe('one enrolled device trying to hold every throughput slot', () => {
     const next = await ndt7('download', t.hostile);
     expect(next).toBeInstanceOf(WebSocket);
     (next as WebSocket).terminate();
+  });
+
+  it('a device opening test connections in a loop is refused in memory past its attempt budget; another device is not', async () => {
+    const before = (await health()).budget!.refusedTooManyAttempts;
+    const answers: { status: number; message?: string }[] = [];
+    // Each download moves one byte and ends, so the per-device slot budget never stops the loop: only the attempt budget does.
+    for (let i = 0; i < 80; i++) answers.push(await tinyDownload(t.hostile));
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]!.message).toContain('test connections at once');
+    expect((await health()).budget!.refusedTooManyAttempts - before).toBe(refused.length);
+    expect(await tinyDownload(t.other)).toEqual({ status: 200 });
   });
 });
