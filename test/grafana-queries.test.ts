@@ -109,7 +109,7 @@ const EXPECT: Record<string, Check> = {
     expect(rows[0]).toMatchObject({ tags: { direction: 'download' }, mbps: 3, lan_reason: 'Wi-Fi link rate 6 Mbit/s at the time, signal -78 dBm', lan_medium: 'wifi', lan_link_mbps: 6, gateway_loaded_rtt_ms: 90 });
   },
   [key('songcheck-site', 'Lần đo không tính cho nhà mạng', 'B')]: (rows) => {
-    expect(rows.map((r) => [r.mbps, r.cross_traffic_mbps, r.busy_rtt_inflation_ms, r.postponed])).toEqual([[3, 4, 160, 3]]);
+    expect(rows.map((r) => [r.mbps, r.cross_traffic_mbps, r.busy_rtt_inflation_ms, r.busy_iface_mbps, r.postponed])).toEqual([[3, 4, 160, 2.5, 3]]);
   },
   // 3 / 1 Mbit/s, 80 ms more under load, 40 ms jitter, 20 % loss: no class (loss), video calls poor (5 points), streaming bad (10).
   [key('songcheck-site', 'Sẵn sàng học trực tuyến', 'A')]: (rows) => expect(rows.map((r) => [r.video_classes, r.video_call_grade, r.streaming_grade])).toEqual([[0, 1, 0]]),

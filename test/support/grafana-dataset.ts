@@ -146,7 +146,7 @@ export async function loadGrafanaDataset(stack: Stack, influxUrl: string, db: st
     confirms(wifi, 65),
     throughput(at(144), 'upload', 1, 0),
     wifi,
-    throughput(at(95), 'download', 3, 0, { busy: true, cross_traffic: true, cross_traffic_mbps: 4, busy_rtt_inflation_ms: 160, postponed: 3 }),
+    throughput(at(95), 'download', 3, 0, { busy: true, cross_traffic: true, cross_traffic_mbps: 4, busy_rtt_inflation_ms: 160, busy_iface_mbps: 2.5, postponed: 3 }),
     // The path to the router: a PC on weak Wi-Fi.
     ...[80, 20].map((m) => ({ ...base('gateway', 'gateway', at(m)), fields: { sent: 5, received: 5, loss_pct: 0, rtt_median_ms: 3, jitter_ms: 1, lan_medium: 'wifi', port: 80, link_mbps: 6, wifi_signal_dbm: -78 } }) as Result),
     ...[8, 7, 6, 5].map((n) => uptime(slot(now, n), 450)),
