@@ -68,6 +68,13 @@ const EXPECT: Record<string, Check> = {
   [key('songcheck-province', 'Điểm trường có tốc độ thấp nhất', 'A')]: (rows) => {
     expect(by(rows, 'site', 'download_mbps')).toEqual({ 'LC-0002': 3, 'LC-0003': 10, 'LC-0001': 30 });
   },
+  // LC-0002's one readiness test (3 / 1 Mbit/s, 20 % loss): no class, video calls poor, streaming bad.
+  [key('songcheck-province', 'Sẵn sàng học trực tuyến theo điểm trường', 'A')]: (rows) => {
+    expect(rows.map((r) => [r.tags.site ?? r.site, r.video_classes, r.video_call_grade, r.streaming_grade, r.tests])).toEqual([['LC-0002', 0, 1, 0, 1]]);
+  },
+  [key('songcheck-operators', 'Sẵn sàng học trực tuyến theo nhà mạng', 'A')]: (rows) => {
+    expect(rows.map((r) => [r.tags.operator ?? r.operator, r.video_classes, r.video_call_grade, r.streaming_grade, r.tests])).toEqual([['vnpt', 0, 1, 0, 1]]);
+  },
   [key('songcheck-province', 'Điểm trường không đạt và lý do', 'A')]: (rows) => {
     expect(by(rows, 'site', 'reason')).toEqual({ 'LC-0002': 'median download 3 Mbit/s below 20 Mbit/s' });
     expect(rows[0]!.tags).toMatchObject({ commune: 'Bản Xèo', operator: 'vnpt' });
