@@ -80,4 +80,18 @@ describe('architecture check', () => {
       "agent/probes/throughput/busy.ts imports agent/probes/gateway/route.ts: one probe does not import another's folder (move what both need to agent/probes/ or agent/net/, see docs/architecture.md)",
     ]);
   });
+
+  it('fails when an infrastructure room imports a feature room, not when it imports its listed rooms or root files', () => {
+    const files = {
+      ...CLEAN,
+      'collector/config.ts': 'export const c = 1;\n',
+      'collector/registry/site.ts': 'export type Site = { code: string };\n',
+      'collector/alerts/rule.ts': 'export const rule = 1;\n',
+      'collector/school/time.ts': "import type { Site } from '../registry/site.ts';\nimport { c } from '../config.ts';\nexport const t = (s: Site) => s.code + c;\n",
+      'collector/store/store.ts': "import { rule } from '../alerts/rule.ts';\nexport const s = rule;\n",
+    };
+    expect(checkArchitecture(tree(files), []).problems).toEqual([
+      'collector/store/store.ts imports collector/alerts/rule.ts: collector/store/ is infrastructure and may import only itself of collector/ (see docs/architecture.md)',
+    ]);
+  });
 });

@@ -11,6 +11,8 @@
 // 5. A probe is one folder: nothing in a probe's folder (agent/probes/<name>/, a folder agent/probes/registry.ts
 //    imports) imports another probe's folder. What probes share goes to agent/probes/ itself (probe helpers,
 //    agent/probes/lan/) or to an infrastructure room (agent/net/, agent/platform/).
+// 6. Infrastructure knows no feature: a file in an infrastructure room (INFRASTRUCTURE below) imports only its
+//    own room, the rooms listed for it, and the side's root files (config, validation, version ...).
 //
 // Imports are read from TypeScript's own parse of each file (static imports, re-exports, import() of a
 // literal), not with regular expressions; only relative specifiers matter, packages are outside the graph.
@@ -27,6 +29,20 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   'collector/': ['agent/'],
   'agent/': ['collector/'],
   'protocol/': ['agent/', 'collector/'],
+};
+
+/**
+ * Infrastructure rooms and the other rooms (folders) each may import. The registry is the collector's one
+ * shared feature: who a device is (auth/, the HTTP env type) and which site it measures (school/).
+ */
+const INFRASTRUCTURE: Readonly<Record<string, readonly string[]>> = {
+  'collector/store/': [],
+  'collector/influx/': [],
+  'collector/http/': ['collector/registry/'],
+  'collector/school/': ['collector/registry/'],
+  'collector/auth/': ['collector/http/', 'collector/registry/'],
+  'agent/platform/': [],
+  'agent/net/': ['agent/platform/'],
 };
 
 /**
@@ -210,6 +226,19 @@ export function checkArchitecture(root: string, knownCircles: readonly (readonly
       for (const target of targets) {
         const bad = forbidden.find((f) => target.startsWith(f));
         if (bad) problems.push(`${file} imports ${target}: ${room} must not import ${bad} (share it through protocol/, see docs/architecture.md)`);
+      }
+    }
+  }
+  for (const [file, targets] of all) {
+    const infra = Object.keys(INFRASTRUCTURE).find((room) => file.startsWith(room));
+    if (infra === undefined || isTestCode(file)) continue;
+    const allowed = [infra, ...INFRASTRUCTURE[infra]!];
+    const side = infra.slice(0, infra.indexOf('/') + 1);
+    for (const target of targets) {
+      // Only rooms (folders) of the same side; its root files and protocol/ are always allowed.
+      if (!target.startsWith(side) || !target.slice(side.length).includes('/')) continue;
+      if (!allowed.some((room) => target.startsWith(room))) {
+        problems.push(`${file} imports ${target}: ${infra} is infrastructure and may import only ${allowed.slice(1).join(', ') || 'itself'} of ${side} (see docs/architecture.md)`);
       }
     }
   }
