@@ -94,4 +94,16 @@ describe('architecture check', () => {
       'collector/store/store.ts imports collector/alerts/rule.ts: collector/store/ is infrastructure and may import only itself of collector/ (see docs/architecture.md)',
     ]);
   });
+
+  it('fails when one feature room of the agent imports another, unless the edge is listed', () => {
+    const files = {
+      ...CLEAN,
+      'agent/queue/queue.ts': 'export const q = 1;\n',
+      'agent/upload/uploader.ts': "import { q } from '../queue/queue.ts';\nexport const u = q;\n",
+      'agent/schedule/scheduler.ts': "import { u } from '../upload/uploader.ts';\nexport const s = u;\n",
+    };
+    expect(checkArchitecture(tree(files), []).problems).toEqual([
+      "agent/schedule/scheduler.ts imports agent/upload/uploader.ts: the agent's feature rooms do not import each other (agent/schedule/ → agent/upload/ is not a listed edge; move what both need to agent/platform/ or agent/net/, see docs/architecture.md)",
+    ]);
+  });
 });
