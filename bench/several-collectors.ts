@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { CONTROL_PATH } from '../protocol/control.ts';
 import type { Result } from '../protocol/results.ts';
-import { freePort, startInfluxd } from '../scripts/influxd-server.ts';
+import { freePort } from '../scripts/free-port.ts';
+import { startInfluxd } from '../scripts/influxd-server.ts';
 import { startPostgres } from '../scripts/postgres-server.ts';
 import { COLLECTOR_BIN, enrollmentCode, runBin, timedJobs } from './harness.ts';
 

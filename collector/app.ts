@@ -1,6 +1,6 @@
 // The collector's HTTP API as a Hono app. Built from its dependencies so tests drive it with
 // `app.request()` and no network, and server.ts only adds a socket around it.
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { API_PREFIX } from '../protocol/api.ts';
@@ -63,7 +63,10 @@ export function createApp(deps: AppDeps) {
   const device = deviceAuth(deps.registry);
   for (const path of DEVICE_PATHS) app.use(`${API_PREFIX}${path}`, device);
   if (deps.compliance) app.post(`${API_PREFIX}/compliance/run`, gate.admin);
-  app.use(bodyLimit({ maxBytes: (c) => (largeBodies.has(c.req.path) ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) }));
+  const limit = bodyLimit({ maxBytes: (c) => (largeBodies.has(c.req.path) ? Math.max(MAX_IMPORT_BYTES, full.maxBodyBytes) : full.maxBodyBytes) });
+  // The console applies the limit itself, after its session (and the import's CSRF) check.
+  const consoleOwnsLimit = (path: string) => deps.console !== undefined && (path === '/console' || path.startsWith('/console/'));
+  app.use((c, next) => (consoleOwnsLimit(c.req.path) ? next() : limit(c, next)));
 
   app.route('/', healthRoutes(full));
   app.route(API_PREFIX, enrollRoutes(full));
@@ -83,7 +86,7 @@ export function createApp(deps: AppDeps) {
   // The ICT department's web console (collector/console/, docs/console.md).
   if (deps.console) {
     app.route('/console', consoleRoutes({
-      registry: deps.registry, writer: deps.writer, logger: deps.logger, clock: full.clock, adminToken: deps.adminToken,
+      registry: deps.registry, writer: deps.writer, logger: deps.logger, clock: full.clock, adminToken: deps.adminToken, bodyLimit: limit as MiddlewareHandler,
       reportToken: deps.compliance?.reportToken, failures: gate.failures, trustProxy: full.trustProxy,
       publicUrl: deps.publicUrl, alerts: deps.alerts, settings: deps.console.settings,
       ...(deps.compliance ? { compliance: { engine: deps.compliance.engine, profiles: deps.compliance.profiles } } : {}),

@@ -68,6 +68,13 @@ const EXPECT: Record<string, Check> = {
   [key('songcheck-province', 'Điểm trường có tốc độ thấp nhất', 'A')]: (rows) => {
     expect(by(rows, 'site', 'download_mbps')).toEqual({ 'LC-0002': 3, 'LC-0003': 10, 'LC-0001': 30 });
   },
+  // LC-0002's one readiness test (3 / 1 Mbit/s, 20 % loss): no class, video calls poor, streaming bad.
+  [key('songcheck-province', 'Sẵn sàng học trực tuyến theo điểm trường', 'A')]: (rows) => {
+    expect(rows.map((r) => [r.tags.site ?? r.site, r.video_classes, r.video_call_grade, r.streaming_grade, r.tests])).toEqual([['LC-0002', 0, 1, 0, 1]]);
+  },
+  [key('songcheck-operators', 'Sẵn sàng học trực tuyến theo nhà mạng', 'A')]: (rows) => {
+    expect(rows.map((r) => [r.tags.operator ?? r.operator, r.video_classes, r.video_call_grade, r.streaming_grade, r.tests])).toEqual([['vnpt', 0, 1, 0, 1]]);
+  },
   [key('songcheck-province', 'Điểm trường không đạt và lý do', 'A')]: (rows) => {
     expect(by(rows, 'site', 'reason')).toEqual({ 'LC-0002': 'median download 3 Mbit/s below 20 Mbit/s' });
     expect(rows[0]!.tags).toMatchObject({ commune: 'Bản Xèo', operator: 'vnpt' });
@@ -109,7 +116,7 @@ const EXPECT: Record<string, Check> = {
     expect(rows[0]).toMatchObject({ tags: { direction: 'download' }, mbps: 3, lan_reason: 'Wi-Fi link rate 6 Mbit/s at the time, signal -78 dBm', lan_medium: 'wifi', lan_link_mbps: 6, gateway_loaded_rtt_ms: 90 });
   },
   [key('songcheck-site', 'Lần đo không tính cho nhà mạng', 'B')]: (rows) => {
-    expect(rows.map((r) => [r.mbps, r.cross_traffic_mbps, r.busy_rtt_inflation_ms, r.postponed])).toEqual([[3, 4, 160, 3]]);
+    expect(rows.map((r) => [r.mbps, r.cross_traffic_mbps, r.busy_rtt_inflation_ms, r.busy_iface_mbps, r.postponed])).toEqual([[3, 4, 160, 2.5, 3]]);
   },
   // 3 / 1 Mbit/s, 80 ms more under load, 40 ms jitter, 20 % loss: no class (loss), video calls poor (5 points), streaming bad (10).
   [key('songcheck-site', 'Sẵn sàng học trực tuyến', 'A')]: (rows) => expect(rows.map((r) => [r.video_classes, r.video_call_grade, r.streaming_grade])).toEqual([[0, 1, 0]]),
@@ -158,6 +165,7 @@ const EXPECT: Record<string, Check> = {
   [key('songcheck-fleet', 'Hàng đợi chưa gửi', 'A')]: (rows) => expect(by(rows, 'site', 'queue_depth')).toEqual({ 'LC-0001': 0, 'LC-0002': 1500, 'LC-0003': 3 }),
   [key('songcheck-fleet', 'Lệch đồng hồ', 'A')]: (rows) => expect(by(rows, 'site', 'clock_offset_ms')).toEqual({ 'LC-0001': 20, 'LC-0002': 200_000, 'LC-0003': 50 }),
   [key('songcheck-fleet', 'Hạn mức dữ liệu', 'A')]: (rows) => expect(by(rows, 'site', 'budget_left_bytes')).toEqual({ 'LC-0001': 8e8, 'LC-0002': 0, 'LC-0003': 9e8 }),
+  [key('songcheck-fleet', 'Thiết bị bị gắn cờ', 'A')]: (rows) => expect(rows.map((r) => [r.tags.site, r.tags.device, r.tags.flag, r.count])).toEqual([['LC-0002', data.devices['LC-0002'], 'series_budget', 1]]),
   [key('songcheck-fleet', 'Thiết bị đã thu hồi', 'A')]: (rows) => expect(rows.map((r) => [r.tags.device, r.revoked, r.agent_version])).toEqual([[data.revokedDevice, true, '0.0.8']]),
 };
 
@@ -200,6 +208,7 @@ describe('Grafana alert rule queries fire for exactly the expected sites', () =>
     clock_offset: ['LC-0002'],
     budget_exhausted: ['LC-0002'],
     agent_outdated: ['LC-0002'],
+    device_flagged: ['LC-0002'],
   };
   it.each(ALERT_RULES.map((r) => [r.rule, r] as const))('%s', async (_name, r) => {
     const rows = await influxQuery(influxUrl, db, r.query);

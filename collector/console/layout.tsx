@@ -87,10 +87,14 @@ export const Layout: FC<{ v: View; title: string; children?: Child; scripts?: st
 
 export const Csrf: FC<{ v: View }> = ({ v }) => (v.csrf ? <input type="hidden" name="_csrf" value={v.csrf} /> : <></>);
 
-/** A form that changes something: only rendered for the admin role, always with the CSRF token. */
-export const ChangeForm: FC<{ v: View; action: string; children?: Child; class?: string; enctype?: 'multipart/form-data'; target?: string; id?: string }> = (p) =>
+/**
+ * A form that changes something: only rendered for the admin role, always with the CSRF token. `csrfInUrl`
+ * (the import forms, whose bodies may be 32 MiB) also puts the token in the action's query string, so the
+ * collector checks it before reading a byte of the body.
+ */
+export const ChangeForm: FC<{ v: View; action: string; children?: Child; class?: string; enctype?: 'multipart/form-data'; target?: string; id?: string; csrfInUrl?: boolean }> = (p) =>
   p.v.role === 'admin' ? (
-    <form method="post" action={p.action} class={p.class} enctype={p.enctype} target={p.target} id={p.id}>
+    <form method="post" action={p.csrfInUrl && p.v.csrf ? `${p.action}?_csrf=${encodeURIComponent(p.v.csrf)}` : p.action} class={p.class} enctype={p.enctype} target={p.target} id={p.id}>
       <Csrf v={p.v} />
       {p.children}
     </form>

@@ -106,3 +106,6 @@ export const OPERATORS = `"operator" =~ /^$operator$/`;
  * the commune and operator filters; a site selection does not narrow them (their descriptions say so).
  */
 export const COMMUNES = `"commune" =~ /^$commune$/`;
+
+/** Online-class readiness over a range (the `readiness` points of `compliance run`): medians over the tests, and their number. */
+export const READINESS_MEDIANS = 'SELECT median("video_classes") AS "video_classes", median("video_call_grade") AS "video_call_grade", median("streaming_grade") AS "streaming_grade", count("video_call_grade") AS "tests"';

@@ -1,6 +1,6 @@
 // Operator comparison: the same figures per operator and link type, from the hourly rollups.
 import { dashboard, type PanelSpec } from './builder.ts';
-import { COMMUNES, FILTER_VARIABLES, OPERATORS, ROLLING_OVERALL, RP, SITES, UID } from './common.ts';
+import { COMMUNES, FILTER_VARIABLES, OPERATORS, READINESS_MEDIANS, ROLLING_OVERALL, RP, SITES, UID } from './common.ts';
 
 const FILTER = `${OPERATORS} AND ${SITES} AND $timeFilter`;
 /** The area rollups have no site tag: commune and operator filters only. */
@@ -52,6 +52,14 @@ const panels: PanelSpec[] = [
     targets: [verdictCount('A', 1, 'pass'), verdictCount('B', 0, 'fail'), verdictCount('C', -1, 'insufficient')],
     transformations: [{ id: 'merge', options: {} }],
     displayNames: { operator: 'Nhà mạng', pass: 'Đạt', fail: 'Không đạt', insufficient: 'Chưa đủ dữ liệu' },
+  },
+  {
+    type: 'table',
+    title: 'Sẵn sàng học trực tuyến theo nhà mạng',
+    description: "Online-class readiness per operator over the range (docs/compliance.md): the median over the operator's tests of the simultaneous video classes and of the video-call and streaming grades (0 bad … 4 great)",
+    w: 24,
+    targets: [{ refId: 'A', format: 'table', query: `${READINESS_MEDIANS} FROM "readiness" WHERE ${FILTER} GROUP BY "operator"` }],
+    displayNames: { operator: 'Nhà mạng', video_classes: 'Số lớp học video đồng thời', video_call_grade: 'Gọi video (0–4)', streaming_grade: 'Xem video (0–4)', tests: 'Số lần đo' },
   },
 ];
 

@@ -117,12 +117,12 @@ const panels: PanelSpec[] = [
   {
     type: 'table',
     title: 'Lần đo không tính cho nhà mạng',
-    description: "Tests the verdicts leave out, and why: the school's own network was the bottleneck (A: the reason, e.g. 'Wi-Fi link rate 6 Mbit/s at the time'), or the line was in use by the school (B: cross traffic beside the test, RTT inflation before it, times postponed)",
+    description: "Tests the verdicts leave out, and why: the school's own network was the bottleneck (A: the reason, e.g. 'Wi-Fi link rate 6 Mbit/s at the time'), or the line was in use (B: cross traffic beside the test, RTT inflation before it, this computer's own traffic before it, times postponed). This computer's own traffic is the school's beyond dispute; RTT inflation alone may also be a congested cell (docs/compliance.md#tests-left-out)",
     targets: [
       { refId: 'A', format: 'table', query: `SELECT "mbps", "lan_reason", "lan_medium", "lan_link_mbps", "gateway_loaded_rtt_ms" FROM "throughput" WHERE "lan_bottleneck" = true AND ${SITES} AND $timeFilter GROUP BY "direction"` },
-      { refId: 'B', format: 'table', query: `SELECT "mbps", "cross_traffic_mbps", "busy_rtt_inflation_ms", "postponed" FROM "throughput" WHERE "cross_traffic" = true AND ${SITES} AND $timeFilter GROUP BY "direction"` },
+      { refId: 'B', format: 'table', query: `SELECT "mbps", "cross_traffic_mbps", "busy_rtt_inflation_ms", "busy_iface_mbps", "postponed" FROM "throughput" WHERE "cross_traffic" = true AND ${SITES} AND $timeFilter GROUP BY "direction"` },
     ],
-    displayNames: { direction: 'Chiều', mbps: 'Tốc độ (Mbit/s)', lan_reason: 'Mạng nội bộ là điểm nghẽn', lan_medium: 'Kết nối', lan_link_mbps: 'Tốc độ liên kết', gateway_loaded_rtt_ms: 'RTT router khi có tải', cross_traffic_mbps: 'Lưu lượng khác (Mbit/s)', busy_rtt_inflation_ms: 'RTT tăng trước khi đo (ms)', postponed: 'Số lần hoãn' },
+    displayNames: { direction: 'Chiều', mbps: 'Tốc độ (Mbit/s)', lan_reason: 'Mạng nội bộ là điểm nghẽn', lan_medium: 'Kết nối', lan_link_mbps: 'Tốc độ liên kết', gateway_loaded_rtt_ms: 'RTT router khi có tải', cross_traffic_mbps: 'Lưu lượng khác (Mbit/s)', busy_rtt_inflation_ms: 'RTT tăng trước khi đo (ms)', busy_iface_mbps: 'Lưu lượng của máy này trước khi đo (Mbit/s)', postponed: 'Số lần hoãn' },
   },
   {
     type: 'timeseries',

@@ -2,15 +2,13 @@
 // (up to 32 MiB on the site import) before the route's token check answered 401. Now the device token and
 // the admin gate are checked before the body limit, and a refusal closes the connection, so a sender
 // without a valid token gets its answer after a little of its body and the rest is never read.
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type HostileStack, hostileStack } from './support.ts';
+import { chunkedPost as post, TOTAL } from './chunked-post.ts';
 
 const influxUrl = inject('influxUrl');
-const TOTAL = 30 * 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 let s: HostileStack;
 let server: ServerType;
 let port: number;
@@ -26,39 +24,7 @@ afterAll(async () => {
   await s?.tc.cleanup();
 });
 
-interface Outcome { status: number; head: string; sentBeforeAnswer: number; sentTotal: number; closedByServer: boolean }
-
-/** Sends up to 30 MB chunked, a chunk at a time, and stops as soon as the server answers or closes. */
-async function chunkedPost(path: string, headers: Record<string, string>): Promise<Outcome> {
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  let answer = '';
-  let sentBeforeAnswer = -1;
-  let sent = 0;
-  let closed = false;
-  socket.on('data', (d: Buffer) => {
-    if (sentBeforeAnswer < 0) sentBeforeAnswer = sent;
-    answer += d.toString('latin1');
-  });
-  socket.on('error', () => { closed = true; });
-  socket.on('close', () => { closed = true; });
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ntransfer-encoding: chunked\r\n${lines}\r\n`);
-  for (let i = 0; sent < TOTAL && i < TOTAL / CHUNK.length + 1; i++) {
-    if (closed || sentBeforeAnswer >= 0) break;
-    const ok = socket.write(`${CHUNK.length.toString(16)}\r\n`) && socket.write(CHUNK) && socket.write('\r\n');
-    sent += CHUNK.length;
-    // Slowly: let the server run between chunks, and wait for the socket to drain when it pushes back.
-    if (!ok) await Promise.race([new Promise((r) => socket.once('drain', r)), new Promise((r) => setTimeout(r, 2000))]);
-    else await new Promise((r) => setImmediate(r));
-  }
-  // Bounded wait for the server to close the connection after its answer.
-  for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 20));
-  const closedByServer = closed;
-  socket.destroy();
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
-  return { status, head: answer.split('\r\n\r\n')[0] ?? '', sentBeforeAnswer, sentTotal: sent, closedByServer };
-}
+const chunkedPost = (path: string, headers: Record<string, string>) => post(port, path, headers);
 
 describe('bodies are not read before authentication', () => {
   it('refuses a chunked 30 MB measurement POST without a token after a little of its body, and closes', async () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
   const config: CollectorConfig = {
     host: '127.0.0.1', port: 0, dataDir, adminToken: strongToken(), testTokenKey: strongToken(), logLevel: 'silent', workers: 1,
     influx: { url: inject('influxUrl'), database: uniqueTestDb('slot_hogging'), timeoutMs: 5000, rollups: false },
-    throughput: { httpMaxStreams: 32, ndt7MaxConcurrent: 2, httpStreamsPerDevice: PER_DEVICE, attemptBurst: 60, attemptsPerMinute: 60, queueWaitMs: 300, minBytesPerSecond: 2048, rateWindowMs: 1000, idleTimeoutMs: 1000 },
+    throughput: { httpMaxStreams: 32, ndt7MaxConcurrent: 2, httpStreamsPerDevice: PER_DEVICE, attemptBurst: 60, attemptsPerMinute: 60, queueWaitMs: 300, minBytesPerSecond: 2048, rateWindowMs: 1500, idleTimeoutMs: 1500 },
   };
   collector = await startCollector(config, { logger: createLogger('silent') });
 });

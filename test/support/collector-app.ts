@@ -34,7 +34,7 @@ export async function createTestCollector(opts: {
   clock?: () => number;
   timeoutMs?: number;
   /** Rate limits, body cap, ... for the app. */
-  app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl' | 'guardOptions'>>;
+  app?: Partial<Pick<AppDeps, 'limits' | 'maxBodyBytes' | 'trustProxy' | 'publicUrl' | 'guardOptions' | 'console'>>;
 }): Promise<TestCollector> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'songcheck-collector-test-'));
   const registry = await Registry.open(dir, { now: opts.clock });

@@ -59,7 +59,10 @@ export async function beforeTest(d: ConditionDeps): Promise<TestConditions> {
     // Only a quiet line teaches the baseline what idle looks like.
     if (!busy.busy) baseline?.add(d.now(), rtts.filter((r): r is number => r !== null));
   }
-  const postpone = busy?.busy === true && d.slot !== undefined && !d.slot.lastTry;
+  // A busy line postpones a test; the last try of a scheduled one runs anyway, flagged (a cell congested all day
+  // still gets tests). A confirmation never runs on a busy line: flagged, it could confirm nothing (the alert and
+  // the verdicts leave it out) and would only spend the budget; its last try is given up.
+  const postpone = busy?.busy === true && d.slot !== undefined && (!d.slot.lastTry || d.slot.kind === 'confirmation');
   const seen = options.lanAttribution && !postpone ? await observeLan(signal, { count: 5, intervalMs: 100, timeoutMs: 1000, now: d.now }) : undefined;
   // When the test server is the gateway itself (a server on the school's LAN, the lab), there is no LAN to blame.
   const lan = seen && seen.link.gateway !== d.latency?.address ? seen : undefined;
@@ -81,7 +84,9 @@ export async function beforeTest(d: ConditionDeps): Promise<TestConditions> {
 
 /** One sentence for a postponed result's detail. */
 export function postponeDetail(c: TestConditions, options: ThroughputOptions, slot: RunSlot): string {
-  return `line busy (${c.busy?.reasons.join('; ')}): postponed ${options.busyLine.postponeMinutes} min, try ${slot.postponed + 1} of ${options.busyLine.maxPostpones + 1}`;
+  const why = `line busy (${c.busy?.reasons.join('; ')})`;
+  if (slot.lastTry) return `${why}: confirmation given up (a confirmation on a busy line could not count), try ${slot.postponed + 1}`;
+  return `${why}: postponed ${options.busyLine.postponeMinutes} min, try ${slot.postponed + 1} of ${options.busyLine.maxPostpones + 1}`;
 }
 
 export interface DirectionFacts {

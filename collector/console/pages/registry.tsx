@@ -14,7 +14,7 @@ export const ImportPage: FC<{ v: View; report?: ImportReport; csv?: string; form
   <Layout v={v} title={v.t.importTitle}>
     <p>{v.t.importHelp}</p>
     <p><a href={`${BASE}/import/sites.csv`} id="export" download>{v.t.export}</a></p>
-    <ChangeForm v={v} action={`${BASE}/import`} enctype="multipart/form-data" id="import-form">
+    <ChangeForm v={v} action={`${BASE}/import`} enctype="multipart/form-data" id="import-form" csrfInUrl>
       <label>{v.t.file} <input type="file" name="file" accept=".csv,text/csv" required /></label>{' '}
       <button type="submit" id="dry-run">{v.t.dryRun}</button>
     </ChangeForm>
@@ -47,7 +47,7 @@ export const ImportPage: FC<{ v: View; report?: ImportReport; csv?: string; form
         {report.invalid > 0 ? (
           <div class="flash error" role="alert" id="import-refused">{v.t.importRefused(report.invalid)}</div>
         ) : csv !== undefined && report.created + report.updated > 0 ? (
-          <ChangeForm v={v} action={`${BASE}/import/confirm`} id="confirm-form">
+          <ChangeForm v={v} action={`${BASE}/import/confirm`} id="confirm-form" csrfInUrl>
             <input type="hidden" name="csv" value={csv} />
             <button type="submit" id="confirm-import">{v.t.confirm}</button>
           </ChangeForm>
