@@ -106,4 +106,15 @@ describe('architecture check', () => {
       "agent/schedule/scheduler.ts imports agent/upload/uploader.ts: the agent's feature rooms do not import each other (agent/schedule/ → agent/upload/ is not a listed edge; move what both need to agent/platform/ or agent/net/, see docs/architecture.md)",
     ]);
   });
+
+  it('fails when a collector file runs a job on its own setInterval instead of periodic()', () => {
+    const files = {
+      ...CLEAN,
+      'collector/periodic.ts': 'export const periodic = (fn: () => void) => setInterval(fn, 1000);\n',
+      'collector/sweep.ts': "import { periodic } from './periodic.ts';\nexport const a = periodic(() => {});\nexport const b = setInterval(() => {}, 1000);\n",
+    };
+    expect(checkArchitecture(tree(files), []).problems).toEqual([
+      'collector/sweep.ts calls setInterval: run the job with periodic() from collector/periodic.ts (logged, counted in /healthz, optional lease)',
+    ]);
+  });
 });

@@ -14,6 +14,8 @@
 // 6. Infrastructure knows no feature: a file in an infrastructure room (INFRASTRUCTURE below) imports only its
 //    own room, the rooms listed for it, and the side's root files (config, validation, version ...).
 // 7. The agent's feature rooms do not import each other, but for the few edges AGENT_FEATURE_EDGES lists.
+// 8. The collector's jobs run on collector/periodic.ts: no other collector file calls setInterval, but the
+//    per-connection samplers listed in OWN_TIMERS.
 //
 // Imports are read from TypeScript's own parse of each file (static imports, re-exports, import() of a
 // literal), not with regular expressions; only relative specifiers matter, packages are outside the graph.
@@ -57,6 +59,23 @@ const AGENT_FEATURE_EDGES: Readonly<Record<string, readonly string[]>> = {
   'agent/control/': ['agent/identity/'],
 };
 const AGENT_FEATURE_ROOMS = ['probes', 'queue', 'upload', 'schedule', 'uptime', 'device', 'identity', 'status', 'control', 'service'].map((r) => `agent/${r}/`);
+
+/**
+ * Collector files that may call setInterval themselves: periodic() itself, and samplers that live and die
+ * with one connection or test and cannot fail (docs/architecture.md, "Lifecycle of the collector").
+ */
+const OWN_TIMERS = ['collector/periodic.ts', 'collector/throughput/http-streams.ts', 'collector/throughput/transfer-floor.ts', 'collector/throughput/server-state.ts'];
+
+function callsSetInterval(file: string): boolean {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'setInterval') found = true;
+    if (!found) ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
 
 /**
  * Known circles, each listed as its files. Empty: the collector's three circles of issue 13 are broken. A
@@ -264,6 +283,10 @@ export function checkArchitecture(root: string, knownCircles: readonly (readonly
         problems.push(`${file} imports ${target}: the agent's feature rooms do not import each other (${from} → ${to} is not a listed edge; move what both need to agent/platform/ or agent/net/, see docs/architecture.md)`);
       }
     }
+  }
+  for (const file of all.keys()) {
+    if (!file.startsWith('collector/') || isTestCode(file) || OWN_TIMERS.includes(file)) continue;
+    if (callsSetInterval(join(root, file))) problems.push(`${file} calls setInterval: run the job with periodic() from collector/periodic.ts (logged, counted in /healthz, optional lease)`);
   }
   const probeFolder = probeFolderOf(all);
   for (const [file, targets] of all) {
