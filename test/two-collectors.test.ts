@@ -18,8 +18,8 @@ import { startPostgres, type PostgresServer } from '../scripts/postgres-server.t
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 import { AGENT_BIN, COLLECTOR_BIN, eventually, freePort, killAll, runNode, spawnNode, type Tracked } from './support/processes.ts';
 import { ADMIN_TOKEN, DRAIN_CONFIG, FAST_AGENT_CONFIG, queuedIds, waitForHealth } from './support/stack.ts';
-import { strongToken } from './support/secrets.ts';
 import { startTcpBalancer, type TcpBalancer } from './support/tcp-balancer.ts';
+import { strongToken } from './support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const SITE = 'TWO-001';
@@ -119,7 +119,7 @@ beforeAll(async () => {
     SONGCHECK_INFLUX_URL: influxUrl,
     SONGCHECK_INFLUX_DB: influxDb,
     SONGCHECK_ADMIN_TOKEN: ADMIN_TOKEN,
-    // One key for both: a test token minted by one collector is accepted by the other.
+    // One key for both collectors: a test token either issues, the other accepts.
     SONGCHECK_TEST_TOKEN_KEY: strongToken(),
     SONGCHECK_LOG_LEVEL: 'warn',
     SONGCHECK_DATABASE_URL: databaseUrl,
