@@ -194,7 +194,7 @@ export function createAgent(deps: AgentDeps) {
   for (const [name, schedule] of Object.entries(config.probes)) {
     if (!schedule.enabled) continue;
     // A probe with its own plan (throughput's school-hours slots) is asked at each tick of its cron.
-    const gate = getProbe(name).gate?.(schedule.options, { now });
+    const gate = getProbe(name).gate?.(schedule.options, { now, dataDir: deps.dataDir });
     scheduler.add({
       name,
       cron: schedule.schedule,

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { AGENT_NODE_FLAGS } from '../agent/service/node-flags.ts';
 import { bundleAgent } from '../scripts/bundle-agent.ts';
 import { median } from './harness.ts';
+import { strongToken } from '../test/support/secrets.ts';
 
 export interface BundleResult {
   mjsBytes: number;
@@ -63,7 +64,7 @@ export async function benchAgentBundle(runs = 7): Promise<BundleResult> {
     const data = join(dir, 'agent');
     mkdirSync(data, { recursive: true, mode: 0o700 });
     // An identity whose collector is the loopback listener: uploads fail (and are retried); probes run.
-    writeFileSync(join(data, 'identity.json'), JSON.stringify({ deviceId: 'bench', token: 'b'.repeat(32), collectorUrl: `http://127.0.0.1:${port}`, site: { code: 'BENCH', name: 'bench' }, enrolledAt: Date.now() }));
+    writeFileSync(join(data, 'identity.json'), JSON.stringify({ deviceId: 'bench', token: strongToken(), collectorUrl: `http://127.0.0.1:${port}`, site: { code: 'BENCH', name: 'bench' }, enrolledAt: Date.now() }));
     const config = join(data, 'bench.yaml');
     writeFileSync(
       config,

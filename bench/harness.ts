@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startInfluxd, type InfluxServer } from '../scripts/influxd-server.ts';
+import { freePort } from '../scripts/free-port.ts';
+import { startInfluxd, type InfluxServer } from '../scripts/influxd-server.ts';
 import { strongToken } from '../test/support/secrets.ts';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -10,11 +10,14 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { CONTROL_PATH } from '../protocol/control.ts';
 import type { Result } from '../protocol/results.ts';
-import { freePort, startInfluxd } from '../scripts/influxd-server.ts';
+import { freePort } from '../scripts/free-port.ts';
+import { startInfluxd } from '../scripts/influxd-server.ts';
 import { startPostgres } from '../scripts/postgres-server.ts';
 import { COLLECTOR_BIN, enrollmentCode, runBin, timedJobs } from './harness.ts';
+import { strongToken } from '../test/support/secrets.ts';
 
-const ADMIN = 'bench-admin-token-0123456789';
+const ADMIN = strongToken();
+const TEST_TOKEN_KEY = strongToken();
 const SITE = 'MULTI-1';
 
 export interface Setup {
@@ -180,7 +183,7 @@ export async function benchSeveralCollectors(): Promise<SeveralCollectorsResult>
   const postgres = await startPostgres();
   const running: Collector[] = [];
   try {
-    const base = { SONGCHECK_HOST: '127.0.0.1', SONGCHECK_INFLUX_URL: influx.url, SONGCHECK_ADMIN_TOKEN: ADMIN, SONGCHECK_LOG_LEVEL: 'warn', SONGCHECK_TEST_DATABASE: '', SONGCHECK_DATABASE_URL: '' };
+    const base = { SONGCHECK_HOST: '127.0.0.1', SONGCHECK_INFLUX_URL: influx.url, SONGCHECK_ADMIN_TOKEN: ADMIN, SONGCHECK_TEST_TOKEN_KEY: TEST_TOKEN_KEY, SONGCHECK_LOG_LEVEL: 'warn', SONGCHECK_TEST_DATABASE: '', SONGCHECK_DATABASE_URL: '' };
     const setups: Setup[] = [];
 
     // Reference: one collector, SQLite in its data directory.

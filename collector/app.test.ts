@@ -2,7 +2,7 @@
 // with app.request(): no network except to the real InfluxDB.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EnrollResponse, ErrorBody, HealthResponse } from '../protocol/api.ts';
-import { freePort } from '../scripts/influxd-server.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { createDb, uniqueTestDb } from '../test/support/influx-query.ts';
 import { MAX_BODY_BYTES } from './app.ts';
 import { TEST_SITE, createTestCollector, type TestCollector } from '../test/support/collector-app.ts';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../scripts/influxd-server.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { uniqueTestDb } from '../test/support/influx-query.ts';
 import { cleanEnv, COLLECTOR_BIN, REPO_ROOT, spawnNode } from '../test/support/processes.ts';
 import { Registry } from './registry/registry.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.ts';
 import { strongToken } from '../test/support/secrets.ts';
-import { assertStrongSecrets, loadConfig, loadRegistryConfig, redactConfig } from './config.ts';
+import { assertStrongSecrets, loadConfig, loadLocalCommandConfig, loadRegistryConfig, redactConfig } from './config.ts';
 
 const base = { SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086/', SONGCHECK_ADMIN_TOKEN: strongToken(), SONGCHECK_TEST_TOKEN_KEY: strongToken() };
 const GENERATE = 'generate one with `openssl rand -hex 32`';
@@ -118,6 +118,9 @@ describe('loadConfig', () => {
       `SONGCHECK_TEST_TOKEN_KEY: must differ from SONGCHECK_ADMIN_TOKEN (each secret has its own job); ${GENERATE}`,
       `SONGCHECK_REPORT_TOKEN: must differ from SONGCHECK_ADMIN_TOKEN (each secret has its own job); ${GENERATE}`,
     ]);
+    // Local commands (reports, dead-letter retries) need no HTTP secret, but a weak one that is set is refused.
+    expect(loadLocalCommandConfig({ SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086', SONGCHECK_ADMIN_TOKEN: '' }).influx.url).toBe('http://127.0.0.1:8086');
+    expect(() => loadLocalCommandConfig({ SONGCHECK_INFLUX_URL: 'http://127.0.0.1:8086', SONGCHECK_ADMIN_TOKEN: 'changeme' })).toThrow(/SONGCHECK_ADMIN_TOKEN: is a placeholder/);
     // A configuration built in code (not from the environment) is held to the same rule by startCollector.
     expect(() => assertStrongSecrets({ adminToken: 'test-admin-token-0123', testTokenKey: strongToken() })).toThrow(/SONGCHECK_ADMIN_TOKEN: is too short/);
   });

@@ -80,4 +80,41 @@ describe('architecture check', () => {
       "agent/probes/throughput/busy.ts imports agent/probes/gateway/route.ts: one probe does not import another's folder (move what both need to agent/probes/ or agent/net/, see docs/architecture.md)",
     ]);
   });
+
+  it('fails when an infrastructure room imports a feature room, not when it imports its listed rooms or root files', () => {
+    const files = {
+      ...CLEAN,
+      'collector/config.ts': 'export const c = 1;\n',
+      'collector/registry/site.ts': 'export type Site = { code: string };\n',
+      'collector/alerts/rule.ts': 'export const rule = 1;\n',
+      'collector/school/time.ts': "import type { Site } from '../registry/site.ts';\nimport { c } from '../config.ts';\nexport const t = (s: Site) => s.code + c;\n",
+      'collector/store/store.ts': "import { rule } from '../alerts/rule.ts';\nexport const s = rule;\n",
+    };
+    expect(checkArchitecture(tree(files), []).problems).toEqual([
+      'collector/store/store.ts imports collector/alerts/rule.ts: collector/store/ is infrastructure and may import only itself of collector/ (see docs/architecture.md)',
+    ]);
+  });
+
+  it('fails when one feature room of the agent imports another, unless the edge is listed', () => {
+    const files = {
+      ...CLEAN,
+      'agent/queue/queue.ts': 'export const q = 1;\n',
+      'agent/upload/uploader.ts': "import { q } from '../queue/queue.ts';\nexport const u = q;\n",
+      'agent/schedule/scheduler.ts': "import { u } from '../upload/uploader.ts';\nexport const s = u;\n",
+    };
+    expect(checkArchitecture(tree(files), []).problems).toEqual([
+      "agent/schedule/scheduler.ts imports agent/upload/uploader.ts: the agent's feature rooms do not import each other (agent/schedule/ → agent/upload/ is not a listed edge; move what both need to agent/platform/ or agent/net/, see docs/architecture.md)",
+    ]);
+  });
+
+  it('fails when a collector file runs a job on its own setInterval instead of periodic()', () => {
+    const files = {
+      ...CLEAN,
+      'collector/periodic.ts': 'export const periodic = (fn: () => void) => setInterval(fn, 1000);\n',
+      'collector/sweep.ts': "import { periodic } from './periodic.ts';\nexport const a = periodic(() => {});\nexport const b = setInterval(() => {}, 1000);\n",
+    };
+    expect(checkArchitecture(tree(files), []).problems).toEqual([
+      'collector/sweep.ts calls setInterval: run the job with periodic() from collector/periodic.ts (logged, counted in /healthz, optional lease)',
+    ]);
+  });
 });

@@ -11,6 +11,11 @@
 // 5. A probe is one folder: nothing in a probe's folder (agent/probes/<name>/, a folder agent/probes/registry.ts
 //    imports) imports another probe's folder. What probes share goes to agent/probes/ itself (probe helpers,
 //    agent/probes/lan/) or to an infrastructure room (agent/net/, agent/platform/).
+// 6. Infrastructure knows no feature: a file in an infrastructure room (INFRASTRUCTURE below) imports only its
+//    own room, the rooms listed for it, and the side's root files (config, validation, version ...).
+// 7. The agent's feature rooms do not import each other, but for the few edges AGENT_FEATURE_EDGES lists.
+// 8. The collector's jobs run on collector/periodic.ts: no other collector file calls setInterval, but the
+//    per-connection samplers listed in OWN_TIMERS.
 //
 // Imports are read from TypeScript's own parse of each file (static imports, re-exports, import() of a
 // literal), not with regular expressions; only relative specifiers matter, packages are outside the graph.
@@ -28,6 +33,49 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   'agent/': ['collector/'],
   'protocol/': ['agent/', 'collector/'],
 };
+
+/**
+ * Infrastructure rooms and the other rooms (folders) each may import. The registry is the collector's one
+ * shared feature: who a device is (auth/, the HTTP env type) and which site it measures (school/).
+ */
+const INFRASTRUCTURE: Readonly<Record<string, readonly string[]>> = {
+  'collector/store/': [],
+  'collector/influx/': [],
+  'collector/http/': ['collector/registry/'],
+  'collector/school/': ['collector/registry/'],
+  'collector/auth/': ['collector/http/', 'collector/registry/'],
+  'agent/platform/': [],
+  'agent/net/': ['agent/platform/'],
+};
+
+/**
+ * The only imports from one feature room of the agent into another (docs/architecture.md, "Arrows inside
+ * the agent"); `commands/` is the command line and may use any room. A new edge is a design decision: add
+ * it here and to the page, or move what both need into platform/ or net/.
+ */
+const AGENT_FEATURE_EDGES: Readonly<Record<string, readonly string[]>> = {
+  'agent/uptime/': ['agent/probes/'],
+  'agent/upload/': ['agent/queue/'],
+  'agent/control/': ['agent/identity/'],
+};
+const AGENT_FEATURE_ROOMS = ['probes', 'queue', 'upload', 'schedule', 'uptime', 'device', 'identity', 'status', 'control', 'service'].map((r) => `agent/${r}/`);
+
+/**
+ * Collector files that may call setInterval themselves: periodic() itself, and samplers that live and die
+ * with one connection or test and cannot fail (docs/architecture.md, "Lifecycle of the collector").
+ */
+const OWN_TIMERS = ['collector/periodic.ts', 'collector/throughput/http-streams.ts', 'collector/throughput/transfer-floor.ts', 'collector/throughput/server-state.ts'];
+
+function callsSetInterval(file: string): boolean {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'setInterval') found = true;
+    if (!found) ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
 
 /**
  * Known circles, each listed as its files. Empty: the collector's three circles of issue 13 are broken. A
@@ -212,6 +260,33 @@ export function checkArchitecture(root: string, knownCircles: readonly (readonly
         if (bad) problems.push(`${file} imports ${target}: ${room} must not import ${bad} (share it through protocol/, see docs/architecture.md)`);
       }
     }
+  }
+  for (const [file, targets] of all) {
+    const infra = Object.keys(INFRASTRUCTURE).find((room) => file.startsWith(room));
+    if (infra === undefined || isTestCode(file)) continue;
+    const allowed = [infra, ...INFRASTRUCTURE[infra]!];
+    const side = infra.slice(0, infra.indexOf('/') + 1);
+    for (const target of targets) {
+      // Only rooms (folders) of the same side; its root files and protocol/ are always allowed.
+      if (!target.startsWith(side) || !target.slice(side.length).includes('/')) continue;
+      if (!allowed.some((room) => target.startsWith(room))) {
+        problems.push(`${file} imports ${target}: ${infra} is infrastructure and may import only ${allowed.slice(1).join(', ') || 'itself'} of ${side} (see docs/architecture.md)`);
+      }
+    }
+  }
+  for (const [file, targets] of all) {
+    const from = AGENT_FEATURE_ROOMS.find((room) => file.startsWith(room));
+    if (from === undefined || isTestCode(file)) continue;
+    for (const target of targets) {
+      const to = AGENT_FEATURE_ROOMS.find((room) => target.startsWith(room));
+      if (to !== undefined && to !== from && !(AGENT_FEATURE_EDGES[from] ?? []).includes(to)) {
+        problems.push(`${file} imports ${target}: the agent's feature rooms do not import each other (${from} → ${to} is not a listed edge; move what both need to agent/platform/ or agent/net/, see docs/architecture.md)`);
+      }
+    }
+  }
+  for (const file of all.keys()) {
+    if (!file.startsWith('collector/') || isTestCode(file) || OWN_TIMERS.includes(file)) continue;
+    if (callsSetInterval(join(root, file))) problems.push(`${file} calls setInterval: run the job with periodic() from collector/periodic.ts (logged, counted in /healthz, optional lease)`);
   }
   const probeFolder = probeFolderOf(all);
   for (const [file, targets] of all) {

@@ -14,8 +14,7 @@
 //   DEMO-P11       insufficient evidence: installed five days ago
 //   DEMO-P12       fails: packet loss (≈ 3 %)
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openCollectorStore } from '../collector/database.ts';
 import { seededRandom } from './seeded-random.ts';
 
 export const DEMO_GROUP = 'demo';
@@ -184,12 +183,12 @@ export async function loadDemoProvince(o: DemoProvinceOptions): Promise<{ loaded
   // Demo fixture: the collector stamps "last seen" with its own clock when results arrive, so a device
   // whose history was sent just now would look alive. Set it back to when that history ends, as if the
   // school's computer had been switched off then.
-  const db = new Database(join(o.dataDir, 'registry.sqlite'));
+  // Through the collector's store, so it lands where the collector keeps its state (SQLite, or PostgreSQL).
+  const db = await openCollectorStore(o.dataDir);
   try {
-    const stop = db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?');
-    for (const [id, days] of silent) stop.run(now - days * DAY - 30 * 60_000, id);
+    for (const [id, days] of silent) await db.run('UPDATE devices SET last_seen_at = ? WHERE id = ?', now - days * DAY - 30 * 60_000, id);
   } finally {
-    db.close();
+    await db.close();
   }
   log(`sent ${results} results of 30 days through the collector's ingest`);
   return { loaded: true, results };

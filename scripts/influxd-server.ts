@@ -1,14 +1,17 @@
 // Runs a real InfluxDB 1.x server (Debian's `influxdb` package, 1.6.7) on a loopback port with its own data
 // directory. The ONE helper used by the tests (test/support/global-influxd.ts and tests that stop InfluxDB)
-// and by the demo. Never a fake InfluxDB: see BRIEF.md section 4.
+// and by the demo. Never a fake InfluxDB: see BRIEF.md section 4. This file is the process (start, stop,
+// restart, clean-up at exit); its configuration is influxd-config.ts, its queries influxql-client.ts.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.ts';
+import { renderInfluxdConfig } from './influxd-config.ts';
+import { createInfluxDatabase } from './influxql-client.ts';
 import { ensureCommand, findCommand } from './system-deps.ts';
 
 export interface StartInfluxdOptions {
@@ -57,141 +60,6 @@ export interface InfluxServer {
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 5;
-
-/** Quotes an InfluxQL identifier (database, measurement, tag key ...). */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-interface V1QueryResponse {
-  results?: { statement_id?: number; error?: string; series?: unknown[] }[];
-  error?: string;
-}
-
-/**
- * Runs InfluxQL statements with POST /query (POST works for every statement; InfluxDB 1.x refuses
- * CREATE/DROP over GET). Throws on a transport error, a non-2xx answer or a statement error.
- */
-export async function postInfluxQL(url: string, q: string, params: Record<string, string> = {}): Promise<V1QueryResponse> {
-  const res = await fetch(new URL('/query', url), {
-    method: 'POST',
-    body: new URLSearchParams({ ...params, q }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  let body: V1QueryResponse;
-  try {
-    body = JSON.parse(text) as V1QueryResponse;
-  } catch {
-    throw new Error(`InfluxDB /query answered ${res.status}: ${text.slice(0, 200)}`);
-  }
-  const error = body.error ?? body.results?.find((r) => r.error !== undefined)?.error;
-  if (!res.ok || error !== undefined) throw new Error(`InfluxDB /query ${JSON.stringify(q)} failed (${res.status}): ${error ?? text.slice(0, 200)}`);
-  return body;
-}
-
-/** CREATE DATABASE "name" on the server at url. */
-export async function createInfluxDatabase(url: string, name: string): Promise<void> {
-  await postInfluxQL(url, `CREATE DATABASE ${quoteIdent(name)}`);
-}
-
-/** A port that was free a moment ago (bind :0, read it, close). The caller retries if it is gone by then. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not read a free port'))));
-    });
-  });
-}
-
-const toml = (value: string): string => JSON.stringify(value); // a JSON string is a valid TOML basic string
-
-/**
- * influxdb.conf for one instance. Based on `influxd config` of influxd 1.6.7: sections and keys not named
- * here keep that version's defaults. influxd 1.x ignores keys it doesn't know, which is what lets both
- * spellings of the phone-home switch be set below.
- */
-export function renderInfluxdConfig(c: { dataDir: string; bindHost: string; httpPort: number; rpcPort: number; maxSeriesPerDatabase?: number }): string {
-  const hostPort = (host: string, port: number): string => toml(`${host.includes(':') ? `[${host}]` : host}:${port}`);
-  return `# Written by scripts/influxd-server.ts for one songcheck test/demo instance; rewritten at every start.
-
-# Never phone home to usage.influxdata.com (no network here; and tests must not talk to the Internet).
-# Debian's build spells it reporting-enabled (default false); upstream 1.x builds spell it reporting-disabled.
-reporting-enabled = false
-reporting-disabled = true
-
-# RPC service for backup/restore. Default 127.0.0.1:8088 would collide between parallel instances, and it
-# cannot be switched off in 1.x, so each instance gets its own free loopback port.
-bind-address = ${hostPort('127.0.0.1', c.rpcPort)}
-
-[meta]
-  # Everything under this instance's own directory: nothing in /var/lib/influxdb or ~/.influxdb is touched.
-  dir = ${toml(path.join(c.dataDir, 'meta'))}
-  # CREATE DATABASE also creates the "autogen" retention policy that writes without rp= go to.
-  retention-autocreate = true
-
-[data]
-  dir = ${toml(path.join(c.dataDir, 'data'))}
-  wal-dir = ${toml(path.join(c.dataDir, 'wal'))}
-  # fsync the WAL before answering a write (the default): the collector acknowledges an agent only after
-  # InfluxDB answered 2xx, so a 2xx must mean the point survives a crash.
-  wal-fsync-delay = "0s"
-  # The default in-memory index; tsi1 is not needed for test and demo sizes.
-  index-version = "inmem"
-  # One log line per query would bury the lines that matter when a start fails.
-  query-log-enabled = false
-${c.maxSeriesPerDatabase !== undefined ? `  max-series-per-database = ${Math.floor(c.maxSeriesPerDatabase)}\n` : ''}
-[monitor]
-  # Otherwise influxd writes its own statistics into an "_internal" database every 10 s: disk and CPU for
-  # nothing, and an extra database in SHOW DATABASES.
-  store-enabled = false
-
-[http]
-  enabled = true
-  bind-address = ${hostPort(c.bindHost, c.httpPort)}
-  # Loopback, throwaway data: no users. Production (docker-compose.yml) configures its own InfluxDB.
-  auth-enabled = false
-  # The access log writes one line per /write and /query: noise in the log file.
-  log-enabled = false
-  # No /debug/pprof endpoints.
-  pprof-enabled = false
-  https-enabled = false
-  # Default socket path /var/run/influxdb.sock is shared by every instance; keep it off (the default).
-  unix-socket-enabled = false
-
-[logging]
-  # The log file is not a terminal: plain logfmt, no ASCII-art logo.
-  format = "logfmt"
-  level = "info"
-  suppress-logo = true
-
-[continuous_queries]
-  # Left on (the default) so continuous queries behave as in production.
-  enabled = true
-
-[ifql]
-  # Off (the default); when on it binds :8082 on every interface.
-  enabled = false
-
-# Other inputs stay off (their defaults, written out so nothing else binds a port).
-[[graphite]]
-  enabled = false
-
-[[collectd]]
-  enabled = false
-
-[[opentsdb]]
-  enabled = false
-
-[[udp]]
-  enabled = false
-`;
-}
 
 /** Running influxd children, killed if this process exits without stopping them. */
 const live = new Set<ChildProcess>();

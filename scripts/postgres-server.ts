@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from './influxd-server.ts';
+import { freePort } from './free-port.ts';
 import { ensureCommand, findCommand } from './system-deps.ts';
 
 export interface PostgresServer {

@@ -14,7 +14,7 @@ import { openCollectorStore } from '../collector/database.ts';
 import { createLogger } from '../collector/logger.ts';
 import { type RunningCollector, startCollector } from '../collector/server.ts';
 import { loadDemoProvince, runNightlyVerdicts } from '../scripts/demo-province.ts';
-import { freePort } from '../scripts/influxd-server.ts';
+import { freePort } from '../scripts/free-port.ts';
 import { openChromium, type OpenedBrowser } from './support/browser.ts';
 import { createDb, uniqueTestDb } from './support/influx-query.ts';
 import { REPO_ROOT } from './support/processes.ts';

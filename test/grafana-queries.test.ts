@@ -165,6 +165,7 @@ const EXPECT: Record<string, Check> = {
   [key('songcheck-fleet', 'Hàng đợi chưa gửi', 'A')]: (rows) => expect(by(rows, 'site', 'queue_depth')).toEqual({ 'LC-0001': 0, 'LC-0002': 1500, 'LC-0003': 3 }),
   [key('songcheck-fleet', 'Lệch đồng hồ', 'A')]: (rows) => expect(by(rows, 'site', 'clock_offset_ms')).toEqual({ 'LC-0001': 20, 'LC-0002': 200_000, 'LC-0003': 50 }),
   [key('songcheck-fleet', 'Hạn mức dữ liệu', 'A')]: (rows) => expect(by(rows, 'site', 'budget_left_bytes')).toEqual({ 'LC-0001': 8e8, 'LC-0002': 0, 'LC-0003': 9e8 }),
+  [key('songcheck-fleet', 'Thiết bị bị gắn cờ', 'A')]: (rows) => expect(rows.map((r) => [r.tags.site, r.tags.device, r.tags.flag, r.count])).toEqual([['LC-0002', data.devices['LC-0002'], 'series_budget', 1]]),
   [key('songcheck-fleet', 'Thiết bị đã thu hồi', 'A')]: (rows) => expect(rows.map((r) => [r.tags.device, r.revoked, r.agent_version])).toEqual([[data.revokedDevice, true, '0.0.8']]),
 };
 
@@ -207,6 +208,7 @@ describe('Grafana alert rule queries fire for exactly the expected sites', () =>
     clock_offset: ['LC-0002'],
     budget_exhausted: ['LC-0002'],
     agent_outdated: ['LC-0002'],
+    device_flagged: ['LC-0002'],
   };
   it.each(ALERT_RULES.map((r) => [r.rule, r] as const))('%s', async (_name, r) => {
     const rows = await influxQuery(influxUrl, db, r.query);

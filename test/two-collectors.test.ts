@@ -19,6 +19,7 @@ import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 import { AGENT_BIN, COLLECTOR_BIN, eventually, freePort, killAll, runNode, spawnNode, type Tracked } from './support/processes.ts';
 import { ADMIN_TOKEN, DRAIN_CONFIG, FAST_AGENT_CONFIG, queuedIds, waitForHealth } from './support/stack.ts';
 import { startTcpBalancer, type TcpBalancer } from './support/tcp-balancer.ts';
+import { strongToken } from './support/secrets.ts';
 
 const influxUrl = inject('influxUrl');
 const SITE = 'TWO-001';
@@ -118,6 +119,8 @@ beforeAll(async () => {
     SONGCHECK_INFLUX_URL: influxUrl,
     SONGCHECK_INFLUX_DB: influxDb,
     SONGCHECK_ADMIN_TOKEN: ADMIN_TOKEN,
+    // One key for both collectors: a test token either issues, the other accepts.
+    SONGCHECK_TEST_TOKEN_KEY: strongToken(),
     SONGCHECK_LOG_LEVEL: 'warn',
     SONGCHECK_DATABASE_URL: databaseUrl,
     // Not the per-directory schemas of the PostgreSQL test mode: both collectors share one schema.

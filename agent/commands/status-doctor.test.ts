@@ -15,6 +15,7 @@ import { acquireRunLock } from '../platform/run-lock.ts';
 import { isBehind } from '../status/update-check.ts';
 import { runDoctor, type Check } from './doctor.ts';
 import { formatStatus, gatherStatus } from './status.ts';
+import { strongToken } from '../../test/support/secrets.ts';
 
 let dir: string;
 let server: Server;
@@ -43,7 +44,7 @@ afterEach(async () => {
 
 function enrollFake(collectorUrl = url) {
   ensureDataDir(dir);
-  saveIdentity(dir, { deviceId: 'dev-1', token: 'x'.repeat(32), collectorUrl, site: { code: 'LC-0001', name: 'Điểm trường Bản Xèo' }, enrolledAt: Date.now() - 3_600_000 });
+  saveIdentity(dir, { deviceId: 'dev-1', token: strongToken(), collectorUrl, site: { code: 'LC-0001', name: 'Điểm trường Bản Xèo' }, enrolledAt: Date.now() - 3_600_000 });
 }
 
 const tcp = (i: number, measuredAt: number): Result => ({

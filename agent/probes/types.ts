@@ -42,6 +42,8 @@ export interface ObserveContext {
 
 export interface GateContext {
   now(): number;
+  /** The agent's data directory, where a plan may keep what must survive a restart. */
+  dataDir?: string;
 }
 
 /**

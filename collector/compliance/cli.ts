@@ -2,12 +2,11 @@
 //   report --period P [--format json|csv|html] [--lang vi|en] [--site CODE ...] [--out FILE]
 //   compliance run --period P        compute and store the `compliance` points now
 // Both read the registry (SONGCHECK_DATA_DIR) and InfluxDB (SONGCHECK_INFLUX_*), like serve.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../config-error.ts';
-import { type CollectorConfig, loadConfig } from '../config.ts';
+import { type CollectorConfig, loadLocalCommandConfig } from '../config.ts';
 import { createInfluxWriter } from '../influx/writer.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../registry/registry.ts';
@@ -56,10 +55,7 @@ async function knownSites(registry: Registry, codes: string[] | undefined): Prom
 
 /** Runs `fn` with the compliance engine and the registry of this machine's configuration (also the evidence commands). */
 export async function withEngine(fn: (c: ReturnType<typeof createCompliance>, registry: Registry, config: CollectorConfig) => Promise<number>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  // The admin token and the test-token key guard the HTTP side only; a report on the collector's own
-  // machine needs neither, so throw-away ones stand in when they are not set.
-  const unused = () => randomBytes(32).toString('hex');
-  const config = loadConfig({ SONGCHECK_ADMIN_TOKEN: unused(), SONGCHECK_TEST_TOKEN_KEY: unused(), ...env });
+  const config = loadLocalCommandConfig(env);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const registry = await Registry.open(config.dataDir);
   try {

@@ -8,7 +8,7 @@
 // quiet period, so a collector whose clock is a few minutes behind does not run the same night again.
 import { createTask } from 'node-cron';
 import type { Logger } from 'pino';
-import { runCounted } from '../periodic.ts';
+import { periodic, runCounted } from '../periodic.ts';
 import type { Store } from '../store/store.ts';
 import type { ComplianceEngine } from './engine.ts';
 import { scheduledPeriods } from './periods.ts';
@@ -55,12 +55,12 @@ export async function runScheduledOnce(engine: ComplianceEngine, lease: Schedule
     logger?.error({ err }, 'compliance run skipped: the lease could not be read; the next scheduled run retries');
     return undefined;
   }
-  const renew = setInterval(() => void take(RUN_LEASE_MS).catch((err: unknown) => logger?.warn({ err }, 'could not renew the compliance-schedule lease')), RENEW_EVERY_MS);
-  renew.unref();
+  // A failed renewal is logged and counted (`compliance.lease-renewal` in /healthz); the next minute tries again.
+  const renew = periodic('compliance.lease-renewal', RENEW_EVERY_MS, () => take(RUN_LEASE_MS), logger ? { logger } : {});
   try {
     return await runScheduledPeriods(engine, clock(), logger);
   } finally {
-    clearInterval(renew);
+    await renew.stop();
     await take(QUIET_AFTER_RUN_MS).catch((err: unknown) => logger?.warn({ err }, 'could not keep the compliance-schedule lease after the run'));
   }
 }

@@ -1,26 +1,29 @@
 // The collector's end of the control channel (docs/control-channel.md): accepts agents' WebSockets at
-// CONTROL_PATH (device token, admission control), answers heartbeats with timestamps for the clock
-// estimate, keeps presence, and delivers configurations and commands. State that other processes need
-// (presence, config states, commands) lives in the collector's store (store.ts: SQLite, or PostgreSQL
-// shared by several collectors); everything per socket stays in memory.
+// CONTROL_PATH (device token, admission control, message budget), speaks the protocol (heartbeats answered
+// with timestamps for the clock estimate, hello, results), runs the channel's timers and shuts it down.
+// Presence is presence-tracker.ts, what is sent to agents (configurations, commands) delivery.ts. State
+// that other processes need (presence, config states, commands) lives in the collector's store (store.ts:
+// SQLite, or PostgreSQL shared by several collectors); everything per socket stays in memory.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import type { Point } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 import {
-  AgentMessage, CLOSE_PROTOCOL, CLOSE_REPLACED, type CollectorMessage, CONTROL_MAX_MESSAGE_BYTES, CONTROL_PATH, CONTROL_PROTOCOL_VERSION, parseControlMessage,
+  AgentMessage, CLOSE_PROTOCOL, CLOSE_REPLACED, CONTROL_MAX_MESSAGE_BYTES, CONTROL_PATH, CONTROL_PROTOCOL_VERSION, parseControlMessage,
 } from '../../protocol/control.ts';
 import type { InfluxWriter } from '../influx/writer.ts';
+import { periodic } from '../periodic.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { Site } from '../registry/site.ts';
 import { acceptDeviceUpgrade, authenticateUpgrade, refuseUpgrade, RevocationGuard, upgradeAddress } from '../auth/ws-upgrade.ts';
 import { CLOSE_FLOODING, ConnectionBudget, DEFAULT_MESSAGE_BUDGET, type MessageBudgetCounters, type MessageBudgetOptions } from './message-budget.ts';
-import { presencePoint, sweepPresence, writeChunked } from './presence.ts';
-import { CONTROL_CHANNEL, ControlStore, type PresenceWrite, upsertPresence } from './store.ts';
+import { type Conn, send } from './connection.ts';
+import { Delivery } from './delivery.ts';
+import { PresenceTracker } from './presence-tracker.ts';
+import { CONTROL_CHANNEL, ControlStore } from './store.ts';
 
 export interface ControlOptions extends MessageBudgetOptions {
   heartbeatSeconds: number;
@@ -70,30 +73,7 @@ export interface ControlDeps {
   trustProxy?: boolean;
 }
 
-interface Conn {
-  ws: WebSocket;
-  deviceId: string;
-  site: Site;
-  helloed: boolean;
-  agentVersion?: string;
-  lastSeen: number;
-  offsetMs?: number;
-  /** The configuration version the agent runs or was last sent. */
-  configVersion: number;
-  dirty: boolean;
-  /** The offset last written to SQLite. */
-  storedOffsetMs?: number;
-  /** What this connection may still send (message-budget.ts). */
-  budget: ConnectionBudget;
-  /** The text of the last state message handled (hello, config_result, command_result): a repeat is dropped. */
-  lastStateText?: string;
-  closedForFlooding?: boolean;
-}
-
 export type ControlHub = ReturnType<typeof createControlHub>;
-
-/** Devices per SQLite transaction in a flush. */
-const FLUSH_CHUNK = 500;
 
 export function createControlHub(deps: ControlDeps) {
   const now = deps.now ?? Date.now;
@@ -101,21 +81,16 @@ export function createControlHub(deps: ControlDeps) {
   const logger = deps.logger.child({ component: 'control' });
   const store = new ControlStore(deps.registry.store, now);
   const holder = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  const holderTtlMs = Math.max(90_000, opts.flushMs * 4);
-  // This process's devices count as connected while this lease is renewed (every flush).
-  void store.tryLease(`holder:${holder}`, holder, holderTtlMs).catch((err: unknown) => logger.error({ err }, 'control: could not take the holder lease'));
   const wss = new WebSocketServer({ noServer: true, maxPayload: CONTROL_MAX_MESSAGE_BYTES, perMessageDeflate: false });
   const guard = new RevocationGuard(deps.registry);
   const handshakes = new RateLimiter({ burst: opts.handshakeBurst, perSecond: opts.handshakesPerSecond }, now);
   const failedUpgrades = new RateLimiter({ burst: opts.failedUpgradeBurst, perSecond: opts.failedUpgradesPerSecond }, now);
   const deviceHandshakes = new RateLimiter({ burst: opts.deviceHandshakeBurst, perSecond: opts.deviceHandshakesPerMinute / 60 }, now);
   const conns = new Map<string, Conn>();
-  /** Presence rows to write at the next flush: connects and disconnects. */
-  let changes: { deviceId: string; holder: string; connected: boolean; changedAt: number; agentVersion?: string }[] = [];
-  let points: Point[] = [];
-  // Unknown until the first poll, which then offers every helloed agent its configuration (a no-op for
-  // an agent that already runs it).
-  let knownVersion = -1;
+  // Presence (presence-tracker.ts) and what is sent to agents (delivery.ts) are their own parts; the hub
+  // admits connections, speaks the protocol and runs their timers.
+  const presence = new PresenceTracker({ registry: deps.registry, store, writer: deps.writer, logger, now, holder, conns }, opts);
+  const delivery = new Delivery(store, conns, logger);
   let closing = false;
   let shed = 0;
   const messageCounters: MessageBudgetCounters = { throttled: 0, closed: 0, refusedCoolingDown: 0, droppedIdentical: 0 };
@@ -131,49 +106,10 @@ export function createControlHub(deps: ControlDeps) {
       const site = await deps.registry.getSite(to);
       if (!site || conns.get(deviceId) !== conn) return;
       conn.site = site;
-      if (conn.helloed) await deliverConfig(conn);
+      if (conn.helloed) await delivery.deliverConfig(conn);
     })().catch((err: unknown) => logger.error({ err, device: deviceId }, 'control: could not apply a device move'));
   };
   deps.registry.events.on('moved', onMoved);
-
-  const send = (conn: Conn, message: CollectorMessage) => {
-    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(message));
-  };
-
-  function presenceNow(conn: Conn, connected: boolean): void {
-    const at = now();
-    points.push(presencePoint(conn.deviceId, conn.site, { connected, lastSeenAt: conn.lastSeen, clockOffsetMs: conn.offsetMs, agentVersion: conn.agentVersion, revoked: false }, at, at));
-  }
-
-  // The configuration meant for each site, for the current newest version: a reconnect storm of 10 000
-  // agents costs one query per site, not per agent. Emptied on a new version and at every flush (group edits).
-  // The promise is cached, so agents of one site helloing together share one query.
-  const wantedBySite = new Map<string, ReturnType<ControlStore['effectiveConfig']>>();
-  async function deliverConfig(conn: Conn): Promise<void> {
-    let pending = wantedBySite.get(conn.site.code);
-    if (!pending) {
-      pending = store.effectiveConfig(conn.site);
-      wantedBySite.set(conn.site.code, pending);
-      // A failed query is not remembered: the next delivery asks again.
-      pending.catch(() => wantedBySite.delete(conn.site.code));
-    }
-    const wanted = await pending;
-    if (!wanted || wanted.version === conn.configVersion) return;
-    conn.configVersion = wanted.version;
-    send(conn, { type: 'config', version: wanted.version, config: wanted.config });
-    logger.info({ device: conn.deviceId, version: wanted.version, scope: wanted.scope }, 'configuration sent');
-  }
-
-  async function deliverCommands(): Promise<void> {
-    for (const cmd of await store.pendingCommands()) {
-      const conn = conns.get(cmd.deviceId);
-      if (!conn?.helloed) continue;
-      // Another process may hold a (stale) socket of the same device: only one of them moves it to sent.
-      if (!(await store.markCommand(cmd.id, 'sent', undefined, 'pending'))) continue;
-      send(conn, { type: 'command', id: cmd.id, command: cmd.command });
-      logger.info({ device: conn.deviceId, command: cmd.id, kind: cmd.command.kind }, 'command sent');
-    }
-  }
 
   /** Past its budget a message is dropped unread; a connection that keeps sending is closed (1008) and cools down. */
   function withinBudget(conn: Conn): boolean {
@@ -223,10 +159,9 @@ export function createControlHub(deps: ControlDeps) {
         conn.helloed = true;
         conn.agentVersion = msg.agentVersion;
         conn.configVersion = msg.configVersion;
-        changes.push({ deviceId: conn.deviceId, holder, connected: true, changedAt: t1, agentVersion: msg.agentVersion });
-        presenceNow(conn, true);
+        presence.changed(conn, true);
         // Commands waiting for this device go out with the next poll (within pollMs): one query a second, not one per hello.
-        await deliverConfig(conn);
+        await delivery.deliverConfig(conn);
         return;
       case 'config_result':
         await store.setConfigState(conn.deviceId, msg.version, msg.status, msg.reason);
@@ -264,112 +199,32 @@ export function createControlHub(deps: ControlDeps) {
       if (conns.get(deviceId) !== conn) return;
       conns.delete(deviceId);
       if (!conn.helloed || closing) return;
-      changes.push({ deviceId, holder, connected: false, changedAt: now() });
-      presenceNow(conn, false);
+      presence.changed(conn, false);
     });
     send(conn, { type: 'welcome', v: CONTROL_PROTOCOL_VERSION, deviceId, site: site.code, heartbeatSeconds: opts.heartbeatSeconds });
   }
 
-  /**
-   * Writes connects, disconnects, changed offsets and last-seen times to the store, in transactions of
-   * FLUSH_CHUNK devices with a turn of the event loop between them (10 000 devices in one transaction
-   * would hold heartbeats up for most of a second), then queued presence points to InfluxDB.
-   */
-  async function flush(): Promise<void> {
-    wantedBySite.clear();
-    const at = now();
-    // This process is alive: its devices' rows count as connected in the sweep until this lapses.
-    await store.tryLease(`holder:${holder}`, holder, holderTtlMs);
-    const rows: PresenceWrite[] = changes;
-    changes = [];
-    const dirty: Conn[] = [];
-    for (const conn of conns.values()) {
-      if (!conn.helloed) continue;
-      if (conn.offsetMs !== undefined && conn.offsetMs !== conn.storedOffsetMs) {
-        rows.push({ deviceId: conn.deviceId, holder, connected: true, clockOffsetMs: conn.offsetMs });
-        conn.storedOffsetMs = conn.offsetMs;
-      }
-      if (conn.dirty) dirty.push(conn);
-      conn.dirty = false;
-    }
-    for (let i = 0; i < Math.max(rows.length, dirty.length); i += FLUSH_CHUNK) {
-      await deps.registry.transaction(async (registry) => {
-        for (const row of rows.slice(i, i + FLUSH_CHUNK)) await upsertPresence(registry.store, row, at);
-        // touchDevice writes a device at most once a minute; the rest cost a map lookup.
-        for (const conn of dirty.slice(i, i + FLUSH_CHUNK)) await registry.touchDevice(conn.deviceId, conn.lastSeen, conn.agentVersion);
-      });
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    // Sockets that stopped talking (a peer gone without a FIN) are cut after three missed heartbeats.
-    for (const conn of conns.values()) if (at - conn.lastSeen > opts.heartbeatSeconds * 3000) conn.ws.terminate();
-    await flushPoints();
-  }
-
-  async function flushPoints(): Promise<void> {
-    const batch = points;
-    points = [];
-    if (batch.length === 0) return;
-    try {
-      await writeChunked(deps.writer, batch);
-    } catch (err) {
-      // Presence is a sample, not a delivery: the next sweep writes the state again.
-      logger.warn({ err: (err as Error).message, points: batch.length }, 'could not write presence points');
-    }
-  }
-
-  async function poll(): Promise<void> {
-    const latest = await store.latestVersion();
-    if (latest !== knownVersion) {
-      knownVersion = latest;
-      wantedBySite.clear();
-      for (const conn of conns.values()) if (conn.helloed) await deliverConfig(conn);
-    }
-    await deliverCommands();
-  }
-
-  /** One poll at a time; a request while one runs (a notification, the timer) runs once more after it. */
-  let polling: Promise<void> | undefined;
-  let pollAgain = false;
-  function pollSoon(): Promise<void> {
-    if (polling) {
-      pollAgain = true;
-      return polling;
-    }
-    polling = (async () => {
-      try {
-        do {
-          pollAgain = false;
-          await poll();
-        } while (pollAgain && !closing);
-      } finally {
-        polling = undefined;
-      }
-    })();
-    return polling;
-  }
-
-  async function sweep(): Promise<void> {
-    if (!(await store.tryLease('presence-sweep', holder, opts.sweepMs * 1.5))) return;
-    const local = new Map([...conns.values()].map((c) => [c.deviceId, c.lastSeen]));
-    const n = await sweepPresence({ registry: deps.registry, store, writer: deps.writer, logger, now: now(), local });
-    logger.debug({ points: n }, 'presence sweep written');
-  }
-
-  const guarded = (name: string, fn: () => unknown) => () => {
-    Promise.resolve()
-      .then(fn)
-      .catch((err: unknown) => logger.error({ err }, `control ${name} failed`));
+  /** The flush: configurations cached per site are forgotten (group edits), presence is written. */
+  const flush = async () => {
+    delivery.forgetConfigs();
+    await presence.flush();
   };
+  const pollSoon = () => delivery.pollSoon();
+  const sweep = () => presence.sweep();
+  // Logged and counted in /healthz (`control.*`, collector/periodic.ts). The presence sweep runs in one
+  // process of those sharing the store: the holder of the `presence-sweep` lease.
+  const timerOpts = { logger };
   const timers = [
-    setInterval(guarded('flush', flush), opts.flushMs),
-    setInterval(guarded('poll', pollSoon), opts.pollMs),
-    setInterval(guarded('sweep', sweep), opts.sweepMs),
-    setInterval(guarded('points', flushPoints), 1_000),
+    periodic('control.flush', opts.flushMs, flush, timerOpts),
+    periodic('control.poll', opts.pollMs, pollSoon, timerOpts),
+    periodic('control.presence-sweep', opts.sweepMs, sweep, { ...timerOpts, lease: { store: deps.registry.store, name: 'presence-sweep', holder, ttlMs: opts.sweepMs * 1.5, now } }),
+    periodic('control.points', 1_000, () => presence.flushPoints(), timerOpts),
   ];
-  for (const t of timers) t.unref();
   // A configuration pushed or a command queued on another collector (PostgreSQL NOTIFY): deliver now
   // rather than at the next poll.
-  const unlisten = deps.registry.store.listen(CONTROL_CHANNEL, guarded('poll', pollSoon));
+  const unlisten = deps.registry.store.listen(CONTROL_CHANNEL, () => {
+    pollSoon().catch((err: unknown) => logger.warn({ err }, 'control.poll failed'));
+  });
 
   return {
     store,
@@ -441,7 +296,7 @@ export function createControlHub(deps: ControlDeps) {
       refusedDeviceHandshakes,
       messageBudget: { messagesPerSecond: opts.messagesPerSecond, messageBurst: opts.messageBurst, floodCooldownSeconds: opts.floodCooldownSeconds, ...messageCounters },
     }),
-    /** Runs the periodic jobs now (tests, and before a shutdown). */
+    /** Runs the periodic jobs now (tests, and before a shutdown); `sweep` without the lease. */
     flush,
     poll: pollSoon,
     sweep,
@@ -452,7 +307,8 @@ export function createControlHub(deps: ControlDeps) {
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
-      for (const t of timers) clearInterval(t);
+      // Not awaited yet: agents are told to come back before an in-flight flush or poll ends.
+      const timersStopped = Promise.all(timers.map((t) => t.stop()));
       unlisten();
       const spreadMs = Math.min(600_000, Math.max(5_000, (conns.size / opts.handshakesPerSecond) * 1500));
       for (const conn of conns.values()) {
@@ -460,10 +316,10 @@ export function createControlHub(deps: ControlDeps) {
         conn.ws.close(1012, 'collector restarting');
       }
       try {
-        await polling;
+        await timersStopped;
+        await delivery.close();
         await flush();
-        await store.releaseHolder(holder);
-        await store.tryLease(`holder:${holder}`, holder, 0);
+        await presence.release();
       } catch (err) {
         logger.warn({ err }, 'could not record presence at shutdown');
       }

@@ -44,8 +44,8 @@ export function guardCommands(h: CliHelpers): Record<string, (args: string[]) =>
     'dead-letters retry': async (args) => {
       const a = h.parse(args, filterOptions, FilterArgs);
       // Loaded only here: the other commands start faster without the InfluxDB client.
-      const [{ loadConfig }, { createInfluxWriter }] = await Promise.all([import('../config.ts'), import('../influx/writer.ts')]);
-      const writer = createInfluxWriter(loadConfig().influx);
+      const [{ loadLocalCommandConfig }, { createInfluxWriter }] = await Promise.all([import('../config.ts'), import('../influx/writer.ts')]);
+      const writer = createInfluxWriter(loadLocalCommandConfig().influx);
       const outcome = await h.withRegistry((r) => new DeadLetters(r.store, Date.now).retry(writer, toFilter(a)));
       h.out(`${outcome.stored} stored and removed, ${outcome.refused} refused again (kept)`);
       if (outcome.error) throw h.refused(`retry stopped: ${outcome.error}`);

@@ -4,7 +4,7 @@
 import { Point } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import type { InfluxWriter } from '../influx/writer.ts';
-import { normalizeTagValue } from '../influx/points.ts';
+import { type DeviceIdentity, identityTags } from '../influx/points.ts';
 import type { Store } from '../store/store.ts';
 
 export const DEVICE_FLAGS = ['series_budget'] as const;
@@ -32,8 +32,13 @@ export class DeviceFlags {
     private readonly logger?: Logger,
   ) {}
 
-  /** Records `count` more occurrences; the InfluxDB point is best effort (the SQLite row is the record). */
-  async raise(deviceId: string, siteCode: string, flag: DeviceFlag, count: number, detail: string): Promise<void> {
+  /**
+   * Records `count` more occurrences; the InfluxDB point is best effort (the SQLite row is the record). The
+   * point carries the site's registry tags like a result (site, device, commune, operator, link type), so
+   * the fleet dashboard filters it and the Grafana rule groups it by commune.
+   */
+  async raise(deviceId: string, site: DeviceIdentity['site'], flag: DeviceFlag, count: number, detail: string): Promise<void> {
+    const siteCode = site.code;
     const at = this.now();
     await this.store.run(
       `INSERT INTO device_flags (device_id, flag, site_code, first_at, last_at, count, detail) VALUES (@device, @flag, @site, @at, @at, @count, @detail)
@@ -44,9 +49,9 @@ export class DeviceFlags {
     if (at - (this.lastPoint.get(key) ?? -Infinity) < POINT_INTERVAL_MS) return;
     this.lastPoint.set(key, at);
     const total = (await this.store.get<{ count: number }>('SELECT count FROM device_flags WHERE device_id = ? AND flag = ?', deviceId, flag))!.count;
-    const point = new Point('device_flag')
-      .tag('site', normalizeTagValue(siteCode) ?? '-')
-      .tag('device', normalizeTagValue(deviceId) ?? '-')
+    const point = new Point('device_flag');
+    for (const [name, value] of identityTags({ deviceId, site })) point.tag(name, value);
+    point
       .tag('flag', flag)
       .floatField('count', total)
       .stringField('detail', detail)

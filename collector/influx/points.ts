@@ -51,7 +51,8 @@ export function safeStringField(value: string): string {
 // One identity serves a whole batch: its tags are normalised once, not once per result.
 const batchTagCache = new WeakMap<DeviceIdentity, [string, string][]>();
 
-function identityTags(identity: DeviceIdentity): [string, string][] {
+/** The identity's tags (site, device, commune, operator, link type), normalised; absent ones left out. */
+export function identityTags(identity: DeviceIdentity): [string, string][] {
   let tags = batchTagCache.get(identity);
   if (!tags) {
     const pairs: [string, string | undefined][] = [

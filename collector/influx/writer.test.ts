@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Point } from '@influxdata/influxdb-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../scripts/influxd-server.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
 import type { InfluxConfig } from '../config.ts';
 import { PermanentWriteError, RetryableWriteError } from './errors.ts';

@@ -85,7 +85,7 @@ export async function checkResults(ctx: IngestContext, raw: unknown[]): Promise<
     }
   }
   if (overBudget > 0) {
-    await guards.flags.raise(deviceId, ctx.site.code, 'series_budget', overBudget, `results for more than ${guards.budget.limit} distinct targets of one probe`);
+    await guards.flags.raise(deviceId, ctx.site, 'series_budget', overBudget, `results for more than ${guards.budget.limit} distinct targets of one probe`);
   }
   return { acks, pending };
 }

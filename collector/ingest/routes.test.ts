@@ -2,7 +2,7 @@
 // reading InfluxDB back, because "200 OK" is only worth what was actually stored.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MeasurementBatchResponse } from '../../protocol/api.ts';
-import { freePort } from '../../scripts/influxd-server.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { createDb, influxQuery, uniqueTestDb } from '../../test/support/influx-query.ts';
 import { createTestCollector, type TestCollector } from '../../test/support/collector-app.ts';
 

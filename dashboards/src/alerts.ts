@@ -32,7 +32,7 @@ export interface AlertRuleSpec {
   uid: string;
   title: string;
   /** Same id as the collector's rule. */
-  rule: 'site_silent' | 'link_down' | 'degraded_throughput' | 'latency_over' | 'loss_over' | 'queue_backlog' | 'clock_offset' | 'budget_exhausted' | 'agent_outdated';
+  rule: 'site_silent' | 'link_down' | 'degraded_throughput' | 'latency_over' | 'loss_over' | 'queue_backlog' | 'clock_offset' | 'budget_exhausted' | 'agent_outdated' | 'device_flagged';
   query: string;
   /** Seconds of history the query may look at (relativeTimeRange). */
   lookbackS: number;
@@ -170,6 +170,22 @@ export const ALERT_RULES: AlertRuleSpec[] = [
     schoolHoursOnly: false,
     summary: 'Agent tại {{ $labels.site }} cần cập nhật',
     description: 'An agent at {{ $labels.site }} runs a version older than the one the collector recommends.',
+  },
+  {
+    // Grafana only: the collector flags the device itself at ingest (collector/guards/device-flags.ts) and
+    // lists it in /healthz and `devices flagged`; this rule tells someone. Points come at most once a minute
+    // per device while it keeps being refused, so the alert clears an hour after the refusals stop.
+    uid: 'songcheck-device-flagged',
+    title: 'Thiết bị bị gắn cờ (device flagged by a guard)',
+    rule: 'device_flagged',
+    query: `SELECT last("count") AS "refused_results" FROM "device_flag" WHERE time > now() - 1h GROUP BY ${SITE_TAGS}, "device", "flag"`,
+    lookbackS: 3600,
+    evaluator: { type: 'gt', value: 0 },
+    for: '0m',
+    severity: 'warning',
+    schoolHoursOnly: false,
+    summary: 'Thiết bị {{ $labels.device }} tại {{ $labels.site }} bị gắn cờ {{ $labels.flag }}',
+    description: 'A guard refused results from device {{ $labels.device }} at {{ $labels.site }} ({{ $labels.flag }}: more distinct targets of one probe than the series budget allows). A broken or hostile agent: check it, revoke it (songcheck-collector devices revoke) or clear the flag (devices unflag).',
   },
 ];
 

@@ -1,4 +1,5 @@
-// Agent fleet: is every agent alive, current, on time, not backed up, within its data budget?
+// Agent fleet: is every agent alive, current, on time, not backed up, within its data budget, and has a
+// guard caught one (device_flag, collector/guards/device-flags.ts)?
 import { dashboard, siteDetailLink, type PanelSpec } from './builder.ts';
 import { FILTER_VARIABLES, SITES, UID } from './common.ts';
 
@@ -45,6 +46,21 @@ const panels: PanelSpec[] = [
   },
   {
     type: 'table',
+    title: 'Thiết bị bị gắn cờ',
+    description:
+      'Devices a guard caught in the time range (device_flag): series_budget = results for more distinct targets of one probe than SONGCHECK_MAX_TARGETS_PER_PROBE, refused. Count = refusals so far. A hostile or broken agent: check it, revoke it, or clear the flag (songcheck-collector devices unflag). The full list: devices flagged',
+    targets: [
+      {
+        refId: 'A',
+        format: 'table',
+        query: `SELECT last("count") AS "count", last("detail") AS "detail" FROM "device_flag" WHERE ${SITES} AND $timeFilter GROUP BY "site", "device", "flag"`,
+      },
+    ],
+    displayNames: { site: 'Điểm trường', device: 'Thiết bị', flag: 'Cờ', count: 'Số lần bị từ chối', detail: 'Chi tiết' },
+    fieldLinks: { site: siteDetailLink(UID.site) },
+  },
+  {
+    type: 'table',
     title: 'Thiết bị đã thu hồi',
     description: 'Revoked devices (their tokens are refused); presence keeps reporting them so this list stays visible',
     targets: [
@@ -61,7 +77,7 @@ const panels: PanelSpec[] = [
 export const fleet = dashboard({
   uid: UID.fleet,
   title: 'songcheck — Đội thiết bị đo',
-  description: 'Agent fleet: last seen, version, platform, queue backlog, clock offset, data budget, revoked devices',
+  description: 'Agent fleet: last seen, version, platform, queue backlog, clock offset, data budget, flagged and revoked devices',
   time: { from: 'now-24h', to: 'now' },
   refresh: '1m',
   variables: FILTER_VARIABLES,

@@ -155,6 +155,17 @@ export async function loadGrafanaDataset(stack: Stack, influxUrl: string, db: st
     health(at(10), 1500, 200_000, true),
     facts(at(120), 'pc-LC-0002', 'VinaPhone'),
   ]);
+  // LC-0002's agent also reports one more DNS target than the series budget allows (32, the default): the
+  // 33rd is refused and the device flagged (device_flag, the fleet dashboard and the Grafana rule).
+  const overBudget = await fetch(`${stack.collectorUrl}/api/v1/measurements`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${dev['LC-0002'].token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ agentVersion: '0.1.0', results: Array.from({ length: 33 }, (_, i) => ({ ...base('dns', `name-${i}.example.vn`, at(30)), fields: { answers: 1, resolve_ms: 20 } })) }),
+  });
+  const budget = (await overBudget.json()) as { stored: number; rejected: number };
+  if (budget.stored !== 32 || budget.rejected !== 1) throw new Error(`series budget: ${JSON.stringify(budget)}`);
+  // The flag's point is written after the answer (best effort): wait for it.
+  await eventually(async () => ((await influxQuery(influxUrl, db, 'SELECT count("count") FROM "device_flag"')).length > 0 ? true : undefined), 30_000, 'the device_flag point');
   // LC-0003: too little evidence, and silent now.
   await send(stack, dev['LC-0003'].token, [tcp(at(170), 10, 10, 80, 10), tcp(at(160), 10, 10, 80, 10), throughput(at(165), 'download', 10, 9e8), uptime(slot(now, 11), 900), health(at(170), 3, 50, false), facts(at(170), 'pc-LC-0003', 'Mobifone')]);
 

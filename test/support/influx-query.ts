@@ -2,7 +2,7 @@
 // InfluxDB 1.x, 2.x and 3.x serve. Tests isolate from each other by database name (uniqueTestDb).
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { createInfluxDatabase, postInfluxQL } from '../../scripts/influxd-server.ts';
+import { createInfluxDatabase, postInfluxQL } from '../../scripts/influxql-client.ts';
 
 /** One point: `time` in ms since the epoch, each column by name, and the series' tags (GROUP BY / SHOW). */
 export interface InfluxRow {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export { freePort } from '../../scripts/influxd-server.ts';
+export { freePort } from '../../scripts/free-port.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const AGENT_BIN = `${REPO_ROOT}bin/songcheck-agent.js`;

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ThroughputOptions } from '../../../protocol/probe-options/throughput.ts';
 import type { Result } from '../../../protocol/results.ts';
 import { BASELINE_MIN_SAMPLES, busyVerdict, crossTrafficMbps, isCrossTraffic, RttBaseline } from './busy-line.ts';
+import { FollowUpStore, STALE_FOLLOW_UP_MS } from './follow-up-store.ts';
 import { ThroughputPlan } from './plan.ts';
 
 const options = ThroughputOptions.parse({ schedule: { testsPerDay: 1, start: '08:00', end: '16:30', weekdays: [1, 2, 3, 4, 5], timeZone: 'Asia/Ho_Chi_Minh' } });
@@ -76,6 +77,34 @@ describe('follow-ups', () => {
     const quiet = planAt({ t: MON_0900 });
     quiet.after([tp('download', 'ok', { mbps: 25, bytes: 2e7 })]);
     expect(quiet.pendingSlots()).toEqual([]);
+  });
+
+  it('keeps a pending confirmation across a restart (a school PC shut down and on again), not a stale one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'songcheck-follow-ups-'));
+    try {
+      const clock = { t: MON_0900 };
+      const plan = new ThroughputPlan(options.schedule, () => clock.t, () => 0.1, followUp, new FollowUpStore(dir));
+      expect(plan.due()).toBe(true);
+      plan.after([tp('download', 'ok', { mbps: 3.2, bytes: 4e6 }, 'bad-test-0001')]);
+      const [c] = plan.pendingSlots();
+      // The agent stops; it starts again 10 minutes later, before the confirmation is due.
+      clock.t += 10 * 60_000;
+      const again = new ThroughputPlan(options.schedule, () => clock.t, () => 0.1, followUp, new FollowUpStore(dir));
+      expect(again.due()).toBe(false);
+      clock.t = c!.at;
+      expect(again.due()).toBe(true);
+      expect(again.runContext()).toMatchObject({ kind: 'confirmation', confirms: 'bad-test-0001', confirmsMbps: 3.2 });
+      // Taken: a third start does not run it again.
+      expect(new ThroughputPlan(options.schedule, () => clock.t, () => 0.1, followUp, new FollowUpStore(dir)).pendingSlots()).toEqual([]);
+      expect(new FollowUpStore(dir).load(clock.t)).toEqual([]);
+      // A confirmation due more than 30 minutes before the agent starts again is dropped.
+      const due = clock.t + 3_600_000;
+      new FollowUpStore(dir).save([{ at: due, kind: 'confirmation', postponed: 0, confirms: 'bad-test-0002', confirmsMbps: 2 }]);
+      expect(new FollowUpStore(dir).load(due + STALE_FOLLOW_UP_MS - 1)).toHaveLength(1);
+      expect(new FollowUpStore(dir).load(due + STALE_FOLLOW_UP_MS + 1)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

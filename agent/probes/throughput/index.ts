@@ -1,5 +1,6 @@
 import type { Result, ThroughputFields } from '../../../protocol/results.ts';
 import { DataBudget, HEADER_ALLOWANCE } from './budget.ts';
+import { FollowUpStore } from './follow-up-store.ts';
 import { ThroughputPlan } from './plan.ts';
 import { abortCode } from '../errors.ts';
 import { round3 } from '../latency-stats.ts';
@@ -233,8 +234,8 @@ export const throughputProbe: Probe<ThroughputOptions> = {
   },
 
   // The cron (every minute by default) only asks; tests run at the plan's random moments of school hours.
-  gate(options, { now }) {
-    return new ThroughputPlan(options.schedule, now, Math.random, { busyLine: options.busyLine, confirm: options.confirm });
+  gate(options, { now, dataDir }) {
+    return new ThroughputPlan(options.schedule, now, Math.random, { busyLine: options.busyLine, confirm: options.confirm }, dataDir ? new FollowUpStore(dataDir) : undefined);
   },
 
   async runMany(target, rawOptions, ctx) {

@@ -4,6 +4,7 @@ import type { Result } from '../../../protocol/results.ts';
 import { FIXED_OFFSET_ZONES } from '../../../protocol/time-zone.ts';
 import type { RunSlot } from '../types.ts';
 import { type FollowUpOptions, followUps, type PlannedSlot, runSlot } from './follow-up.ts';
+import type { FollowUpStore } from './follow-up-store.ts';
 
 export interface PlanOptions {
   testsPerDay: number;
@@ -79,20 +80,26 @@ export function drawDay(epochMs: number, o: PlanOptions, random: () => number = 
 /**
  * Asked every minute; says yes once per drawn slot. An agent started mid-day skips the slots already past.
  * After a run (after()), it adds the follow-ups of follow-up.ts: a retry of a test postponed on a busy line, a
- * confirmation of a download under the floor. Follow-ups live in memory: a restart forgets them.
+ * confirmation of a download under the floor. With a store (follow-up-store.ts), pending follow-ups survive a
+ * restart; without one they live in memory.
  */
 export class ThroughputPlan {
   private day = '';
   private dayEnd = 0;
   private slots: PlannedSlot[] = [];
   private current: PlannedSlot | undefined;
+  /** Follow-ups a previous run saved, joined to the first day drawn. */
+  private restored: PlannedSlot[];
 
   constructor(
     private readonly options: PlanOptions,
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
     private readonly followUp?: FollowUpOptions,
-  ) {}
+    private readonly store?: Pick<FollowUpStore, 'load' | 'save'>,
+  ) {
+    this.restored = store?.load(now()) ?? [];
+  }
 
   due(): boolean {
     const t = this.now();
@@ -106,9 +113,13 @@ export class ThroughputPlan {
       this.slots = drawDay(t, this.options, this.random)
         .filter((s) => s > t - 120_000)
         .map((at) => ({ at, kind: 'scheduled' as const, postponed: 0 }));
+      if (this.restored.length) this.slots = [...this.slots, ...this.restored].sort((a, b) => a.at - b.at);
+      this.restored = [];
     }
     if (this.slots.length > 0 && this.slots[0]!.at <= t) {
       this.current = this.slots.shift();
+      // Taken: a restart during its run does not run it again.
+      if (this.current!.kind !== 'scheduled') this.save();
       return true;
     }
     return false;
@@ -122,7 +133,18 @@ export class ThroughputPlan {
     if (!this.current || !this.followUp) return;
     const more = followUps(results, this.current, this.followUp, this.now(), this.dayEnd, this.random);
     this.current = undefined;
-    if (more.length) this.slots = [...this.slots, ...more].sort((a, b) => a.at - b.at);
+    if (more.length) {
+      this.slots = [...this.slots, ...more].sort((a, b) => a.at - b.at);
+      this.save();
+    }
+  }
+
+  private save(): void {
+    try {
+      this.store?.save(this.slots);
+    } catch {
+      // A full or read-only disk: the follow-ups still run from memory; only a restart would forget them.
+    }
   }
 
   /** The remaining slots of today (for logs and tests). */
