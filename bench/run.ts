@@ -137,6 +137,8 @@ const durations: { name: string; seconds: number; load: [number, number] }[] = [
 /** The 1-minute load average: absolute times from a shared machine mean little without it. */
 const load1 = () => Math.round(loadavg()[0]! * 10) / 10;
 const runStart = performance.now();
+/** Taken before the sections run: the code measured, not whatever is checked out when the run ends. */
+const measuredCommit = commit();
 const failed: string[] = [];
 for (const s of sections) {
   if (only && !only.includes(s.name)) continue;
@@ -192,7 +194,7 @@ const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, $
 if (!only) {
   writeFileSync(
     new URL('./RESULTS.md', import.meta.url),
-    `# Benchmark results\n\nLatest \`npm run bench\`: ${new Date().toISOString().slice(0, 10)} on ${machine}.${commit()}${overrides()}\n\n${out.join('\n\n')}\n`,
+    `# Benchmark results\n\nLatest \`npm run bench\`: ${new Date().toISOString().slice(0, 10)} on ${machine}.${measuredCommit}${overrides()}\n\n${out.join('\n\n')}\n`,
   );
   console.log('[bench] wrote bench/RESULTS.md');
 } else {
