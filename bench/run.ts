@@ -2,7 +2,7 @@
 // same run, and rewrites bench/RESULTS.md with the machine and the date.
 // BENCH_ONLY=ingest,footprint,bundle picks benchmarks; BENCH_FOOTPRINT_SECONDS sets the footprint duration.
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
 import { alertsReport, benchAlerts } from './alerts.ts';
 import { benchAgentFootprint } from './agent-footprint.ts';
@@ -132,15 +132,18 @@ if (unknown.length > 0) {
 }
 const out: string[] = [];
 /** How long each section took (dataset generation included): a full run must fit a developer's wait. */
-const durations: { name: string; seconds: number }[] = [];
+const durations: { name: string; seconds: number; load: [number, number] }[] = [];
+/** The 1-minute load average: absolute times from a shared machine mean little without it. */
+const load1 = () => Math.round(loadavg()[0]! * 10) / 10;
 const runStart = performance.now();
 for (const s of sections) {
   if (only && !only.includes(s.name)) continue;
   console.log(`[bench] ${s.name}...`);
   const t0 = performance.now();
+  const loadBefore = load1();
   const text = await s.run();
   const seconds = Math.round((performance.now() - t0) / 1000);
-  durations.push({ name: s.name, seconds });
+  durations.push({ name: s.name, seconds, load: [loadBefore, load1()] });
   console.log(text + '\n');
   console.log(`[bench] ${s.name} took ${seconds} s\n`);
   out.push(text);
@@ -150,10 +153,12 @@ out.push(
   [
     '## How long each section took',
     '',
-    '| section | seconds |',
-    '| --- | ---: |',
-    ...durations.map((d) => `| ${d.name} | ${d.seconds} |`),
-    `| **whole run** | **${totalS}** |`,
+    `The machine has ${cpus().length} cores; a load average above that means other work shared them, and absolute times are longer than on a quiet machine (ratios compare figures taken together, in the same conditions).`,
+    '',
+    '| section | seconds | load average at its start / end |',
+    '| --- | ---: | ---: |',
+    ...durations.map((d) => `| ${d.name} | ${d.seconds} | ${d.load[0]} / ${d.load[1]} |`),
+    `| **whole run** | **${totalS}** | |`,
   ].join('\n'),
 );
 console.log(`[bench] whole run took ${totalS} s`);
