@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark, prints each figure with its ratio to the reference measured in the
 // same run, and rewrites bench/RESULTS.md with the machine and the date.
 // BENCH_ONLY=ingest,footprint,bundle picks benchmarks; BENCH_FOOTPRINT_SECONDS sets the footprint duration.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { benchAgentBundle } from './agent-bundle.ts';
@@ -167,11 +168,21 @@ function overrides(): string {
   const set = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_ONLY');
   return set.length === 0 ? '' : ` Run with ${set.map(([k, v]) => `\`${k}=${v}\``).join(', ')}.`;
 }
+/** The commit measured (with "+changes" when the tree differs from it), so figures can be tied to code. */
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return ` Commit ${head}${dirty ? ' with uncommitted changes' : ''}.`;
+  } catch {
+    return '';
+  }
+}
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
 if (!only) {
   writeFileSync(
     new URL('./RESULTS.md', import.meta.url),
-    `# Benchmark results\n\nLatest \`npm run bench\`: ${new Date().toISOString().slice(0, 10)} on ${machine}.${overrides()}\n\n${out.join('\n\n')}\n`,
+    `# Benchmark results\n\nLatest \`npm run bench\`: ${new Date().toISOString().slice(0, 10)} on ${machine}.${commit()}${overrides()}\n\n${out.join('\n\n')}\n`,
   );
   console.log('[bench] wrote bench/RESULTS.md');
 } else {
