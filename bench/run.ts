@@ -137,12 +137,22 @@ const durations: { name: string; seconds: number; load: [number, number] }[] = [
 /** The 1-minute load average: absolute times from a shared machine mean little without it. */
 const load1 = () => Math.round(loadavg()[0]! * 10) / 10;
 const runStart = performance.now();
+const failed: string[] = [];
 for (const s of sections) {
   if (only && !only.includes(s.name)) continue;
   console.log(`[bench] ${s.name}...`);
   const t0 = performance.now();
   const loadBefore = load1();
-  const text = await s.run();
+  // A section that fails is recorded as failed and the run goes on: one broken section must not cost the
+  // hour the others took (the run exits non-zero at the end).
+  let text: string;
+  try {
+    text = await s.run();
+  } catch (error) {
+    failed.push(s.name);
+    console.error(error);
+    text = `## ${s.name}: FAILED\n\nThe section stopped with: \`${String((error as Error).message ?? error).split('\n')[0]!.slice(0, 300)}\`. Its figures are missing from this run.`;
+  }
   const seconds = Math.round((performance.now() - t0) / 1000);
   durations.push({ name: s.name, seconds, load: [loadBefore, load1()] });
   console.log(text + '\n');
@@ -187,4 +197,8 @@ if (!only) {
   console.log('[bench] wrote bench/RESULTS.md');
 } else {
   console.log(`[bench] BENCH_ONLY set: bench/RESULTS.md not rewritten (machine: ${machine})`);
+}
+if (failed.length > 0) {
+  console.error(`[bench] ${failed.length} section(s) failed: ${failed.join(', ')}`);
+  process.exitCode = 1;
 }
