@@ -7,6 +7,7 @@
 // BENCH_GRAFANA_SITES, BENCH_GRAFANA_DAYS, BENCH_GRAFANA_LATENCY_MIN, BENCH_GRAFANA_UPTIME_MIN size the dataset.
 import { backfillRollups, ensureRollups, ROLLUPS } from '../collector/grafana/rollups.ts';
 import { siteInfoPoints } from '../collector/grafana/site-info.ts';
+import { Point } from '@influxdata/influxdb-client';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { cachedDataset } from './dataset-cache.ts';
 import { provinceSites, writeRaw } from './grafana-dataset.ts';
@@ -95,7 +96,7 @@ async function grafanaStep(sites: number): Promise<GrafanaStep> {
     console.log(`[bench] grafana ${sites} sites: ${data.reused ? 'cached dataset' : `rollups in ${rollupSeconds} s`}; querying...`);
     // Written last: verdicts at the anchor; presence and site_info stamped with the real clock, since
     // "silent now" and the map read them with InfluxDB's own now().
-    await writeDerived(writer, registry, now, Date.now());
+    await writeDerived(writer, registry, now, Date.now(), days);
 
     const province = loadDashboards().find((d) => d.uid === 'songcheck-province')!;
     const vars = await resolveVariables(influx.url, db, province);
@@ -121,7 +122,7 @@ async function grafanaStep(sites: number): Promise<GrafanaStep> {
 
 type BenchSite = ReturnType<typeof provinceSites>[number];
 
-async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, registry: BenchSite[], dataNow: number, now: number): Promise<void> {
+async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, registry: BenchSite[], dataNow: number, now: number, days: number): Promise<void> {
   const tags = (s: (typeof registry)[number]) => ({ site: s.code, commune: s.commune, operator: s.operator, link_type: s.linkType });
   const midnight = Math.floor(dataNow / 86_400_000) * 86_400_000;
   const verdicts = ['PASS', 'FAIL', 'INSUFFICIENT'] as const;
@@ -129,6 +130,17 @@ async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, regis
     presencePoint({ ...tags(s), device: `dev_${i}`, at: now - MIN, connected: i % 20 !== 0, last_seen_age_s: i % 20 === 0 ? 7200 : 30, revoked: false }),
     compliancePoint({ ...tags(s), profile: 'default', period_kind: 'rolling30', period: 'rolling30', criterion: 'overall', at: midnight, verdict: verdicts[i % 3]!, samples: 30, min_samples: 20, threshold: 0, reason: i % 3 === 1 ? 'median download below 20 Mbit/s' : '' }),
   ]);
+  // Online-class readiness, as the compliance engine writes it: one point per throughput test (two a day).
+  registry.forEach((s, i) => {
+    for (let d = 0; d < days; d++) {
+      for (const hour of [2, 7]) {
+        const p = new Point('readiness').timestamp(midnight - d * 86_400_000 + hour * 3_600_000);
+        for (const [k, v] of Object.entries({ ...tags(s), device: `dev_${i}` })) if (v) p.tag(k, v);
+        const classes = (i + d) % 7;
+        derived.push(p.floatField('video_classes', classes).floatField('video_call_grade', Math.min(4, classes)).floatField('streaming_grade', Math.min(4, (i + hour) % 5)).floatField('download_mbps', 2 + classes * 3));
+      }
+    }
+  });
   for (let i = 0; i < derived.length; i += 10_000) await writer.write(derived.slice(i, i + 10_000));
   await writer.write(siteInfoPoints(registry, now));
 }
