@@ -93,6 +93,9 @@ export function createAgent(deps: AgentDeps) {
       for (const ack of acks.filter((a) => a.status === 'held')) {
         logger.warn({ id: ack.id, reason: ack.reason }, 'collector keeps a result in its dead-letter store (InfluxDB refused it); delivered, deleted here');
       }
+      // After the acknowledgement is on disk: a test (or an operator at debug level) can tell that the queue
+      // has been emptied, not only that the collector stored the results (an upload cut short by a stop keeps them).
+      logger.debug({ acknowledged: acks.length, queueDepth: queue.stats().depth }, 'results acknowledged');
       lastResults.uploaded(response?.recommendedAgentVersion);
       noteRecommended(response?.recommendedAgentVersion);
       events.emit('acked', records, acks);

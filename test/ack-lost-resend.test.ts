@@ -8,7 +8,7 @@ import { DurableQueue } from '../agent/queue/durable-queue.ts';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 import { eventually, killAll } from './support/processes.ts';
-import { createStack, DRAIN_CONFIG, FAST_AGENT_CONFIG, queuedIds, type Stack } from './support/stack.ts';
+import { createStack, DRAIN_CONFIG, FAST_AGENT_CONFIG, queueDrained, queuedIds, type Stack } from './support/stack.ts';
 
 const DROPS = 5;
 const influxUrl = inject('influxUrl');
@@ -50,8 +50,8 @@ describe('the collector writes a batch but the acknowledgement is lost', () => {
     const queued = new Set([...queuedIds(agent), ...queuedIds(drain)]);
     await eventually(async () => {
       const stored = new Set(await storedIds());
-      return [...queued].every((id) => stored.has(id)) ? true : undefined;
-    }, 60_000, 'the rest to be stored');
+      return [...queued].every((id) => stored.has(id)) && queueDrained(drain) ? true : undefined;
+    }, 60_000, 'the rest to be stored and acknowledged');
     await drain.kill('SIGTERM');
 
     const stored = await storedIds();

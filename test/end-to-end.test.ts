@@ -7,7 +7,7 @@ import type { Result } from '../protocol/results.ts';
 import { startInfluxd, type InfluxServer } from '../scripts/influxd-server.ts';
 import { influxQuery } from './support/influx-query.ts';
 import { eventually, killAll, type Tracked } from './support/processes.ts';
-import { createStack, DRAIN_CONFIG, queuedIds, type Stack } from './support/stack.ts';
+import { createStack, DRAIN_CONFIG, queueDrained, queuedIds, type Stack } from './support/stack.ts';
 
 const DB = 'e2e';
 let influx: InfluxServer;
@@ -82,7 +82,7 @@ describe('end to end: enrolled agent, collector, real InfluxDB', () => {
     await eventually(async () => {
       for (const id of queuedIds(drain)) finalQueued.add(id);
       const stored = new Set(await storedIds());
-      return [...finalQueued].every((id) => stored.has(id)) && drain.lines.some((l) => l.includes('"result queued"')) ? true : undefined;
+      return [...finalQueued].every((id) => stored.has(id)) && drain.lines.some((l) => l.includes('"result queued"')) && queueDrained(drain) ? true : undefined;
     }, 30_000, 'results left in the queue at the stop to be stored');
     await drain.kill('SIGTERM');
 

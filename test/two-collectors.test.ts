@@ -17,7 +17,7 @@ import type { Result } from '../protocol/results.ts';
 import { startPostgres, type PostgresServer } from '../scripts/postgres-server.ts';
 import { createDb, influxQuery, uniqueTestDb } from './support/influx-query.ts';
 import { AGENT_BIN, COLLECTOR_BIN, eventually, freePort, killAll, runNode, spawnNode, type Tracked } from './support/processes.ts';
-import { ADMIN_TOKEN, DRAIN_CONFIG, FAST_AGENT_CONFIG, queuedIds, waitForHealth } from './support/stack.ts';
+import { ADMIN_TOKEN, DRAIN_CONFIG, FAST_AGENT_CONFIG, queueDrained, queuedIds, waitForHealth } from './support/stack.ts';
 import { startTcpBalancer, type TcpBalancer } from './support/tcp-balancer.ts';
 import { strongToken } from './support/secrets.ts';
 
@@ -259,8 +259,8 @@ describe('two collectors on one PostgreSQL', () => {
       await eventually(async () => {
         for (const id of queuedIds(drain)) queued.add(id);
         const stored = new Set(await storedIds(deviceId));
-        return [...queued].every((id) => stored.has(id)) && drain.lines.some((l) => l.includes('"result queued"')) ? true : undefined;
-      }, 60_000, 'every queued result stored');
+        return [...queued].every((id) => stored.has(id)) && drain.lines.some((l) => l.includes('"result queued"')) && queueDrained(drain) ? true : undefined;
+      }, 60_000, 'every queued result stored and acknowledged');
     } finally {
       await drain.kill('SIGTERM');
     }

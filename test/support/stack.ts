@@ -128,3 +128,23 @@ export function queuedIds(agent: Tracked): string[] {
   }
   return ids;
 }
+
+/**
+ * True when the agent's last acknowledged upload left its queue empty and nothing was queued after it
+ * (from its debug log). A result stored in InfluxDB is not yet acknowledged: an agent stopped in between
+ * keeps it queued (it is sent again later), so checks of the queue's depth wait for this first.
+ */
+export function queueDrained(agent: Tracked): boolean {
+  let drained = false;
+  for (const line of agent.lines) {
+    if (line.includes('"result queued"')) drained = false;
+    else if (line.includes('"results acknowledged"')) {
+      try {
+        drained = (JSON.parse(line) as { queueDepth: number }).queueDepth === 0;
+      } catch {
+        drained = false;
+      }
+    }
+  }
+  return drained;
+}

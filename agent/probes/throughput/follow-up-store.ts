@@ -14,6 +14,7 @@ const Slot = z.object({
   postponed: z.number().int().min(0),
   confirms: z.string().max(100).optional(),
   confirmsMbps: z.number().min(0).optional(),
+  deadline: z.number().optional(),
 });
 const File = z.object({ version: z.literal(1), slots: z.array(Slot).max(100) });
 

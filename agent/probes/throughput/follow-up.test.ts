@@ -9,6 +9,7 @@ import { ThroughputOptions } from '../../../protocol/probe-options/throughput.ts
 import type { Result } from '../../../protocol/results.ts';
 import { BASELINE_MIN_SAMPLES, busyVerdict, crossTrafficMbps, isCrossTraffic, RttBaseline } from './busy-line.ts';
 import { FollowUpStore, STALE_FOLLOW_UP_MS } from './follow-up-store.ts';
+import { followUps, runSlot } from './follow-up.ts';
 import { ThroughputPlan } from './plan.ts';
 
 const options = ThroughputOptions.parse({ schedule: { testsPerDay: 1, start: '08:00', end: '16:30', weekdays: [1, 2, 3, 4, 5], timeZone: 'Asia/Ho_Chi_Minh' } });
@@ -77,6 +78,26 @@ describe('follow-ups', () => {
     const quiet = planAt({ t: MON_0900 });
     quiet.after([tp('download', 'ok', { mbps: 25, bytes: 2e7 })]);
     expect(quiet.pendingSlots()).toEqual([]);
+  });
+
+  it('keeps a confirmation within the hour of its test, on a busy line and past the school day alike', () => {
+    const now = MON_0900;
+    const bad = [tp('download', 'ok', { mbps: 3, bytes: 4e6 }, 'bad-test-0001')];
+    const busy = [tp('download', 'unavailable', { busy: true })];
+    const slot = { at: now, kind: 'scheduled' as const, postponed: 0 };
+    const dayEnd = Date.parse('2026-11-16T16:30:00+07:00');
+    // Drawn late in its window (49.6 min): a busy line would push it past the hour, so this is its last try
+    // (given up when busy: conditions.test.ts), and nothing follows it.
+    const [late] = followUps(bad, slot, followUp, now, dayEnd, () => 0.99);
+    expect(late!.deadline).toBe(now + 3_600_000);
+    expect(runSlot(late!, followUp, dayEnd).lastTry).toBe(true);
+    expect(followUps(busy, late!, followUp, late!.at, dayEnd)).toEqual([]);
+    // Drawn early (10 min): postponed on a busy line, still within the hour.
+    const [early] = followUps(bad, slot, followUp, now, dayEnd, () => 0);
+    expect(runSlot(early!, followUp, dayEnd).lastTry).toBe(false);
+    expect(followUps(busy, early!, followUp, early!.at, dayEnd)).toEqual([{ ...early!, at: early!.at + 15 * 60_000, postponed: 1 }]);
+    // The school day ended 5 minutes after the test: the confirmation's own hour still holds.
+    expect(runSlot(early!, followUp, now + 5 * 60_000).lastTry).toBe(false);
   });
 
   it('keeps a pending confirmation across a restart (a school PC shut down and on again), not a stale one', () => {

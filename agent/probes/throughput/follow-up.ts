@@ -11,16 +11,23 @@ export interface PlannedSlot {
   postponed: number;
   confirms?: string;
   confirmsMbps?: number;
+  /** A confirmation: it runs before this moment (the hour after the test it confirms) or not at all. */
+  deadline?: number;
 }
+
+const CONFIRM_WITHIN_MS = 60 * 60_000;
+
+/** The end of a slot's window: a confirmation's own hour (also past the school day's end), else the school day. */
+const windowEnd = (slot: PlannedSlot, dayEnd: number) => slot.deadline ?? dayEnd;
 
 export interface FollowUpOptions {
   busyLine: Pick<ThroughputOptions['busyLine'], 'postponeMinutes' | 'maxPostpones'>;
   confirm: ThroughputOptions['confirm'];
 }
 
-/** What the probe is told about a slot: lastTry when no retry is left (the limit, or past the school day's end). */
+/** What the probe is told about a slot: lastTry when no retry is left (the limit, or past its window's end). */
 export function runSlot(slot: PlannedSlot, o: FollowUpOptions, dayEnd: number): RunSlot {
-  const lastTry = slot.postponed >= o.busyLine.maxPostpones || slot.at + o.busyLine.postponeMinutes * 60_000 >= dayEnd;
+  const lastTry = slot.postponed >= o.busyLine.maxPostpones || slot.at + o.busyLine.postponeMinutes * 60_000 >= windowEnd(slot, dayEnd);
   return { kind: slot.kind, postponed: slot.postponed, lastTry, ...(slot.confirms ? { confirms: slot.confirms } : {}), ...(slot.confirmsMbps !== undefined ? { confirmsMbps: slot.confirmsMbps } : {}) };
 }
 
@@ -29,7 +36,7 @@ export function followUps(results: Result[], slot: PlannedSlot, o: FollowUpOptio
   // Postponed: the run stopped before testing because the line was busy; try again later the same day.
   if (tp.some((r) => r.code === 'unavailable' && r.fields.busy === true && r.fields.bytes === 0)) {
     const at = now + o.busyLine.postponeMinutes * 60_000;
-    if (slot.postponed < o.busyLine.maxPostpones && at < dayEnd) return [{ ...slot, at, kind: slot.kind === 'confirmation' ? 'confirmation' : 'retry', postponed: slot.postponed + 1 }];
+    if (slot.postponed < o.busyLine.maxPostpones && at < windowEnd(slot, dayEnd)) return [{ ...slot, at, kind: slot.kind === 'confirmation' ? 'confirmation' : 'retry', postponed: slot.postponed + 1 }];
     return [];
   }
   // A download under the floor: one confirmation within the hour (never a confirmation of a confirmation).
@@ -37,7 +44,7 @@ export function followUps(results: Result[], slot: PlannedSlot, o: FollowUpOptio
   const bad = tp.find((r) => r.direction === 'download' && r.code === 'ok' && r.fields.mbps !== undefined && r.fields.mbps < c.belowMbps);
   if (c.enabled && bad && slot.kind !== 'confirmation') {
     const delay = (c.minDelayMinutes + random() * (c.maxDelayMinutes - c.minDelayMinutes)) * 60_000;
-    return [{ at: now + delay, kind: 'confirmation', postponed: 0, confirms: bad.id, confirmsMbps: bad.fields.mbps! }];
+    return [{ at: now + delay, kind: 'confirmation', postponed: 0, confirms: bad.id, confirmsMbps: bad.fields.mbps!, deadline: now + CONFIRM_WITHIN_MS }];
   }
   return [];
 }
