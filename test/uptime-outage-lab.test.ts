@@ -56,11 +56,15 @@ connectivity: { enabled: false }
 log: { level: debug }
 `,
     );
+    // Every slot the outage touched: the outage can straddle a slot boundary, and the slots arrive one by one
+    // (the running agent's finished slot, then the drain's partial one), so wait until they account for the
+    // outage's failed checks (if they never do, the wait fails after 60 s), and the stop event is in.
     const slots = await eventually(async () => {
       const rows = await q(`SELECT * FROM uptime WHERE site = 'LAB-001'`);
       const stops = await q(`SELECT * FROM agent_event WHERE site = 'LAB-001' AND event = 'stop'`);
-      return rows.length > 0 && stops.length > 0 ? rows : undefined;
-    }, 60_000, 'the uptime slots and the stop event');
+      const linkDown = rows.reduce((n, r) => n + Number(r.checks_link_down), 0);
+      return rows.length > 0 && stops.length > 0 && linkDown >= Number(outage!.checks_failed) ? rows : undefined;
+    }, 60_000, 'the uptime slots to account for the outage, and the stop event');
     await drain.stop();
 
     const startErrS = (outage!.time - downAt) / 1000;
