@@ -1,46 +1,34 @@
 // The ndt7 server and the throughput admission, on loopback with a real registry and real sockets.
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Registry } from '../registry/registry.ts';
-import { createThroughputService, type ThroughputService } from './service.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { ThroughputService } from './service.ts';
+import { startThroughputTestServer, type ThroughputTestServer } from './service.test-support.ts';
 import { downloadLimit, NDT7_SUBPROTOCOL, parseMetadata } from './ndt7-server.ts';
-import { strongToken } from '../../test/support/secrets.ts';
 
-let dir: string;
-let registry: Registry;
+let fixture: ThroughputTestServer;
 let service: ThroughputService;
-let server: Server;
+let registry: Registry;
 let base: string;
 let token: string;
 let otherSiteToken: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'songcheck-ndt7-'));
-  registry = await Registry.open(dir);
-  await registry.addSite({ code: 'NDT-1', name: 'ndt7 site' });
-  token = (await registry.enroll((await registry.createEnrollmentCode('NDT-1', { uses: 2 })).code)).token;
-  await registry.addSite({ code: 'NDT-2', name: 'another ndt7 site' });
-  otherSiteToken = (await registry.enroll((await registry.createEnrollmentCode('NDT-2')).code)).token;
-  service = await createThroughputService({ registry, dataDir: dir, testTokenKey: strongToken(), logger: pino({ level: 'silent' }), limits: { ndt7MaxConcurrent: 1, queueWaitMs: 300 } });
-  server = createServer((req, res) => service.handleRequest(req, res) || res.writeHead(404).end());
-  server.on('upgrade', (req, socket, head: Buffer) => service.handleUpgrade(req, socket, head) || socket.destroy());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fixture = await startThroughputTestServer({
+    scheme: 'ws',
+    limits: { ndt7MaxConcurrent: 1, queueWaitMs: 300 },
+    seed: async (registry) => {
+      await registry.addSite({ code: 'NDT-1', name: 'ndt7 site' });
+      token = (await registry.enroll((await registry.createEnrollmentCode('NDT-1', { uses: 2 })).code)).token;
+      await registry.addSite({ code: 'NDT-2', name: 'another ndt7 site' });
+      otherSiteToken = (await registry.enroll((await registry.createEnrollmentCode('NDT-2')).code)).token;
+    },
+  });
+  ({ service, base, registry } = fixture);
 });
 afterAll(async () => {
-  await service.close();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  await registry.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 /** What a socket received, counted from before it opened (the server sends at once). */

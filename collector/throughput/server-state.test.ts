@@ -1,49 +1,34 @@
 // The test server's state during a test: a real HTTP download from this collector's throughput service on
 // loopback, with the collector's event loop blocked mid-test (fault injection), is stored as served below
 // full rate, and the agent's result for that test gets the server_* fields at ingest.
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Result } from '../../protocol/results.ts';
 import { resultToPoint } from '../influx/points.ts';
-import { Registry } from '../registry/registry.ts';
 import { annotateServerState } from './server-state-fields.ts';
 import { SERVER_LIMITS, summarizeWindow } from './server-state.ts';
-import { createThroughputService, type ThroughputService } from './service.ts';
-import { strongToken } from '../../test/support/secrets.ts';
+import type { ThroughputService } from './service.ts';
+import { startThroughputTestServer, type ThroughputTestServer } from './service.test-support.ts';
 
-let dir: string;
-let registry: Registry;
+let fixture: ThroughputTestServer;
 let service: ThroughputService;
-let server: Server;
 let base: string;
 let token: string;
 let deviceId: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'songcheck-server-state-'));
-  registry = await Registry.open(dir);
-  await registry.addSite({ code: 'SS-1', name: 'server state site' });
-  const enrolled = await registry.enroll((await registry.createEnrollmentCode('SS-1')).code);
-  token = enrolled.token;
-  deviceId = enrolled.deviceId;
-  service = await createThroughputService({ registry, dataDir: dir, testTokenKey: strongToken(), logger: pino({ level: 'silent' }) });
-  server = createServer((req, res) => service.handleRequest(req, res) || res.writeHead(404).end());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fixture = await startThroughputTestServer({
+    scheme: 'http',
+    seed: async (registry) => {
+      await registry.addSite({ code: 'SS-1', name: 'server state site' });
+      const enrolled = await registry.enroll((await registry.createEnrollmentCode('SS-1')).code);
+      token = enrolled.token;
+      deviceId = enrolled.deviceId;
+    },
+  });
+  ({ service, base } = fixture);
 });
 afterAll(async () => {
-  await service.close();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  await registry.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 function busy(ms: number): void {
