@@ -7,7 +7,12 @@
 // BENCH_GRAFANA_SITES, BENCH_GRAFANA_DAYS, BENCH_GRAFANA_LATENCY_MIN, BENCH_GRAFANA_UPTIME_MIN size the dataset.
 import { backfillRollups, ensureRollups, ROLLUPS } from '../collector/grafana/rollups.ts';
 import { siteInfoPoints } from '../collector/grafana/site-info.ts';
-import { Point } from '@influxdata/influxdb-client';
+import type { Point } from '@influxdata/influxdb-client';
+import { readinessToPoints } from '../collector/compliance/points.ts';
+import { readinessSummary } from '../collector/compliance/readiness-summary.ts';
+import type { ReadinessTest } from '../collector/compliance/readiness-evidence.ts';
+import { GRADES } from '../collector/compliance/readiness.ts';
+import type { ComplianceRun } from '../collector/compliance/verdicts.ts';
 import { createInfluxWriter } from '../collector/influx/writer.ts';
 import { cachedDataset } from './dataset-cache.ts';
 import { provinceSites, writeRaw } from './grafana-dataset.ts';
@@ -15,6 +20,7 @@ import { compliancePoint, presencePoint } from '../test/support/collector-derive
 import { loadDashboards, resolveVariables, runTarget } from '../test/support/grafana-panels.ts';
 import { influxQuery } from '../test/support/influx-query.ts';
 import { median } from './harness.ts';
+import { READINESS_LATEST, READINESS_MEDIANS, SITES } from '../dashboards/src/common.ts';
 
 const int = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -126,27 +132,35 @@ async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, regis
   const tags = (s: (typeof registry)[number]) => ({ site: s.code, commune: s.commune, operator: s.operator, link_type: s.linkType });
   const midnight = Math.floor(dataNow / 86_400_000) * 86_400_000;
   const verdicts = ['PASS', 'FAIL', 'INSUFFICIENT'] as const;
-  const derived = registry.flatMap((s, i) => [
-    presencePoint({ ...tags(s), device: `dev_${i}`, at: now - MIN, connected: i % 20 !== 0, last_seen_age_s: i % 20 === 0 ? 7200 : 30, revoked: false }),
-    compliancePoint({ ...tags(s), profile: 'default', period_kind: 'rolling30', period: 'rolling30', criterion: 'overall', at: midnight, verdict: verdicts[i % 3]!, samples: 30, min_samples: 20, threshold: 0, reason: i % 3 === 1 ? 'median download below 20 Mbit/s' : '' }),
-  ]);
-  // Online-class readiness, as the compliance engine writes it: one point per throughput test (two a day).
+  // Online-class readiness, as the compliance engine writes it: one point per throughput test (two a day),
+  // and the period's medians on each site's overall verdict (readinessSummary), which the province reads.
+  const derived: Point[] = [];
   registry.forEach((s, i) => {
+    const tests: ReadinessTest[] = [];
     for (let d = 0; d < days; d++) {
       for (const hour of [2, 7]) {
-        const p = new Point('readiness').timestamp(midnight - d * 86_400_000 + hour * 3_600_000);
-        for (const [k, v] of Object.entries({ ...tags(s), device: `dev_${i}` })) if (v) p.tag(k, v);
         const classes = (i + d) % 7;
-        derived.push(p.floatField('video_classes', classes).floatField('video_call_grade', Math.min(4, classes)).floatField('streaming_grade', Math.min(4, (i + hour) % 5)).floatField('download_mbps', 2 + classes * 3));
+        const grade = (g: number) => ({ grade: g, points: g * 25, name: GRADES[g]! });
+        tests.push({ at: midnight - d * 86_400_000 + hour * 3_600_000, device: `dev_${i}`, figures: { downMbps: 2 + classes * 3 }, readiness: { videoClasses: classes, videoCall: grade(Math.min(4, classes)), streaming: grade(Math.min(4, (i + hour) % 5)) } });
       }
     }
+    const readiness = readinessSummary(tests);
+    derived.push(
+      presencePoint({ ...tags(s), device: `dev_${i}`, at: now - MIN, connected: i % 20 !== 0, last_seen_age_s: i % 20 === 0 ? 7200 : 30, revoked: false }),
+      compliancePoint({ ...tags(s), profile: 'default', period_kind: 'rolling30', period: 'rolling30', criterion: 'overall', at: midnight, verdict: verdicts[i % 3]!, samples: 30, min_samples: 20, threshold: 0, reason: i % 3 === 1 ? 'median download below 20 Mbit/s' : '', readiness }),
+      ...readinessToPoints({ sites: [{ site: s.code, commune: s.commune, operator: s.operator, linkType: s.linkType, readiness }] } as unknown as ComplianceRun),
+    );
   });
   for (let i = 0; i < derived.length; i += 10_000) await writer.write(derived.slice(i, i + 10_000));
   await writer.write(siteInfoPoints(registry, now));
 }
 
-/** The panel's query rewritten to read the raw measurement the rollup summarises (same figures, per result). */
+/**
+ * The panel's query rewritten to read the raw measurement the rollup summarises (same figures, per result);
+ * for the readiness medians stored on verdicts, the median over every test's `readiness` point instead.
+ */
 function rawEquivalent(query: string): string | undefined {
+  if (query.startsWith(READINESS_LATEST)) return `${READINESS_MEDIANS} FROM "readiness" WHERE "operator" =~ /^$operator$/ AND ${SITES} AND $timeFilter GROUP BY "site", "commune", "operator"`;
   if (!query.includes('"rollup_1h"')) return undefined;
   return query
     .replace(/"rollup_1h"\."latency_(1[hd]|area_1d)"/, '"latency"')
@@ -164,7 +178,7 @@ export function grafanaReport(r: GrafanaBench): string {
   return [
     `## Grafana: province overview queries over ${last.days} days`,
     '',
-    `${steps.map((st) => `${st.sites} sites: ${st.rawPoints} raw points${st.reused ? ' (cached dataset; ' : ' ('}written in ${st.writeSeconds} s, rollups backfilled in ${st.rollupSeconds} s)`).join('; ')}. ${last.days} days; per site latency every ${process.env.BENCH_GRAFANA_LATENCY_MIN ?? 60} min, 2 throughput tests a day, uptime every ${process.env.BENCH_GRAFANA_UPTIME_MIN ?? 60} min; InfluxDB 1.6 on loopback. Each query as Grafana sends it ("All" sites and communes are \`.*\`), median of ${RUNS} runs. The reference beside each panel that reads a rollup is the same aggregate on the raw measurement, at the largest size.`,
+    `${steps.map((st) => `${st.sites} sites: ${st.rawPoints} raw points${st.reused ? ' (cached dataset; ' : ' ('}written in ${st.writeSeconds} s, rollups backfilled in ${st.rollupSeconds} s)`).join('; ')}. ${last.days} days; per site latency every ${process.env.BENCH_GRAFANA_LATENCY_MIN ?? 60} min, 2 throughput tests a day, uptime every ${process.env.BENCH_GRAFANA_UPTIME_MIN ?? 60} min; InfluxDB 1.6 on loopback. Each query as Grafana sends it ("All" sites and communes are \`.*\`), median of ${RUNS} runs. The reference beside each panel that reads a rollup is the same aggregate on the raw measurement, at the largest size; beside the readiness table, which reads the medians the compliance engine stores with each site's verdict, it is the median over every test's \`readiness\` point (what that panel read before).`,
     '',
     `| panel / query | ${steps.map((st) => `${st.sites} sites, ms`).join(' | ')} | same on raw data at ${last.sites} (reference), ms | raw / panel |`,
     `| --- | ${steps.map(() => '---:').join(' | ')} | ---: | ---: |`,

@@ -11,8 +11,8 @@ import { parsePeriod, type Period } from './periods.ts';
 import type { Profiles, ResolvedProfile } from '../school/profiles.ts';
 import { EvidenceCollector, intervalStatements, outageMsInSchool, outageStatement, type QueryPlan, type SiteEvidence } from './queries.ts';
 import { complianceToPoints, readinessToPoints } from './points.ts';
-import type { ReadinessTest } from './readiness-evidence.ts';
-import type { ComplianceRun, ReadinessSummary, SiteVerdict } from './verdicts.ts';
+import { readinessSummary } from './readiness-summary.ts';
+import type { ComplianceRun, SiteVerdict } from './verdicts.ts';
 
 export interface EngineDeps {
   writer: Pick<InfluxWriter, 'query' | 'write'>;
@@ -128,28 +128,8 @@ export class ComplianceEngine {
   }
 }
 
-function readinessSummary(e: SiteEvidence | undefined): ReadinessSummary | undefined {
-  const tests = e?.readinessTests;
-  if (!tests?.length) return undefined;
-  const grades = (pick: (t: ReadinessTest) => number | undefined) => {
-    const out = [0, 0, 0, 0, 0];
-    for (const t of tests) {
-      const g = pick(t);
-      if (g !== undefined) out[g]!++;
-    }
-    return out;
-  };
-  return {
-    tests: tests.length,
-    ...(e?.videoClasses?.median !== undefined ? { videoClassesMedian: e.videoClasses.median } : {}),
-    videoCallGrades: grades((t) => t.readiness.videoCall?.grade),
-    streamingGrades: grades((t) => t.readiness.streaming?.grade),
-    perTest: tests,
-  };
-}
-
 function siteVerdict(site: Site, profile: ResolvedProfile, j: ReturnType<typeof judge>, schoolMs: number, e: SiteEvidence | undefined): SiteVerdict {
-  const readiness = readinessSummary(e);
+  const readiness = readinessSummary(e?.readinessTests);
   return {
     site: site.code,
     name: site.name,

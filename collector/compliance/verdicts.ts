@@ -31,6 +31,9 @@ export interface ReadinessSummary {
   tests: number;
   /** Median simultaneous video classes over tests with both directions. */
   videoClassesMedian?: number;
+  /** Median video-call and streaming grades (0 bad … 4 great) over the tests that have one. */
+  videoCallGradeMedian?: number;
+  streamingGradeMedian?: number;
   /** Tests per grade (bad, poor, average, good, great). */
   videoCallGrades: number[];
   streamingGrades: number[];

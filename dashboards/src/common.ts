@@ -109,3 +109,8 @@ export const COMMUNES = `"commune" =~ /^$commune$/`;
 
 /** Online-class readiness over a range (the `readiness` points of `compliance run`): medians over the tests, and their number. */
 export const READINESS_MEDIANS = 'SELECT median("video_classes") AS "video_classes", median("video_call_grade") AS "video_call_grade", median("streaming_grade") AS "streaming_grade", count("video_call_grade") AS "tests"';
+/**
+ * The same medians as stored by the compliance engine on each site's `overall` point (readiness_tests, …):
+ * one point per site to read, where READINESS_MEDIANS reads every test of the range.
+ */
+export const READINESS_LATEST = 'SELECT last("video_classes_median") AS "video_classes", last("video_call_grade_median") AS "video_call_grade", last("streaming_grade_median") AS "streaming_grade", last("readiness_tests") AS "tests"';

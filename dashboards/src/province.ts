@@ -1,6 +1,6 @@
 // Province overview: which schools fail and where, at a glance; one click to the site detail.
 import { dashboard, siteDetailLink, type PanelSpec } from './builder.ts';
-import { COMMUNES, FILTER_VARIABLES, OPERATORS, READINESS_MEDIANS, ROLLING_OVERALL, RP, SILENT_AFTER_S, SITES, UID, VERDICT_MAPPINGS, VERDICT_THRESHOLDS } from './common.ts';
+import { COMMUNES, FILTER_VARIABLES, OPERATORS, READINESS_LATEST, ROLLING_OVERALL, RP, SILENT_AFTER_S, SITES, UID, VERDICT_MAPPINGS, VERDICT_THRESHOLDS } from './common.ts';
 
 const LAST_VERDICT = `SELECT last("verdict_code") AS "verdict_code" FROM "compliance" WHERE ${ROLLING_OVERALL} AND "profile" =~ /^$profile$/ AND ${SITES} AND $timeFilter GROUP BY "site"`;
 
@@ -125,9 +125,9 @@ const panels: PanelSpec[] = [
   {
     type: 'table',
     title: 'Sẵn sàng học trực tuyến theo điểm trường',
-    description: 'Online-class readiness per site over the range (docs/compliance.md): the median, over its tests, of the simultaneous video classes the line carries and of the AIM-style grades for video calls and streaming (0 bad … 4 great), and the number of tests',
+    description: 'Online-class readiness per site over the rolling 30 days of its latest verdict (docs/compliance.md): the median, over its tests, of the simultaneous video classes the line carries and of the AIM-style grades for video calls and streaming (0 bad … 4 great), and the number of tests. Stored by the compliance engine with the verdict, so it is read as one point per site',
     w: 24,
-    targets: [{ refId: 'A', format: 'table', query: `${READINESS_MEDIANS} FROM "readiness" WHERE ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "site", "commune", "operator"` }],
+    targets: [{ refId: 'A', format: 'table', query: `${READINESS_LATEST} FROM "compliance" WHERE ${ROLLING_OVERALL} AND "profile" =~ /^$profile$/ AND ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "site", "commune", "operator"` }],
     displayNames: { site: 'Điểm trường', commune: 'Xã', operator: 'Nhà mạng', video_classes: 'Số lớp học video đồng thời', video_call_grade: 'Gọi video (0–4)', streaming_grade: 'Xem video (0–4)', tests: 'Số lần đo' },
     fieldLinks: { site: siteDetailLink(UID.site) },
   },

@@ -3,7 +3,7 @@
 // the dashboards are tested against exactly what the engines store. Only the figures are chosen here: the
 // dataset is hours long, and a month of evidence per verdict would make the test slow without testing Grafana.
 import type { Point } from '@influxdata/influxdb-client';
-import type { ComplianceRun } from '../../collector/compliance/verdicts.ts';
+import type { ComplianceRun, ReadinessSummary } from '../../collector/compliance/verdicts.ts';
 import { complianceToPoints } from '../../collector/compliance/points.ts';
 import type { InfluxWriter } from '../../collector/influx/writer.ts';
 import type { Site } from '../../collector/registry/site.ts';
@@ -39,6 +39,8 @@ export interface ComplianceFixture extends SiteTags {
   mean?: number;
   threshold: number;
   reason: string;
+  /** The period's readiness (overall points only), as collector/compliance/readiness-summary.ts makes it. */
+  readiness?: ReadinessSummary;
 }
 
 export function presencePoint(f: PresenceFixture): Point {
@@ -63,6 +65,7 @@ export function compliancePoint(f: ComplianceFixture): Point {
     sites: [{
       site: f.site, name: f.site, commune: f.commune, operator: f.operator, linkType: f.link_type, groups: [], profile: f.profile,
       verdict: f.verdict, criteria: overall ? [] : [criterion], outageMinutes: 0, schoolHours: 0, reasons: f.reason ? [f.reason] : [], warnings: [],
+      ...(f.readiness ? { readiness: f.readiness } : {}),
     }],
   };
   const points = complianceToPoints(run, f.at);

@@ -7,6 +7,7 @@ import { backfillRollups } from '../../collector/grafana/rollups.ts';
 import type { ComplianceRun } from '../../collector/compliance/verdicts.ts';
 import { readinessToPoints } from '../../collector/compliance/points.ts';
 import { readinessOf } from '../../collector/compliance/readiness.ts';
+import { readinessSummary } from '../../collector/compliance/readiness-summary.ts';
 import { getDefaultProfiles } from '../../collector/school/profiles.ts';
 import type { Result } from '../../protocol/results.ts';
 import { type ComplianceFixture, type PresenceFixture, writeCollectorDerivedFixture } from './collector-derived-fixture.ts';
@@ -185,20 +186,21 @@ export async function loadGrafanaDataset(stack: Stack, influxUrl: string, db: st
   const c = (code: Code, profile: string, criterion: string, verdict: ComplianceFixture['verdict'], extra: Partial<ComplianceFixture>): ComplianceFixture => ({
     ...tags(code), profile, period_kind: 'rolling30', period: 'rolling30', criterion, at: midnight, verdict, samples: 30, min_samples: 20, threshold: 0, reason: '', ...extra,
   });
+  // Online-class readiness of LC-0002's one test, from the compliance engine's own functions: per-test points
+  // (readinessToPoints) and the period's medians on its overall point (readinessSummary).
+  const figures = { downMbps: 3, upMbps: 1, idleRttMs: 40, loadedRttMs: 120, jitterMs: 40, lossPct: 20 };
+  const readinessTest = { at: at(125), device: dev['LC-0002'].deviceId, figures, readiness: readinessOf(getDefaultProfiles().readiness!, figures) };
   const compliance: ComplianceFixture[] = [
     c('LC-0001', 'default', 'overall', 'PASS', {}),
     c('LC-0001', 'default', 'download_median', 'PASS', { value: 30, mean: 30, threshold: 20 }),
-    c('LC-0002', 'school-4g', 'overall', 'FAIL', { reason: 'median download 3 Mbit/s below 20 Mbit/s' }),
+    c('LC-0002', 'school-4g', 'overall', 'FAIL', { reason: 'median download 3 Mbit/s below 20 Mbit/s', readiness: readinessSummary([readinessTest]) }),
     c('LC-0002', 'school-4g', 'download_median', 'FAIL', { value: 3, mean: 3, threshold: 20, reason: 'median download 3 Mbit/s below 20 Mbit/s' }),
     c('LC-0002', 'school-4g', 'upload_median', 'FAIL', { value: 1, mean: 1, threshold: 5, reason: 'median upload 1 Mbit/s below 5 Mbit/s' }),
     c('LC-0003', 'default', 'overall', 'INSUFFICIENT', { samples: 1, reason: 'only 1 of 20 download tests' }),
   ];
   await writeCollectorDerivedFixture(writer, presence, compliance);
-  // Online-class readiness of LC-0002's tests, from the compliance engine's own point builder.
   const readinessRun = {
-    sites: [{ site: 'LC-0002', ...(({ site: _s, link_type, ...t }) => ({ ...t, linkType: link_type }))(tags('LC-0002')), readiness: { perTest: [
-      { at: at(125), device: dev['LC-0002'].deviceId, figures: { downMbps: 3, upMbps: 1, idleRttMs: 40, loadedRttMs: 120, jitterMs: 40, lossPct: 20 }, readiness: readinessOf(getDefaultProfiles().readiness!, { downMbps: 3, upMbps: 1, idleRttMs: 40, loadedRttMs: 120, jitterMs: 40, lossPct: 20 }) },
-    ] } }],
+    sites: [{ site: 'LC-0002', ...(({ site: _s, link_type, ...t }) => ({ ...t, linkType: link_type }))(tags('LC-0002')), readiness: { perTest: [readinessTest] } }],
   } as unknown as ComplianceRun;
   await writer.write(readinessToPoints(readinessRun));
   // The continuous queries only run on the hour; compute the same rollups for the dataset's hours now.
