@@ -30,6 +30,8 @@ export interface ComplianceStep {
   queryS: number;
   countS: number;
   medianS?: number;
+  /** The bench process's peak resident memory so far (steps grow, so: the peak of this step), MB. */
+  peakRssMb: number;
   counts: Record<string, number>;
 }
 
@@ -73,8 +75,9 @@ async function complianceStep(n: number): Promise<ComplianceStep> {
     // InfluxDB's own median over the whole month (no school hours) is slow; it is shown up to 500 sites only.
     const medianS = n <= MEDIAN_REFERENCE_MAX_SITES ? (await timed(() => writer.query(`SELECT median(rtt_median_ms), percentile(rtt_median_ms, 95) FROM latency WHERE ${range} GROUP BY site`)))[1] : undefined;
     const [run, runS] = await timed(() => engine.run(period));
-    const step = { sites: n, points, writeS: data.generatedInS, reused: data.reused, runS, queryS: run.queryMs / 1000, countS, medianS, counts: run.counts };
-    console.log(`[bench] compliance ${n} sites: ${points} points (${data.reused ? 'cached, generated' : 'written'} in ${data.generatedInS} s); run ${runS.toFixed(2)} s (queries ${(run.queryMs / 1000).toFixed(2)} s); count ${countS.toFixed(2)} s, median ${medianS?.toFixed(2) ?? '-'} s`);
+    const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    const step = { sites: n, points, writeS: data.generatedInS, reused: data.reused, runS, queryS: run.queryMs / 1000, countS, medianS, counts: run.counts, peakRssMb };
+    console.log(`[bench] compliance ${n} sites: ${points} points (${data.reused ? 'cached, generated' : 'written'} in ${data.generatedInS} s); run ${runS.toFixed(2)} s (queries ${(run.queryMs / 1000).toFixed(2)} s); count ${countS.toFixed(2)} s, median ${medianS?.toFixed(2) ?? '-'} s; peak RSS ${peakRssMb} MB`);
     return step;
   } finally {
     await registry.close();
@@ -93,9 +96,9 @@ export function complianceReport(steps: ComplianceStep[]): string {
     '',
     `November 2026 (${DAYS} days, 21 school days) at the agent's default schedule: per site ${Math.round(last.points / last.sites)} points (TCP-connect every 5 min and an uptime slot every 15 min around the clock, 4 throughput tests per direction on school days), written as line protocol in batches of 20 000 lines. The run computes every site's 8 criteria of the default 4G profile over school hours (one request per school day: the rows of throughput and TCP-connect runs, and InfluxDB's sums of the uptime slots) and stores the \`compliance\` points. References on the same data: one \`count()\` and one \`median()\`+\`percentile()\` over the whole month, GROUP BY site.`,
     '',
-    '| sites | points in InfluxDB | written in (s) | engine run (s) | of which InfluxQL (s) | count() over the month, reference (s) | median+p95 over the month (s) | run / count | verdicts PASS / FAIL / INSUFFICIENT |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...steps.map((s) => `| ${s.sites} | ${s.points} | ${f(s.writeS)}${s.reused ? ' (cached)' : ''} | ${f(s.runS)} | ${f(s.queryS)} | ${f(s.countS)} | ${s.medianS === undefined ? '–' : f(s.medianS)} | **${(s.runS / s.countS).toFixed(1)}** | ${s.counts.PASS} / ${s.counts.FAIL} / ${s.counts.INSUFFICIENT} |`),
+    '| sites | points in InfluxDB | written in (s) | engine run (s) | of which InfluxQL (s) | count() over the month, reference (s) | median+p95 over the month (s) | run / count | verdicts PASS / FAIL / INSUFFICIENT | peak RSS of the engine’s process (MB) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    ...steps.map((s) => `| ${s.sites} | ${s.points} | ${f(s.writeS)}${s.reused ? ' (cached)' : ''} | ${f(s.runS)} | ${f(s.queryS)} | ${f(s.countS)} | ${s.medianS === undefined ? '–' : f(s.medianS)} | **${(s.runS / s.countS).toFixed(1)}** | ${s.counts.PASS} / ${s.counts.FAIL} / ${s.counts.INSUFFICIENT} | ${s.peakRssMb} |`),
     '',
     `Growth: ${steps.map((s) => `${f(s.runS / s.sites * 1000)} ms`).join(', ')} per site at ${steps.map((s) => s.sites).join(', ')} sites.${onPaper(steps)}`,
     goal
