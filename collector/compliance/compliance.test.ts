@@ -147,8 +147,15 @@ describe('compliance verdicts on known evidence', () => {
 
   it('gives the exact overall verdict for every site', async () => {
     expect(verdictsOf(run)).toEqual(EXPECTED);
+    expect(run.sites.length).toBeGreaterThan(3);
     expect(run.counts).toEqual({ PASS: 4, FAIL: 3, INSUFFICIENT: 3 });
     expect(run.period).toMatchObject({ label: '2026-W47', kind: 'week', firstDate: MON, lastDate: '2026-11-22', complete: true });
+  });
+
+  it('judges a province larger than one pass in passes of sites, with the same verdicts and figures', async () => {
+    const inPasses = await new ComplianceEngine({ writer: tc.writer, registry: tc.registry, calendar, profiles, clock: () => NOW, sitesPerPass: 3 }).evaluate(engine.period('2026-W47'));
+    expect(inPasses.sites).toEqual(run.sites);
+    expect(inPasses.counts).toEqual(run.counts);
   });
 
   it('passes a site exactly at every threshold', async () => {

@@ -21,7 +21,17 @@ export interface EngineDeps {
   profiles: Profiles;
   clock?: () => number;
   logger?: Logger;
+  /** Sites judged per pass (default SITES_PER_PASS). */
+  sitesPerPass?: number;
 }
+
+/**
+ * Sites whose evidence is held in memory at once. A pass holds every TCP-connect run of its sites for the
+ * period (readiness needs the runs around each test): at 10 000 sites × a month one pass outgrew node's
+ * default 4 GB heap (bench/README.md). A province up to this size is one pass, reading all sites without a
+ * site filter; a larger one is judged in passes, each reading its sites through a site-code regex.
+ */
+export const SITES_PER_PASS = 2500;
 
 /** School-interval requests in flight at once. */
 const QUERY_CONCURRENCY = 2;
@@ -61,15 +71,20 @@ export class ComplianceEngine {
     const verdicts: SiteVerdict[] = [];
     for (const [key, members] of variants) {
       const intervals = calendar.schoolIntervals(period.start, period.judgedUntil, members[0]);
-      const started = performance.now();
-      const evidence = await this.fetchEvidence(period, intervals, members, key === 'default' && !wanted, resolved);
-      queryMs += performance.now() - started;
       const schoolMs = intervals.reduce((sum, i) => sum + i.end - i.start, 0);
-      for (const site of members) {
-        const profile = resolved.get(site.code)!;
-        const e = evidence.get(site.code);
-        const judgement = judge(profile, e, period.kind, { ms: schoolMs, outageMs: outageMsInSchool(e?.outages ?? [], intervals) });
-        verdicts.push(siteVerdict(site, profile, judgement, schoolMs, e));
+      const perPass = this.deps.sitesPerPass ?? SITES_PER_PASS;
+      for (let from = 0; from < members.length; from += perPass) {
+        const pass = members.slice(from, from + perPass);
+        const started = performance.now();
+        const everySite = pass.length === members.length && key === 'default' && !wanted;
+        const evidence = await this.fetchEvidence(period, intervals, pass, everySite, resolved);
+        queryMs += performance.now() - started;
+        for (const site of pass) {
+          const profile = resolved.get(site.code)!;
+          const e = evidence.get(site.code);
+          const judgement = judge(profile, e, period.kind, { ms: schoolMs, outageMs: outageMsInSchool(e?.outages ?? [], intervals) });
+          verdicts.push(siteVerdict(site, profile, judgement, schoolMs, e));
+        }
       }
     }
     verdicts.sort((a, b) => a.site.localeCompare(b.site));
