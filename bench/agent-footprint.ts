@@ -36,6 +36,8 @@ export async function benchAgentFootprint(seconds = Number(process.env.BENCH_FOO
     const devDir = join(stack.dir, 'agent-dev');
     mkdirSync(devDir, { recursive: true });
     copyFileSync(join(agentDir, 'identity.json'), join(devDir, 'identity.json'));
+    // And the same signing key: with a key of its own the collector refuses its results (a key is never replaced).
+    copyFileSync(join(agentDir, 'device-key.pem'), join(devDir, 'device-key.pem'));
     const dev = spawn(process.execPath, [AGENT_BIN, 'run', '--data-dir', devDir], { stdio: 'ignore' });
     // The reference: Node itself, doing nothing but keeping its event loop alive.
     const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
