@@ -20,7 +20,7 @@ import { compliancePoint, presencePoint } from '../test/support/collector-derive
 import { loadDashboards, resolveVariables, runTarget } from '../test/support/grafana-panels.ts';
 import { influxQuery } from '../test/support/influx-query.ts';
 import { median } from './harness.ts';
-import { READINESS_LATEST, READINESS_MEDIANS, SITES } from '../dashboards/src/common.ts';
+import { OPERATORS, READINESS_LATEST, READINESS_MEDIANS, SITES } from '../dashboards/src/common.ts';
 
 const int = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -160,7 +160,7 @@ async function writeDerived(writer: ReturnType<typeof createInfluxWriter>, regis
  * for the readiness medians stored on verdicts, the median over every test's `readiness` point instead.
  */
 function rawEquivalent(query: string): string | undefined {
-  if (query.startsWith(READINESS_LATEST)) return `${READINESS_MEDIANS} FROM "readiness" WHERE "operator" =~ /^$operator$/ AND ${SITES} AND $timeFilter GROUP BY "site", "commune", "operator"`;
+  if (query.startsWith(READINESS_LATEST)) return `${READINESS_MEDIANS} FROM "readiness" WHERE ${OPERATORS} AND ${SITES} AND $timeFilter GROUP BY "site", "commune", "operator"`;
   if (!query.includes('"rollup_1h"')) return undefined;
   return query
     .replace(/"rollup_1h"\."latency_(1[hd]|area_1d)"/, '"latency"')
